@@ -1,0 +1,336 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.password_validation import validate_password
+from django.db.models import Count, Model, Q, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from clinic.admin_portal import PatientPortalAdminMixin
+from clinic.admin_scoping import ClinicScopedAdmin, HiddenIs404Admin, clinic_of, is_superuser
+from clinic.models import Clinic, Patient, Therapist, User, therapist_for
+from clinic.services import create_therapist, sync_role
+from prescriptions.admin_adherence import PatientAdherenceAdminMixin
+from prescriptions.models import Plan
+
+
+class UserCreationForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "full_name")
+
+
+class UserEditForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    """Every login. Only superusers manage users directly; clinics manage therapists."""
+
+    form = UserEditForm
+    add_form = UserCreationForm
+    list_display = ("email", "full_name", "is_staff", "is_superuser", "is_active", "last_login")
+    list_filter = ("is_staff", "is_superuser", "is_active")
+    search_fields = ("email", "full_name")
+    ordering = ("email",)
+    readonly_fields = ("last_login", "date_joined")
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Personal info"), {"fields": ("full_name",)}),
+        (
+            _("Permissions"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "full_name", "password1", "password2")}),
+    )
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_superuser(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return is_superuser(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_superuser(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return is_superuser(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return is_superuser(request)
+
+
+@admin.register(Clinic)
+class ClinicAdmin(HiddenIs404Admin):
+    list_display = ("name", "email", "phone", "time_zone", "therapist_count", "patient_count")
+    search_fields = ("name",)
+    prepopulated_fields = {"slug": ("name",)}
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "time_zone")}),
+        (_("Contact details"), {"fields": ("email", "phone", "address", "website")}),
+        (
+            _("Handouts and branding"),
+            {"fields": ("logo", "brand_colour", "handout_footer", "paper_size")},
+        ),
+        (
+            _("Patients who need attention"),
+            {
+                "description": _("When the admin's home page flags a patient."),
+                "fields": (
+                    "attention_days_without_log",
+                    "attention_adherence_below",
+                    "attention_pain_at_least",
+                    "attention_pain_rise",
+                ),
+            },
+        ),
+        (
+            _("Plan size warnings"),
+            {"fields": ("warn_daily_minutes", "warn_exercise_count")},
+        ),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Clinic]:
+        qs = (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_therapists=Count("therapists", distinct=True),
+                n_patients=Count("patients", distinct=True, filter=Q(patients__is_active=True)),
+            )
+        )
+        if is_superuser(request):
+            return qs
+        clinic = clinic_of(request)
+        return qs.filter(pk=clinic.pk) if clinic else qs.none()
+
+    @admin.display(description=_("therapists"), ordering="n_therapists")
+    def therapist_count(self, obj: Any) -> int:
+        return obj.n_therapists
+
+    @admin.display(description=_("active patients"), ordering="n_patients")
+    def patient_count(self, obj: Any) -> int:
+        return obj.n_patients
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_superuser(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return is_superuser(request)
+
+
+class TherapistForm(forms.ModelForm):
+    email = forms.EmailField(label=_("Email (sign-in)"))
+    full_name = forms.CharField(label=_("Full name"), max_length=150)
+    password = forms.CharField(
+        label=_("Initial password"),
+        widget=forms.PasswordInput(render_value=False),
+        required=False,
+        help_text=_("Leave empty when editing to keep the current password."),
+    )
+    is_active = forms.BooleanField(
+        label=_("Can sign in"),
+        required=False,
+        initial=True,
+        help_text=_("Untick when a therapist leaves; their plans stay."),
+    )
+
+    class Meta:
+        model = Therapist
+        fields = ("clinic", "role", "job_title")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            user = self.instance.user
+            self.fields["email"].initial = user.email
+            self.fields["full_name"].initial = user.full_name
+            self.fields["is_active"].initial = user.is_active
+        else:
+            self.fields["password"].required = True
+            self.fields["password"].help_text = ""
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        others = User.objects.filter(email__iexact=email)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.user_id)
+        if others.exists():
+            raise forms.ValidationError(_("Someone already signs in with this email address."))
+        return email
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data.get("password") or ""
+        if password:
+            validate_password(password)
+        return password
+
+
+@admin.register(Therapist)
+class TherapistAdmin(ClinicScopedAdmin):
+    """Clinic administrators manage their clinic's therapists; therapists only see them."""
+
+    form = TherapistForm
+    list_display = ("__str__", "email", "role", "job_title", "clinic", "active")
+    list_filter = ("role",)
+    list_select_related = ("user", "clinic")
+    search_fields = ("user__full_name", "user__email")
+
+    def get_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        fields = ["email", "full_name", "password", "role", "job_title", "is_active"]
+        if is_superuser(request):
+            fields.insert(0, "clinic")
+        return fields
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        return ("role", "clinic") if is_superuser(request) else ("role",)
+
+    @admin.display(description=_("email"), ordering="user__email")
+    def email(self, obj: Therapist) -> str:
+        return obj.user.email
+
+    @admin.display(description=_("can sign in"), boolean=True, ordering="user__is_active")
+    def active(self, obj: Therapist) -> bool:
+        return obj.user.is_active
+
+    def _is_clinic_admin(self, request: HttpRequest) -> bool:
+        therapist = therapist_for(request)
+        return bool(therapist and therapist.is_clinic_admin)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_superuser(request) or (
+            self._is_clinic_admin(request) and super().has_add_permission(request)
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return is_superuser(request) or (
+            self._is_clinic_admin(request) and super().has_change_permission(request, obj)
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # A therapist with plans cannot be deleted (PROTECT); deactivate instead.
+        return is_superuser(request)
+
+    def save_model(self, request: HttpRequest, obj: Therapist, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        clinic = obj.clinic if is_superuser(request) else clinic_of(request)
+        assert clinic is not None
+        if not change:
+            created = create_therapist(
+                clinic=clinic,
+                email=data["email"],
+                full_name=data["full_name"],
+                password=data["password"],
+                role=data["role"],
+                job_title=data.get("job_title", ""),
+            )
+            obj.pk, obj.user, obj.clinic = created.pk, created.user, created.clinic
+            obj.user.is_active = data["is_active"]
+            obj.user.save(update_fields=["is_active"])
+            return
+        obj.clinic = clinic
+        super().save_model(request, obj, form, change)
+        user = obj.user
+        user.email, user.full_name, user.is_active = (
+            data["email"],
+            data["full_name"],
+            data["is_active"],
+        )
+        if data.get("password"):
+            user.set_password(data["password"])
+        user.save()
+        sync_role(obj)
+
+
+class PlanInline(admin.TabularInline):
+    """The patient's plans, as links: plans are edited on their own page."""
+
+    model = Plan
+    fields = ("title", "status", "start_date", "end_date", "therapist", "revision")
+    readonly_fields = fields
+    show_change_link = True
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("plans")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Plan]:
+        return super().get_queryset(request).select_related("therapist__user")
+
+
+@admin.register(Patient)
+class PatientAdmin(PatientAdherenceAdminMixin, PatientPortalAdminMixin, ClinicScopedAdmin):
+    list_display = (
+        "full_name",
+        "date_of_birth",
+        "primary_therapist",
+        "has_login",
+        *PatientAdherenceAdminMixin.adherence_list_display,
+    )
+    list_display_links = ("full_name",)
+    list_filter = (
+        "is_active",
+        ("primary_therapist", admin.RelatedOnlyFieldListFilter),
+        *PatientAdherenceAdminMixin.adherence_list_filter,  # type: ignore[arg-type]
+    )
+    list_select_related = ("primary_therapist__user",)
+    search_fields = ("first_name", "last_name", "email", "phone")
+    actions = [*PatientPortalAdminMixin.portal_actions]
+    readonly_fields = ("created_at", *PatientPortalAdminMixin.portal_readonly_fields)
+    inlines = [PlanInline]
+    list_per_page = 50
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        who = ["first_name", "last_name", "date_of_birth", "primary_therapist", "is_active"]
+        if is_superuser(request):
+            who.insert(0, "clinic")
+        return (
+            (None, {"fields": who}),
+            (_("Contact"), {"fields": ("email", "phone", "preferred_language")}),
+            (
+                _("Handouts and portal"),
+                {
+                    "fields": (
+                        "large_print",
+                        "reminder_time",
+                        *PatientPortalAdminMixin.portal_readonly_fields,
+                    )
+                },
+            ),
+            (_("Clinical notes"), {"fields": ("notes", "created_at")}),
+        )
+
+    @admin.display(description=_("name"), ordering="last_name")
+    def full_name(self, obj: Patient) -> str:
+        return obj.full_name
+
+    @admin.display(description=_("portal"), boolean=True, ordering="user")
+    def has_login(self, obj: Patient) -> bool:
+        return obj.user_id is not None
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial: dict[str, Any] = dict(super().get_changeform_initial_data(request))
+        therapist = therapist_for(request)
+        if therapist is not None:
+            initial.setdefault("primary_therapist", therapist.pk)
+        return initial
+
+    def save_model(self, request: HttpRequest, obj: Patient, form: Any, change: bool) -> None:
+        if not is_superuser(request):
+            clinic = clinic_of(request)
+            assert clinic is not None
+            obj.clinic = clinic
+        super().save_model(request, obj, form, change)

@@ -1,0 +1,218 @@
+"""Patient portal forms (rendered with crispy-forms' Bootstrap 5 pack)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
+from django.utils.translation import gettext_lazy as _
+
+from clinic.models import Patient, User
+from prescriptions.models import PlanItem, SessionLog, Side
+from prescriptions.recording import SYMPTOM_MINUTES_MAX, SetsDone
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise
+
+
+class PortalLoginForm(AuthenticationForm):
+    # One message whatever went wrong, so the form never tells whether an
+    # email address has an account.
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _(
+            "That email address and password do not match. Check them and try again."
+        ),
+        "inactive": _("That email address and password do not match. Check them and try again."),
+    }
+
+    username = forms.EmailField(
+        label=_("Email address"),
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+    )
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if user.is_staff:
+            return  # the view sends staff to the admin
+        patient = Patient.objects.filter(user=user, is_active=True).first()
+        if patient is None:
+            raise forms.ValidationError(self.error_messages["invalid_login"], code="invalid_login")
+
+
+class PortalPasswordResetForm(PasswordResetForm):
+    email = forms.EmailField(
+        label=_("Email address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
+class PortalSetPasswordForm(SetPasswordForm[User]):
+    pass
+
+
+PAIN_CHOICES = [
+    ("", _("Choose a number")),
+    (0, _("0: no pain")),
+    *[(n, str(n)) for n in range(1, 10)],
+    (10, _("10: worst pain imaginable")),
+]
+
+
+def _sets_choices(prescribed: int) -> list[tuple[int, str | _StrPromise]]:
+    choices: list[tuple[int, str | _StrPromise]] = [(0, _("Not done"))]
+    for n in range(1, max(prescribed, 1) + 1):
+        label: str | _StrPromise = _("%(n)s of %(total)s sets") % {"n": n, "total": prescribed}
+        if n == prescribed:
+            label = _("All %(total)s sets") % {"total": prescribed}
+        choices.append((n, label))
+    return choices
+
+
+class SessionForm(forms.Form):
+    """One session: what was done of each exercise and how it felt."""
+
+    idempotency_key = forms.UUIDField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("This form has expired. Please reload the page and try again."),
+            "invalid": _("This form has expired. Please reload the page and try again."),
+        },
+    )
+    pain = forms.TypedChoiceField(
+        label=_("Pain right now (0 to 10)"),
+        choices=PAIN_CHOICES,
+        coerce=int,
+        error_messages={"required": _("Choose how much pain you have now, from 0 to 10.")},
+    )
+    nerve_symptoms = forms.ChoiceField(
+        label=_("Nerve symptoms during the exercises"),
+        choices=SessionLog.NerveSymptoms.choices,
+        initial=SessionLog.NerveSymptoms.NONE,
+        widget=forms.RadioSelect,
+    )
+    symptoms_lasted = forms.BooleanField(
+        label=_("The tingling or numbness lasted after I finished"), required=False
+    )
+    symptoms_minutes = forms.IntegerField(
+        label=_("For about how many minutes?"),
+        required=False,
+        min_value=0,
+        max_value=SYMPTOM_MINUTES_MAX,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    effort = forms.ChoiceField(
+        label=_("How hard did it feel?"),
+        choices=SessionLog.Effort.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("Anything to tell your therapist? (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(
+        self, *args: Any, items: list[PlanItem], log: SessionLog | None = None, **kwargs: Any
+    ) -> None:
+        if log is not None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "pain": log.pain,
+                "nerve_symptoms": log.nerve_symptoms,
+                "symptoms_lasted": log.symptoms_lasted,
+                "symptoms_minutes": log.symptoms_minutes,
+                "effort": log.effort,
+                "comment": log.comment,
+            }
+        super().__init__(*args, **kwargs)
+        # A new key for every rendered form: sending this same form again is a replay.
+        self.fields["idempotency_key"].initial = uuid.uuid4()
+        self.items = items
+        done = {row.item_id: row for row in log.exercises.all()} if log is not None else {}
+        for item in items:
+            choices = _sets_choices(item.sets)
+            row = done.get(item.pk)
+            name = item.exercise.name
+            if item.side == Side.EACH:
+                self.fields[f"item_{item.pk}_left"] = self._sets_field(
+                    choices, _("%(name)s: sets done, left side") % {"name": name}, _("Left side")
+                )
+                self.fields[f"item_{item.pk}_right"] = self._sets_field(
+                    choices, _("%(name)s: sets done, right side") % {"name": name}, _("Right side")
+                )
+                if row is not None:
+                    self.initial[f"item_{item.pk}_left"] = row.sets_left or 0
+                    self.initial[f"item_{item.pk}_right"] = row.sets_right or 0
+            else:
+                self.fields[f"item_{item.pk}"] = self._sets_field(
+                    choices, _("%(name)s: sets done") % {"name": name}, _("Sets done")
+                )
+                if row is not None:
+                    self.initial[f"item_{item.pk}"] = row.sets_done
+
+    @staticmethod
+    def _sets_field(
+        choices: list[tuple[int, str | _StrPromise]],
+        label: str | _StrPromise,
+        short: str | _StrPromise,
+    ) -> forms.Field:
+        field = forms.TypedChoiceField(
+            label=short,
+            choices=choices,
+            coerce=int,
+            initial=0,
+            error_messages={"invalid_choice": _("Choose how many sets you did.")},
+        )
+        # The full label names the exercise for screen readers.
+        field.widget.attrs["aria-label"] = label
+        return field
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        lasted = data.get("symptoms_lasted")
+        if lasted and data.get("nerve_symptoms") == SessionLog.NerveSymptoms.NONE:
+            self.add_error(
+                "nerve_symptoms",
+                _("You said symptoms lasted: choose tingling or numbness."),
+            )
+        if lasted and data.get("symptoms_minutes") is None:
+            self.add_error("symptoms_minutes", _("Say for about how many minutes they lasted."))
+        return data
+
+    def sets_fields(self, item: PlanItem) -> list[forms.BoundField]:
+        if item.side == Side.EACH:
+            return [self[f"item_{item.pk}_left"], self[f"item_{item.pk}_right"]]
+        return [self[f"item_{item.pk}"]]
+
+    def sets_done(self) -> dict[int, SetsDone]:
+        data = self.cleaned_data
+        result: dict[int, SetsDone] = {}
+        for item in self.items:
+            if item.side == Side.EACH:
+                result[item.pk] = (
+                    None,
+                    data[f"item_{item.pk}_left"],
+                    data[f"item_{item.pk}_right"],
+                )
+            else:
+                result[item.pk] = (data[f"item_{item.pk}"], None, None)
+        return result
+
+
+class PortalSettingsForm(forms.ModelForm[Patient]):
+    class Meta:
+        model = Patient
+        fields = ["preferred_language", "reminder_time"]
+        labels = {
+            "preferred_language": _("Language"),
+            "reminder_time": _("Preferred reminder time"),
+        }
+        help_texts = {
+            "reminder_time": _("When you would like to be reminded to exercise, e.g. 18:30."),
+        }
+        widgets = {"reminder_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}

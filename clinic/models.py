@@ -1,0 +1,364 @@
+from __future__ import annotations
+
+import datetime
+import hashlib
+import secrets
+import zoneinfo
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+
+def validate_logo(file: Any) -> None:
+    from prescriptions.uploads import validate_illustration
+
+    validate_illustration(file)
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra)
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        # Sign-in is case-insensitive on the email address.
+        return self.get(email__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """Anyone who signs in: therapists (staff, through the admin) and patients (portal)."""
+
+    email = models.EmailField(_("email address"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    is_staff = models.BooleanField(
+        _("staff status"),
+        default=False,
+        help_text=_("Can sign in to the therapist admin. Never set for patients."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    EMAIL_FIELD = "email"
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = ["full_name"]  # type: ignore[misc]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="user_email_ci_unique",
+                violation_error_message=_("A user with this email address already exists."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class Clinic(models.Model):
+    class PaperSize(models.TextChoices):
+        A4 = "A4", _("A4")
+        LETTER = "letter", _("US Letter")
+
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("short name"), unique=True)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    address = models.TextField(_("address"), blank=True)
+    website = models.URLField(_("website"), blank=True)
+    logo = models.ImageField(
+        _("logo"),
+        upload_to="clinics/logos/",
+        blank=True,
+        validators=[validate_logo],
+        help_text=_("PNG or JPEG, up to 2 MB. Printed on handouts."),
+    )
+    brand_colour = models.CharField(
+        _("brand colour"),
+        max_length=7,
+        default="#0b6e69",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a hex colour such as #0b6e69."))],
+        help_text=_("Used for headings on handouts and in the patient portal."),
+    )
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Europe/London", choices=time_zone_choices
+    )
+    handout_footer = models.CharField(
+        _("handout footer"),
+        max_length=300,
+        blank=True,
+        help_text=_("Printed at the foot of every handout page, e.g. opening hours."),
+    )
+    paper_size = models.CharField(
+        _("paper size"), max_length=6, choices=PaperSize, default=PaperSize.A4
+    )
+    # "Patients who need attention" thresholds (issue: adherence).
+    attention_days_without_log = models.PositiveSmallIntegerField(
+        _("flag after days without a log"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+    )
+    attention_adherence_below = models.PositiveSmallIntegerField(
+        _("flag adherence below (%)"),
+        default=50,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    attention_pain_at_least = models.PositiveSmallIntegerField(
+        _("flag pain at or above (0-10)"),
+        default=7,
+        validators=[MinValueValidator(0), MaxValueValidator(10)],
+    )
+    attention_pain_rise = models.PositiveSmallIntegerField(
+        _("flag pain rising by (points in a week)"),
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+    )
+    warn_daily_minutes = models.PositiveSmallIntegerField(
+        _("warn when a plan takes more minutes a day than"),
+        default=45,
+        validators=[MinValueValidator(5), MaxValueValidator(600)],
+    )
+    warn_exercise_count = models.PositiveSmallIntegerField(
+        _("warn when a plan has more exercises than"),
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("clinic")
+        verbose_name_plural = _("clinics")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(attention_adherence_below__lte=100),
+                name="clinic_attention_adherence_percent",
+                violation_error_message=_("Adherence is a percentage from 0 to 100."),
+            ),
+            models.CheckConstraint(
+                condition=Q(attention_pain_at_least__lte=10),
+                name="clinic_attention_pain_scale",
+                violation_error_message=_("Pain is scored from 0 to 10."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    def today(self) -> datetime.date:
+        """Today's date where the clinic is: patients' days follow the clinic's clock."""
+        return timezone.localdate(timezone=self.zone)
+
+
+class Therapist(models.Model):
+    class Role(models.TextChoices):
+        THERAPIST = "therapist", _("Therapist")
+        CLINIC_ADMIN = "clinic_admin", _("Clinic administrator")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="therapist",
+        verbose_name=_("user"),
+    )
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.PROTECT, related_name="therapists", verbose_name=_("clinic")
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role, default=Role.THERAPIST)
+    job_title = models.CharField(
+        _("job title"), max_length=80, blank=True, help_text=_("e.g. Physiotherapist, MSc")
+    )
+
+    class Meta:
+        verbose_name = _("therapist")
+        verbose_name_plural = _("therapists")
+        ordering = ["user__full_name"]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    @property
+    def is_clinic_admin(self) -> bool:
+        return self.role == self.Role.CLINIC_ADMIN
+
+
+class PatientQuerySet(models.QuerySet["Patient"]):
+    def active(self) -> PatientQuerySet:
+        return self.filter(is_active=True)
+
+
+class Patient(models.Model):
+    clinic = models.ForeignKey(
+        Clinic, on_delete=models.PROTECT, related_name="patients", verbose_name=_("clinic")
+    )
+    first_name = models.CharField(_("first name"), max_length=80)
+    last_name = models.CharField(_("last name"), max_length=80)
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=8, choices=settings.LANGUAGES, default="en"
+    )
+    primary_therapist = models.ForeignKey(
+        Therapist,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="patients",
+        verbose_name=_("primary therapist"),
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="patient",
+        verbose_name=_("portal login"),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    large_print = models.BooleanField(
+        _("large-print handouts"),
+        default=False,
+        help_text=_("Bigger type and one exercise per page."),
+    )
+    reminder_time = models.TimeField(_("preferred reminder time"), null=True, blank=True)
+    notes = models.TextField(
+        _("clinical notes"), blank=True, help_text=_("Only therapists see these.")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("patient")
+        verbose_name_plural = _("patients")
+        ordering = ["last_name", "first_name"]
+        indexes = [models.Index(fields=["clinic", "last_name", "first_name"])]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    def clean(self) -> None:
+        super().clean()
+        therapist = self.primary_therapist
+        if therapist is not None and self.clinic_id and therapist.clinic_id != self.clinic_id:
+            raise ValidationError(
+                {"primary_therapist": _("Choose a therapist of the patient's own clinic.")}
+            )
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class PortalInvitationQuerySet(models.QuerySet["PortalInvitation"]):
+    def usable(self) -> PortalInvitationQuerySet:
+        return self.filter(used_at=None, revoked_at=None, expires_at__gt=timezone.now())
+
+
+class PortalInvitation(models.Model):
+    """A one-time set-password link for a patient's portal account.
+
+    Only a hash of the token is stored: the link itself is shown or mailed once.
+    Issuing a new invitation revokes the patient's earlier ones.
+    """
+
+    VALID_FOR = datetime.timedelta(hours=72)
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("patient")
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    objects = PortalInvitationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("portal invitation")
+        verbose_name_plural = _("portal invitations")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")),
+                name="invitation_expires_after_created",
+                violation_error_message=_("An invitation must expire after it was created."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient} ({self.created_at:%Y-%m-%d})"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @staticmethod
+    def new_token() -> str:
+        return secrets.token_urlsafe(32)
+
+
+def therapist_for(request: HttpRequest) -> Therapist | None:
+    """The signed-in therapist's profile, or None (superusers and patients have none)."""
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    try:
+        return user.therapist
+    except Therapist.DoesNotExist:
+        return None

@@ -1,0 +1,52 @@
+"""Patient portal URLs, mounted at /portal/."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse_lazy
+
+from clinic import forms, views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("login/", views.PortalLoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("welcome/<str:token>/", views.welcome, name="welcome"),
+    path(
+        "password-reset/",
+        auth_views.PasswordResetView.as_view(
+            form_class=forms.PortalPasswordResetForm,
+            template_name="portal/password_reset_form.html",
+            email_template_name="portal/email/password_reset_body.txt",
+            subject_template_name="portal/email/password_reset_subject.txt",
+            success_url=reverse_lazy("portal:password_reset_done"),
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="portal/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            form_class=forms.PortalSetPasswordForm,
+            template_name="portal/password_reset_confirm.html",
+            success_url=reverse_lazy("portal:password_reset_complete"),
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="portal/password_reset_complete.html"
+        ),
+        name="password_reset_complete",
+    ),
+    path("", views.today, name="today"),
+    path("log/<int:plan_id>/<str:day>/<int:session_number>/", views.log_session, name="log"),
+    path("plan/", views.my_plan, name="plan"),
+    path("plan/<int:plan_id>/handout/", views.handout, name="handout"),
+    path("history/", views.history, name="history"),
+    path("settings/", views.portal_settings, name="settings"),
+]

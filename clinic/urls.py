@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from clinic.media import favicon, public_media
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", RedirectView.as_view(pattern_name="portal:login", permanent=False)),
+    path("portal/", include("clinic.portal_urls")),
+    path("media/<path:path>", public_media, name="public_media"),
+    path("favicon.ico", favicon),
+]

@@ -1,0 +1,470 @@
+"""The patient portal: small function views, each scoped to the signed-in patient.
+
+Every view takes the patient from `patient_required`, and every plan, log or
+handout is looked up through that patient, so another patient's (or clinic's)
+object is simply not found.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, cast
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, Q
+from django.forms import BoundField
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from clinic import forms
+from clinic.invitations import InvitationInvalid, accept_invitation, find_invitation
+from clinic.models import Patient, User
+from prescriptions.dosage import describe
+from prescriptions.models import Plan, PlanItem, SessionLog
+from prescriptions.recording import EDITABLE_DAYS, check_day, record_session
+
+PatientView = Callable[..., HttpResponse]
+
+# The calendar on the History page: this many whole weeks, ending this week.
+HISTORY_WEEKS = 5
+
+
+def patient_required(view: PatientView) -> Callable[..., HttpResponse]:
+    """Sign-in required; staff go to the admin; anyone without an active patient record gets 404."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if user.is_staff:
+            return redirect("admin:index")
+        patient = (
+            Patient.objects.select_related("clinic")
+            .filter(user=cast(User, user), is_active=True)
+            .first()
+        )
+        if patient is None:
+            raise Http404
+        return view(request, patient, *args, **kwargs)
+
+    return wrapper
+
+
+def _set_language(response: HttpResponse, language: str) -> HttpResponse:
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+    )
+    return response
+
+
+class PortalLoginView(LoginView):
+    form_class = forms.PortalLoginForm
+    template_name = "portal/login.html"
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: forms.PortalLoginForm) -> HttpResponse:  # type: ignore[override]
+        response = super().form_valid(form)
+        user = form.get_user()
+        if user.is_staff:
+            # Therapists work in the admin; the portal is for patients.
+            return HttpResponseRedirect(reverse("admin:index"))
+        patient = Patient.objects.filter(user=user).only("preferred_language").first()
+        if patient is not None:
+            _set_language(response, patient.preferred_language)
+        return response
+
+
+# ---------------------------------------------------------------------------
+# Accepting an invitation
+
+
+@require_http_methods(["GET", "POST"])
+def welcome(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invitation = find_invitation(token)
+    except InvitationInvalid:
+        return render(request, "portal/welcome_invalid.html", status=404)
+    user = invitation.patient.user
+    assert user is not None
+    form = forms.PortalSetPasswordForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = accept_invitation(token, form.cleaned_data["new_password1"])
+        except InvitationInvalid:
+            return render(request, "portal/welcome_invalid.html", status=404)
+        except ValidationError as error:
+            form.add_error("new_password1", error)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("Your password is set. Welcome!"))
+            return _set_language(redirect("portal:today"), invitation.patient.preferred_language)
+    return render(
+        request,
+        "portal/welcome.html",
+        {"form": form, "patient": invitation.patient, "clinic": invitation.patient.clinic},
+    )
+
+
+# ---------------------------------------------------------------------------
+# Today and logging a session
+
+
+def _running_plans(patient: Patient, day: datetime.date) -> list[Plan]:
+    plans = (
+        patient.plans.active()
+        .filter(start_date__lte=day)
+        .filter(Q(end_date=None) | Q(end_date__gte=day))
+        .prefetch_related(Prefetch("items", queryset=PlanItem.objects.select_related("exercise")))
+    )
+    result = list(plans)
+    for plan in result:
+        plan.patient = patient  # the clinic is already loaded: no query per plan
+    return result
+
+
+@dataclass
+class ItemView:
+    item: PlanItem
+    dosage: str
+    fields: list[BoundField] = field(default_factory=list)
+
+
+def _item_views(items: list[PlanItem], form: forms.SessionForm | None) -> list[ItemView]:
+    return [
+        ItemView(item, describe(item), form.sets_fields(item) if form is not None else [])
+        for item in items
+    ]
+
+
+def _items_for_session(plan: Plan, session_number: int) -> list[PlanItem]:
+    return [item for item in plan.items.all() if item.times_per_day >= session_number]
+
+
+def _sessions_per_day(plan: Plan) -> int:
+    return max((item.times_per_day for item in plan.items.all()), default=1)
+
+
+def _form_ids(plan: Plan) -> str:
+    # Several plans can share the Today page: keep their field ids apart.
+    return f"plan{plan.pk}_%s"
+
+
+@dataclass
+class TodayPlan:
+    plan: Plan
+    sessions: int
+    logs: list[SessionLog]
+    next_session: int | None
+    items: list[ItemView]
+    form: forms.SessionForm | None
+    action: str
+
+
+@patient_required
+@require_http_methods(["GET"])
+def today(request: HttpRequest, patient: Patient) -> HttpResponse:
+    day = patient.clinic.today()
+    plans = _running_plans(patient, day)
+    logs_today: dict[int, list[SessionLog]] = {}
+    for log in SessionLog.objects.filter(plan__in=plans, date=day).order_by("session_number"):
+        logs_today.setdefault(log.plan_id, []).append(log)
+    cards = []
+    for plan in plans:
+        sessions = _sessions_per_day(plan)
+        logs = logs_today.get(plan.pk, [])
+        done = {log.session_number for log in logs}
+        next_session = next((n for n in range(1, sessions + 1) if n not in done), None)
+        items = _items_for_session(plan, next_session or 1)
+        form = (
+            forms.SessionForm(items=items, auto_id=_form_ids(plan))
+            if next_session is not None
+            else None
+        )
+        cards.append(
+            TodayPlan(
+                plan=plan,
+                sessions=sessions,
+                logs=logs,
+                next_session=next_session,
+                items=_item_views(items, form),
+                form=form,
+                action=reverse("portal:log", args=[plan.pk, day.isoformat(), next_session or 1]),
+            )
+        )
+    return render(request, "portal/today.html", {"patient": patient, "day": day, "cards": cards})
+
+
+def _errors_into_form(form: forms.SessionForm, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, errors in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+@patient_required
+@require_http_methods(["GET", "POST"])
+def log_session(
+    request: HttpRequest, patient: Patient, plan_id: int, day: str, session_number: int
+) -> HttpResponse:
+    plan = get_object_or_404(
+        patient.plans.active().prefetch_related(
+            Prefetch("items", queryset=PlanItem.objects.select_related("exercise"))
+        ),
+        pk=plan_id,
+    )
+    plan.patient = patient
+    try:
+        date = datetime.date.fromisoformat(day)
+    except ValueError:
+        raise Http404 from None
+    if not 1 <= session_number <= _sessions_per_day(plan):
+        raise Http404
+    try:
+        check_day(plan, date)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("portal:history")
+
+    log = (
+        plan.session_logs.filter(date=date, session_number=session_number)
+        .prefetch_related("exercises")
+        .first()
+    )
+    items = _items_for_session(plan, session_number)
+    if request.method == "POST":
+        form = forms.SessionForm(request.POST, items=items, log=log, auto_id=_form_ids(plan))
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                record_session(
+                    plan=plan,
+                    date=date,
+                    session_number=session_number,
+                    idempotency_key=data["idempotency_key"],
+                    pain=data["pain"],
+                    nerve_symptoms=data["nerve_symptoms"],
+                    symptoms_lasted=data["symptoms_lasted"],
+                    symptoms_minutes=data["symptoms_minutes"],
+                    effort=data["effort"],
+                    comment=data["comment"],
+                    sets=form.sets_done(),
+                )
+            except ValidationError as error:
+                _errors_into_form(form, error)
+            else:
+                if log is None:
+                    messages.success(request, _("Well done! Your session is saved."))
+                else:
+                    messages.success(request, _("Your changes are saved."))
+                if date == patient.clinic.today():
+                    return redirect("portal:today")
+                return redirect("portal:history")
+    else:
+        form = forms.SessionForm(items=items, log=log, auto_id=_form_ids(plan))
+    return render(
+        request,
+        "portal/log.html",
+        {
+            "patient": patient,
+            "plan": plan,
+            "date": date,
+            "is_today": date == patient.clinic.today(),
+            "session_number": session_number,
+            "sessions": _sessions_per_day(plan),
+            "log": log,
+            "form": form,
+            "items": _item_views(items, form),
+            "session_range": range(1, _sessions_per_day(plan) + 1),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# ---------------------------------------------------------------------------
+# My plan and the handout
+
+
+@patient_required
+@require_http_methods(["GET"])
+def my_plan(request: HttpRequest, patient: Patient) -> HttpResponse:
+    plans = list(
+        patient.plans.active()
+        .select_related("therapist__user")
+        .prefetch_related(Prefetch("items", queryset=PlanItem.objects.select_related("exercise")))
+    )
+    earlier = list(
+        patient.plans.filter(status__in=[Plan.Status.PAUSED, Plan.Status.COMPLETED]).only(
+            "pk", "title", "start_date", "end_date", "status"
+        )
+    )
+    sections = [(plan, _item_views(list(plan.items.all()), None)) for plan in plans]
+    return render(
+        request,
+        "portal/plan.html",
+        {"patient": patient, "sections": sections, "earlier": earlier},
+    )
+
+
+@patient_required
+@require_http_methods(["GET"])
+def handout(request: HttpRequest, patient: Patient, plan_id: int) -> HttpResponse:
+    from prescriptions.handouts import handout_response
+
+    # Drafts are the therapist's work in progress, not the patient's plan yet.
+    plan = get_object_or_404(patient.plans.exclude(status=Plan.Status.DRAFT), pk=plan_id)
+    return handout_response(plan)
+
+
+# ---------------------------------------------------------------------------
+# History
+
+
+@dataclass
+class CalendarDay:
+    date: datetime.date
+    status: str  # done, partly, missed, pending, rest, outside, future
+    label: str
+    edit_url: str | None
+
+
+STATUS_LABELS = {
+    "done": gettext_lazy("Done"),
+    "partly": gettext_lazy("Partly done"),
+    "missed": gettext_lazy("Missed"),
+    "pending": gettext_lazy("Not yet"),
+    "rest": gettext_lazy("Rest day"),
+    "outside": gettext_lazy("No plan"),
+    "future": "",
+}
+
+
+def _calendar(
+    plan: Plan | None, today: datetime.date, records: dict[datetime.date, Any]
+) -> list[list[CalendarDay]]:
+    first = today - datetime.timedelta(days=today.weekday() + 7 * (HISTORY_WEEKS - 1))
+    oldest_editable = today - datetime.timedelta(days=EDITABLE_DAYS)
+    weeks: list[list[CalendarDay]] = []
+    for week in range(HISTORY_WEEKS):
+        row = []
+        for weekday in range(7):
+            day = first + datetime.timedelta(days=7 * week + weekday)
+            record = records.get(day)
+            if day > today:
+                status = "future"
+            elif plan is None or record is None or not plan.is_running_on(day):
+                status = "outside"
+            elif record.due and record.done >= record.due:
+                status = "done"
+            elif record.done and record.due:
+                status = "partly"
+            elif record.done:
+                status = "done"
+            elif record.due:
+                status = "pending" if day == today else "missed"
+            else:
+                status = "rest"
+            editable = (
+                plan is not None
+                and plan.status == Plan.Status.ACTIVE
+                and status not in {"future", "outside"}
+                and day >= oldest_editable
+            )
+            row.append(
+                CalendarDay(
+                    date=day,
+                    status=status,
+                    label=str(STATUS_LABELS[status]),
+                    edit_url=reverse("portal:log", args=[plan.pk, day.isoformat(), 1])
+                    if editable and plan is not None
+                    else None,
+                )
+            )
+        weeks.append(row)
+    return weeks
+
+
+@patient_required
+@require_http_methods(["GET"])
+def history(request: HttpRequest, patient: Patient) -> HttpResponse:
+    from prescriptions.adherence import day_by_day, patient_overview
+    from prescriptions.charts import pain_chart_svg
+
+    day = patient.clinic.today()
+    plan = patient.plans.active().order_by("-start_date", "-pk").first()
+    if plan is not None:
+        plan.patient = patient
+    first = day - datetime.timedelta(days=day.weekday() + 7 * (HISTORY_WEEKS - 1))
+    records = {r.date: r for r in day_by_day(plan, first, day)} if plan is not None else {}
+    overview = patient_overview(patient, day)
+    recent = list(
+        SessionLog.objects.filter(
+            plan__patient=patient, date__gte=day - datetime.timedelta(days=EDITABLE_DAYS)
+        )
+        .select_related("plan")
+        .order_by("-date", "-session_number")
+    )
+    oldest_editable = day - datetime.timedelta(days=EDITABLE_DAYS)
+    entries = [
+        (
+            log,
+            reverse("portal:log", args=[log.plan_id, log.date.isoformat(), log.session_number])
+            if log.plan.status == Plan.Status.ACTIVE and log.date >= oldest_editable
+            else None,
+        )
+        for log in recent
+    ]
+    return render(
+        request,
+        "portal/history.html",
+        {
+            "patient": patient,
+            "plan": plan,
+            "today": day,
+            "weeks": _calendar(plan, day, records),
+            "weekdays": [first + datetime.timedelta(days=n) for n in range(7)],
+            "overview": overview,
+            "pain_chart": pain_chart_svg(
+                overview.pain_series, title=_("Your pain over the last 4 weeks")
+            ),
+            "entries": entries,
+        },
+    )
+
+
+# ---------------------------------------------------------------------------
+# Settings
+
+
+@patient_required
+@require_http_methods(["GET", "POST"])
+def portal_settings(request: HttpRequest, patient: Patient) -> HttpResponse:
+    form = forms.PortalSettingsForm(request.POST or None, instance=patient)
+    if request.method == "POST":
+        if form.is_valid():
+            form.save()
+            language = form.cleaned_data["preferred_language"]
+            translation.activate(language)
+            messages.success(request, _("Your settings are saved."))
+            return _set_language(redirect("portal:settings"), language)
+        return render(
+            request, "portal/settings.html", {"patient": patient, "form": form}, status=400
+        )
+    return render(request, "portal/settings.html", {"patient": patient, "form": form})

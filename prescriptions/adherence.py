@@ -1,0 +1,689 @@
+"""Adherence: how much of the prescribed home programme a patient actually did.
+
+Every figure Rehabit shows (patient portal, admin patient list, plan page, the
+"patients who need attention" list) comes from this module, and the counting is
+done by the database, so one page costs the same few queries however many
+patients and logs there are.
+
+The rules, in the words a therapist would use:
+
+Sessions due
+    A plan asks for as many sessions a day as its most frequent exercise
+    (the highest "times a day" of its items), on as many days a week as its most
+    frequent exercise (the highest "days a week"). Seven days a week means every
+    day. Fewer days are spread evenly from the start date: with 3 days a week,
+    days 1, 3 and 5 of each week are counted as due, so over any stretch of time
+    the patient is expected to have done 3/7 of the days, rounded in their
+    favour at the start. The patient may do them on any days they like (see
+    "sessions done").
+
+When a plan counts
+    Only days between the plan's start date and its end date (or open-ended),
+    and only in the period asked about. An *active* plan counts. A *draft* or
+    *paused* plan has nothing due: Rehabit keeps no history of status changes,
+    so a plan that is paused today is treated as paused for the whole period
+    (its logs still appear in history and charts). A *completed* plan counts up
+    to its end date; if it has none, nothing is due, because we cannot tell
+    when it stopped. A plan without exercises has nothing due.
+
+Sessions done
+    A session is done when the patient recorded it (one SessionLog per plan,
+    day and session of the day). Extra sessions beyond the prescribed number a
+    day do not count (session 3 of a twice-a-day plan), and over a period the
+    done count is capped at the due count, so adherence never passes 100 %.
+    On a plan with 3 days a week, the patient may pick any days: a session on a
+    day that was not "due" still counts towards the period.
+
+Adherence
+    done / due over the period, as a whole percentage rounded down (100 % only
+    when everything was done). None when nothing was due. A patient's adherence
+    adds up the due and done sessions of all their plans. The 7 and 28-day
+    figures include today, so in the morning, before today's session, a
+    perfectly adherent daily patient shows 6/7 (85 %).
+
+Per exercise
+    The same, using the exercise's own "times a day" and "days a week", counting
+    sessions in which the patient ticked at least one set of it (either side).
+
+Streak
+    Consecutive days, ending today (or yesterday if nothing is logged yet
+    today), with at least one session logged for any plan.
+
+Pain
+    *Latest pain* is the pain score of the most recent session. The *pain
+    change over 7 days* compares it with the last score from 7 to 14 days ago;
+    it is only given when the latest score is from the last 7 days and there is
+    an earlier one to compare with. The pain chart shows each day's highest
+    score.
+
+Lasting nerve symptoms
+    Any session in the last 7 days where tingling or numbness lasted after the
+    exercise.
+
+Needs attention (thresholds are clinic settings), for active patients with an
+active plan:
+    * no session logged for N days (or none since a plan started N days ago);
+    * 7-day adherence under X % (7 days rather than 28, so that a recent drop
+      shows at once; the 28-day figure is in the patient list);
+    * latest pain at or above P, or pain up by R or more over 7 days;
+    * nerve symptoms lasting after exercise in the last 7 days.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.expressions import Combinable, Expression, ExpressionWrapper
+from django.db.models.functions import Coalesce, DenseRank, Greatest, Least
+from django.db.models.lookups import GreaterThanOrEqual, LessThan
+from django.utils.translation import gettext as _
+
+from clinic.models import Clinic, Patient
+from prescriptions.models import ExerciseLog, Plan, PlanItem, SessionLog
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler
+
+DAYS_PER_WEEK = 7
+# Pain "about a week ago" is the last score from 7 to 14 days ago.
+PAIN_LOOKBACK_DAYS = 14
+# Newest-log lookups search this many days back first (see _latest).
+RECENT_DAYS = 14
+# "The newest session": latest day, then latest session of the day; between two
+# plans logged for the same day and session, the newer plan. Not the row id, so
+# that the sort reads only columns of the sessionlog_newest_pain index.
+NEWEST_FIRST = ("-date", "-session_number", "-plan")
+
+
+# ---------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True)
+class Adherence:
+    prescribed: int
+    completed: int
+    percent: int | None  # None when nothing was due in the period
+
+    @classmethod
+    def of(cls, completed: int, prescribed: int) -> Adherence:
+        done = capped(completed, prescribed)
+        return cls(prescribed=prescribed, completed=done, percent=percent(done, prescribed))
+
+
+@dataclass(frozen=True)
+class DayRecord:
+    date: datetime.date
+    due: int
+    done: int
+
+
+@dataclass(frozen=True)
+class ExerciseAdherence:
+    item: PlanItem
+    adherence: Adherence
+
+
+@dataclass(frozen=True)
+class PatientOverview:
+    adherence_7: Adherence
+    adherence_28: Adherence
+    streak_days: int
+    last_log_date: datetime.date | None
+    days_since_last_log: int | None
+    latest_pain: int | None
+    pain_change_7d: int | None
+    lasting_nerve_symptoms: bool
+    pain_series: list[tuple[datetime.date, int]] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------
+# Pure arithmetic (the database expressions below compute exactly the same)
+
+
+def percent(completed: int, prescribed: int) -> int | None:
+    """Whole percent, rounded down; None when nothing was due."""
+    if prescribed <= 0:
+        return None
+    return min(completed, prescribed) * 100 // prescribed
+
+
+def capped(completed: int, prescribed: int) -> int:
+    return max(0, min(completed, prescribed))
+
+
+def due_days(
+    plan_start: datetime.date, lo: datetime.date, hi: datetime.date, days_per_week: int
+) -> int:
+    """How many of the days lo..hi are due, for a plan started on plan_start.
+
+    Days are spread evenly from the start: by day k (0-based) of the plan,
+    ceil((k + 1) * days_per_week / 7) days have been due.
+    """
+    if hi < lo or days_per_week <= 0:
+        return 0
+    k0 = (lo - plan_start).days
+    k1 = (hi - plan_start).days
+    return _ceil_week(k1 + 1, days_per_week) - _ceil_week(k0, days_per_week)
+
+
+def _ceil_week(days: int, days_per_week: int) -> int:
+    return (days * days_per_week + DAYS_PER_WEEK - 1) // DAYS_PER_WEEK
+
+
+def counting_end(plan: Plan) -> datetime.date | None:
+    """The last day on which the plan can have sessions due, or None if it has none."""
+    if plan.status == Plan.Status.ACTIVE:
+        return plan.end_date or datetime.date.max
+    if plan.status == Plan.Status.COMPLETED:
+        return plan.end_date
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Database expressions
+
+
+class DaysBetween(Func):
+    """Whole days from the first date to the second (negative when earlier)."""
+
+    arity = 2
+    output_field = IntegerField()
+    # PostgreSQL: date - date is an integer number of days.
+    template = "(%(expressions)s::date)"
+    arg_joiner = "::date - "
+
+    def __init__(self, start: Any, end: Any) -> None:
+        # The SQL subtracts the first expression from the second.
+        super().__init__(end, start)
+
+    def as_sqlite(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="CAST(ROUND(julianday(%(expressions)s)) AS INTEGER)",
+            arg_joiner=") - julianday(",
+            **extra,
+        )
+
+
+def _date(value: datetime.date) -> Value:
+    return Value(value, output_field=DateField())
+
+
+def _int(expression: Combinable) -> ExpressionWrapper:
+    return ExpressionWrapper(expression, output_field=IntegerField())
+
+
+def _counted_plans() -> Q:
+    return Q(status=Plan.Status.ACTIVE) | Q(status=Plan.Status.COMPLETED, end_date__isnull=False)
+
+
+def _window(
+    start: datetime.date, end: datetime.date, ref: type[F] = F
+) -> tuple[Expression, Expression]:
+    """The plan's days inside start..end, as (first, last) expressions."""
+    lo = Greatest(ref("start_date"), _date(start), output_field=DateField())
+    hi = Least(
+        Coalesce(ref("end_date"), _date(end), output_field=DateField()),
+        _date(end),
+        output_field=DateField(),
+    )
+    return lo, hi
+
+
+def _due_expression(
+    start: datetime.date, end: datetime.date, times: Combinable, days: Combinable
+) -> Expression:
+    """Sessions due for a plan (or item) row in start..end; `times`/`days` per day/week."""
+    lo, hi = _window(start, end)
+    k0 = DaysBetween(F("start_date"), lo)
+    k1 = DaysBetween(F("start_date"), hi)
+    week = DAYS_PER_WEEK
+    due = _int(((k1 + 1) * days + (week - 1)) / week - (k0 * days + (week - 1)) / week)
+    return Case(
+        When(GreaterThanOrEqual(DaysBetween(lo, hi), 0), then=_int(due * times)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+
+
+def annotate_plans(qs: QuerySet[Plan], start: datetime.date, end: datetime.date) -> QuerySet[Plan]:
+    """Add `adh_prescribed` and `adh_completed` (capped) for the period start..end."""
+    items = PlanItem.objects.filter(plan=OuterRef("pk")).order_by()
+    qs = qs.annotate(
+        adh_times=Coalesce(
+            Subquery(items.order_by("-times_per_day").values("times_per_day")[:1]), 0
+        ),
+        adh_days=Coalesce(
+            Subquery(items.order_by("-days_per_week").values("days_per_week")[:1]), 0
+        ),
+    )
+    lo, hi = _window(start, end, OuterRef)
+    logs = (
+        SessionLog.objects.filter(
+            plan=OuterRef("pk"),
+            date__gte=lo,
+            date__lte=hi,
+            session_number__lte=OuterRef("adh_times"),
+        )
+        .order_by()
+        .values("plan")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    prescribed = Case(
+        When(
+            _counted_plans(),
+            then=_due_expression(start, end, F("adh_times"), F("adh_days")),
+        ),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    return qs.annotate(adh_prescribed=prescribed).annotate(
+        adh_completed=Least(
+            Coalesce(Subquery(logs), 0), F("adh_prescribed"), output_field=IntegerField()
+        )
+    )
+
+
+def _done_q(prefix: str = "") -> Q:
+    return (
+        Q(**{f"{prefix}sets_done__gt": 0})
+        | Q(**{f"{prefix}sets_left__gt": 0})
+        | Q(**{f"{prefix}sets_right__gt": 0})
+    )
+
+
+# ---------------------------------------------------------------------------
+# One plan
+
+
+def plan_adherence(plan: Plan, start: datetime.date, end: datetime.date) -> Adherence:
+    """Sessions due and done for one plan over start..end (both included). One query."""
+    row: Any = annotate_plans(Plan.objects.filter(pk=plan.pk), start, end).first()
+    if row is None:
+        return Adherence(0, 0, None)
+    return Adherence.of(row.adh_completed, row.adh_prescribed)
+
+
+def day_by_day(plan: Plan, start: datetime.date, end: datetime.date) -> list[DayRecord]:
+    """Each day of start..end with its due and done sessions. Two queries.
+
+    `done` counts the sessions that day up to the prescribed number a day; on a
+    plan with fewer than 7 days a week it may be above `due` (the patient chose
+    that day), which is why period adherence caps the total, not each day.
+    """
+    if end < start:
+        return []
+    limits = PlanItem.objects.filter(plan=plan).aggregate(
+        times=Max("times_per_day"), days=Max("days_per_week")
+    )
+    times, days = limits["times"] or 0, limits["days"] or 0
+    done_by_date = dict(
+        SessionLog.objects.filter(plan=plan, date__range=(start, end), session_number__lte=times)
+        .order_by()
+        .values("date")
+        .annotate(n=Count("pk"))
+        .values_list("date", "n")
+    )
+    last = counting_end(plan)
+    records = []
+    day = start
+    while day <= end:
+        counted = last is not None and plan.start_date <= day <= last
+        due = due_days(plan.start_date, day, day, days) * times if counted else 0
+        inside = plan.start_date <= day and (plan.end_date is None or day <= plan.end_date)
+        records.append(DayRecord(day, due, done_by_date.get(day, 0) if inside else 0))
+        day += datetime.timedelta(days=1)
+    return records
+
+
+def exercise_adherence(
+    plan: Plan, start: datetime.date, end: datetime.date
+) -> list[ExerciseAdherence]:
+    """Per exercise of the plan, using each exercise's own dosage. One query."""
+    plan_lo = Greatest(OuterRef("plan__start_date"), _date(start), output_field=DateField())
+    plan_hi = Least(
+        Coalesce(OuterRef("plan__end_date"), _date(end), output_field=DateField()),
+        _date(end),
+        output_field=DateField(),
+    )
+    logs = (
+        ExerciseLog.objects.filter(
+            _done_q(),
+            item=OuterRef("pk"),
+            session__date__gte=plan_lo,
+            session__date__lte=plan_hi,
+            session__session_number__lte=OuterRef("times_per_day"),
+        )
+        .order_by()
+        .values("item")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    last = counting_end(plan)
+    items = (
+        PlanItem.objects.filter(plan=plan)
+        .select_related("exercise")
+        .annotate(adh_done=Coalesce(Subquery(logs), 0))
+        .order_by("order")
+    )
+    result = []
+    for item in items:
+        prescribed = 0
+        if last is not None:
+            prescribed = (
+                due_days(
+                    plan.start_date,
+                    max(plan.start_date, start),
+                    min(last, end),
+                    item.days_per_week,
+                )
+                * item.times_per_day
+            )
+        done: int = item.adh_done
+        result.append(ExerciseAdherence(item, Adherence.of(done, prescribed)))
+    return result
+
+
+# ---------------------------------------------------------------------------
+# Patients
+
+
+class PatientSessions(Func):
+    """Sessions due or done, or the adherence percent, over all of a patient's plans.
+
+    Summing per-plan figures over plans needs an aggregate of aggregates (each
+    plan's sessions a day is the highest of its items), which the ORM can only
+    express with many repeated correlated subqueries. This is the same
+    arithmetic as annotate_plans() in one correlated subquery per figure: plans
+    joined with their items and grouped per plan, then summed. The dates are
+    query parameters; the patient reference is a compiled expression, so table
+    aliases stay right when the queryset is nested in another query.
+    """
+
+    arity = 1
+    output_field = IntegerField()
+    KINDS = ("prescribed", "completed", "percent")
+
+    def __init__(self, patient: Any, kind: str, start: datetime.date, end: datetime.date) -> None:
+        if kind not in self.KINDS:
+            raise ValueError(f"kind must be one of {self.KINDS}")
+        self.kind, self.start, self.end = kind, start, end
+        super().__init__(patient)
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> Any:
+        sqlite = connection.vendor == "sqlite"
+        patient_sql, params = compiler.compile(self.source_expressions[0])
+        start = end = "%s"
+        if sqlite:
+            greatest, least = "MAX", "MIN"
+
+            def days(a: str, b: str) -> str:
+                return f"CAST(ROUND(julianday({b}) - julianday({a})) AS INTEGER)"
+        else:
+            greatest, least = "GREATEST", "LEAST"
+            start = end = "%s::date"
+
+            def days(a: str, b: str) -> str:
+                return f"({b}::date - {a}::date)"
+
+        k0, k1 = days("g.s", "g.lo"), days("g.s", "g.hi")
+        week = DAYS_PER_WEEK
+        due = (
+            f"CASE WHEN g.hi >= g.lo THEN ((({k1} + 1) * g.d + {week - 1}) / {week}"
+            f" - ({k0} * g.d + {week - 1}) / {week}) * g.t ELSE 0 END"
+        )
+        done = (
+            "(SELECT COUNT(*) FROM prescriptions_sessionlog l WHERE l.plan_id = g.id"
+            " AND l.date >= g.lo AND l.date <= g.hi AND l.session_number <= g.t)"
+        )
+        # PostgreSQL sums integers into bigint or numeric: cast back, so that the
+        # percent is integer division (rounded down) as in percent().
+        due_sum, done_sum = "CAST(SUM(x.due) AS INTEGER)", "CAST(SUM(x.done) AS INTEGER)"
+        result = {
+            "prescribed": f"COALESCE({due_sum}, 0)",
+            "completed": f"COALESCE({done_sum}, 0)",
+            "percent": f"CASE WHEN {due_sum} > 0 THEN {done_sum} * 100 / {due_sum} END",
+        }[self.kind]
+        # Only our own identifiers go into the text; the dates are parameters.
+        sql = (
+            f"(SELECT {result} FROM ("  # noqa: S608
+            f"SELECT y.due, CAST({least}(y.logged, y.due) AS INTEGER) AS done FROM ("
+            f"SELECT {due} AS due, {done} AS logged FROM ("
+            "SELECT p.id, p.start_date AS s,"
+            f" {greatest}(p.start_date, {start}) AS lo,"
+            f" {least}(COALESCE(p.end_date, {end}), {end}) AS hi,"
+            " MAX(i.times_per_day) AS t, MAX(i.days_per_week) AS d"
+            " FROM prescriptions_plan p"
+            " INNER JOIN prescriptions_planitem i ON i.plan_id = p.id"
+            f" WHERE p.patient_id = {patient_sql}"
+            f" AND (p.status = '{Plan.Status.ACTIVE}'"
+            f" OR (p.status = '{Plan.Status.COMPLETED}' AND p.end_date IS NOT NULL))"
+            " GROUP BY p.id, p.start_date, p.end_date"
+            ") g) y) x)"
+        )
+        return sql, [self.start, self.end, self.end, *params]
+
+
+def _latest(logs: QuerySet[SessionLog], field_name: str, today: datetime.date) -> Coalesce:
+    """The newest log's value: first among recent logs, a short index range scan;
+    only for patients with none lately, among all their older logs.
+
+    `logs` must be ordered by NEWEST_FIRST: every column it reads (plan, date,
+    session_number, pain) is in the sessionlog_newest_pain index, so each lookup
+    is an index-only scan of a fortnight's entries per plan.
+    """
+    recent = today - datetime.timedelta(days=RECENT_DAYS)
+    return Coalesce(
+        Subquery(logs.filter(date__range=(recent, today)).values(field_name)[:1]),
+        Subquery(logs.filter(date__lt=recent).values(field_name)[:1]),
+    )
+
+
+def annotate_patients(qs: QuerySet[Patient], today: datetime.date) -> QuerySet[Patient]:
+    """Add the adherence columns to a patient queryset, all computed in the one query.
+
+    adherence_7 / adherence_28 (percent or None) with their _prescribed and
+    _completed parts, last_log_date, latest_pain, pain_week_before,
+    lasting_nerve_symptoms, first_active_start.
+    """
+    week_start = today - datetime.timedelta(days=6)
+    month_start = today - datetime.timedelta(days=27)
+    logs = SessionLog.objects.filter(plan__patient=OuterRef("pk")).order_by(*NEWEST_FIRST)
+    pk = F("pk")
+    qs = qs.annotate(
+        adherence_7_prescribed=PatientSessions(pk, "prescribed", week_start, today),
+        adherence_7_completed=PatientSessions(pk, "completed", week_start, today),
+        adherence_7=PatientSessions(pk, "percent", week_start, today),
+        adherence_28_prescribed=PatientSessions(pk, "prescribed", month_start, today),
+        adherence_28_completed=PatientSessions(pk, "completed", month_start, today),
+        adherence_28=PatientSessions(pk, "percent", month_start, today),
+        last_log_date=_latest(logs, "date", today),
+        latest_pain=_latest(logs, "pain", today),
+        latest_pain_this_week=Subquery(
+            logs.filter(date__range=(week_start, today)).values("pain")[:1]
+        ),
+        pain_week_before=Subquery(
+            logs.filter(
+                date__range=(
+                    today - datetime.timedelta(days=PAIN_LOOKBACK_DAYS),
+                    today - datetime.timedelta(days=7),
+                )
+            ).values("pain")[:1]
+        ),
+        lasting_nerve_symptoms=Exists(
+            logs.filter(date__range=(week_start, today), symptoms_lasted=True)
+        ),
+        first_active_start=Subquery(
+            Plan.objects.filter(patient=OuterRef("pk"), status=Plan.Status.ACTIVE)
+            .order_by("start_date")
+            .values("start_date")[:1]
+        ),
+    )
+    # NULL (no change shown) unless there is a score this week and one the week
+    # before. A plain difference, not a CASE over last_log_date/latest_pain: the
+    # ORM repeats an annotation's subquery wherever it is referenced, and the
+    # attention filter already reads those two.
+    return qs.annotate(
+        pain_change_7d=ExpressionWrapper(
+            F("latest_pain_this_week") - F("pain_week_before"), output_field=IntegerField()
+        ),
+    )
+
+
+def _days_without_log(today: datetime.date) -> Expression:
+    """Days since the last log, or since the first active plan started if never logged."""
+    return Coalesce(
+        DaysBetween(F("last_log_date"), _date(today)),
+        DaysBetween(F("first_active_start"), _date(today)) + 1,
+        output_field=IntegerField(),
+    )
+
+
+def attention_q(today: datetime.date) -> Q:
+    """Rows of annotate_patients() that need attention, by their own clinic's thresholds."""
+    no_log = GreaterThanOrEqual(_days_without_log(today), F("clinic__attention_days_without_log"))
+    low = LessThan(F("adherence_7"), F("clinic__attention_adherence_below"))
+    pain_high = GreaterThanOrEqual(F("latest_pain"), F("clinic__attention_pain_at_least"))
+    pain_rise = GreaterThanOrEqual(F("pain_change_7d"), F("clinic__attention_pain_rise"))
+    return Q(is_active=True, first_active_start__isnull=False, first_active_start__lte=today) & (
+        Q(no_log) | Q(low) | Q(pain_high) | Q(pain_rise) | Q(lasting_nerve_symptoms=True)
+    )
+
+
+def no_log_q(today: datetime.date) -> Q:
+    return Q(first_active_start__isnull=False) & Q(
+        GreaterThanOrEqual(_days_without_log(today), F("clinic__attention_days_without_log"))
+    )
+
+
+def low_adherence_q() -> Q:
+    return Q(LessThan(F("adherence_7"), F("clinic__attention_adherence_below")))
+
+
+def attention_reasons(patient: Patient, clinic: Clinic, today: datetime.date) -> list[str]:
+    """Why an annotated patient row is on the attention list, in plain words."""
+    row: Any = patient
+    reasons = []
+    if row.first_active_start is not None and row.first_active_start <= today:
+        if row.last_log_date is None:
+            days = (today - row.first_active_start).days + 1
+            if days >= clinic.attention_days_without_log:
+                reasons.append(
+                    _("No session logged since the plan started %(days)s days ago") % {"days": days}
+                )
+        else:
+            days = (today - row.last_log_date).days
+            if days >= clinic.attention_days_without_log:
+                reasons.append(_("No session logged for %(days)s days") % {"days": days})
+    if row.adherence_7 is not None and row.adherence_7 < clinic.attention_adherence_below:
+        reasons.append(_("Adherence %(percent)s%% over 7 days") % {"percent": row.adherence_7})
+    if row.latest_pain is not None and row.latest_pain >= clinic.attention_pain_at_least:
+        reasons.append(
+            _("Pain %(pain)s/10 on %(date)s")
+            % {"pain": row.latest_pain, "date": row.last_log_date.strftime("%d %b")}
+        )
+    if row.pain_change_7d is not None and row.pain_change_7d >= clinic.attention_pain_rise:
+        reasons.append(_("Pain up %(points)s points in a week") % {"points": row.pain_change_7d})
+    if row.lasting_nerve_symptoms:
+        reasons.append(_("Nerve symptoms lasted after exercise"))
+    return reasons
+
+
+@dataclass(frozen=True)
+class AttentionEntry:
+    patient: Patient
+    reasons: list[str]
+
+
+def patients_needing_attention(
+    clinic: Clinic, today: datetime.date | None = None, limit: int = 25
+) -> tuple[list[AttentionEntry], int]:
+    """The clinic's patients who need attention (at most `limit`), and how many in all.
+
+    One query: the total rides along as a window count over the flagged rows.
+    Lowest 7-day adherence first, then by name.
+    """
+    today = today or clinic.today()
+    rows: list[Any] = list(
+        annotate_patients(Patient.objects.filter(clinic=clinic), today)
+        .filter(attention_q(today))
+        .annotate(attention_total=Window(Count("pk")))
+        .order_by(F("adherence_7").asc(nulls_last=True), "last_name", "first_name", "pk")[:limit]
+    )
+    total = rows[0].attention_total if rows else 0
+    return [AttentionEntry(p, attention_reasons(p, clinic, today)) for p in rows], total
+
+
+def _streak(patient: Patient, today: datetime.date) -> int:
+    """Consecutive logged days up to today (or yesterday). One query.
+
+    Number the distinct logged dates newest first (1, 2, 3...; a dense rank, so
+    two sessions on one day share a number): a date belongs to the newest
+    unbroken run exactly when it lies (number - 1) days before the newest date
+    (gaps-and-islands).
+    """
+    days = (
+        SessionLog.objects.filter(plan__patient=patient, date__lte=today)
+        .order_by()
+        .values("date")
+        .annotate(
+            rank=Window(DenseRank(), order_by=F("date").desc()),
+            newest=Window(Max("date")),
+        )
+        .annotate(offset=DaysBetween(F("date"), F("newest")))
+    )
+    newest_allowed = today - datetime.timedelta(days=1)
+    run = days.filter(offset=F("rank") - 1, newest__gte=newest_allowed)
+    return run.values("date").distinct().count()
+
+
+def patient_overview(patient: Patient, today: datetime.date) -> PatientOverview:
+    """Everything the History page and the admin show about one patient. Three queries."""
+    row: Any = annotate_patients(Patient.objects.filter(pk=patient.pk), today).get()
+    month_start = today - datetime.timedelta(days=27)
+    pain_series = list(
+        SessionLog.objects.filter(plan__patient=patient, date__range=(month_start, today))
+        .order_by("date")
+        .values("date")
+        .annotate(top=Max("pain"))
+        .values_list("date", "top")
+    )
+    last = row.last_log_date
+    return PatientOverview(
+        adherence_7=Adherence.of(row.adherence_7_completed, row.adherence_7_prescribed),
+        adherence_28=Adherence.of(row.adherence_28_completed, row.adherence_28_prescribed),
+        streak_days=_streak(patient, today),
+        last_log_date=last,
+        days_since_last_log=(today - last).days if last else None,
+        latest_pain=row.latest_pain,
+        pain_change_7d=row.pain_change_7d,
+        lasting_nerve_symptoms=bool(row.lasting_nerve_symptoms),
+        pain_series=pain_series,
+    )

@@ -1,0 +1,218 @@
+"""Adherence in the therapist admin: patient list columns, plan chart, attention list.
+
+PatientAdmin mixes in PatientAdherenceAdminMixin and appends
+`adherence_list_display` / `adherence_list_filter`; PlanAdmin mixes in
+PlanAdherenceAdminMixin and appends `adherence_readonly_fields`. The figures
+come from prescriptions.adherence, computed by the database as annotations of
+the changelist query, so the list costs the same few queries for 10 or 2,000
+patients. The filters compare each patient with their own clinic's thresholds.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import F, Max, QuerySet
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from clinic.models import Clinic, Patient
+from prescriptions import adherence
+from prescriptions.charts import adherence_chart_svg, pain_chart_svg
+from prescriptions.models import Plan, SessionLog
+
+RECENT_LOGS = 10
+CHART_DAYS = 28
+DASH = "–"
+
+
+def asking_clinic(request: HttpRequest) -> Clinic | None:
+    """The signed-in therapist's clinic, looked up once per request (shared with the admin)."""
+    from clinic.admin_scoping import clinic_of
+
+    return clinic_of(request)
+
+
+def today_for(request: HttpRequest) -> datetime.date:
+    """Today in the therapist's clinic; for superusers, in the server's time zone."""
+    clinic = asking_clinic(request)
+    return clinic.today() if clinic else timezone.localdate()
+
+
+def _percent_cell(value: int | None, completed: int, prescribed: int) -> str:
+    if value is None:
+        return format_html('<span title="{}">{}</span>', _("Nothing was due"), DASH)
+    return format_html(
+        '<span title="{}">{}&nbsp;%</span>',
+        _("%(done)s of %(due)s sessions") % {"done": completed, "due": prescribed},
+        value,
+    )
+
+
+class _ThresholdFilter(admin.SimpleListFilter):
+    def threshold_text(self, request: HttpRequest, field: str, unit: str) -> str:
+        clinic = asking_clinic(request)
+        if clinic is None:
+            return _("the clinic's setting")
+        return f"{getattr(clinic, field)}{unit}"
+
+
+class AdherenceFilter(_ThresholdFilter):
+    title = gettext_lazy("adherence (7 days)")
+    parameter_name = "adherence"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        below = self.threshold_text(request, "attention_adherence_below", "\u00a0%")
+        return [
+            ("low", _("Under %(threshold)s") % {"threshold": below}),
+            ("ok", _("%(threshold)s or more") % {"threshold": below}),
+            ("none", _("Nothing due")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "low":
+            return queryset.filter(adherence.low_adherence_q())
+        if self.value() == "ok":
+            return queryset.filter(adherence_7__isnull=False).exclude(adherence.low_adherence_q())
+        if self.value() == "none":
+            return queryset.filter(adherence_7__isnull=True)
+        return queryset
+
+
+class LastLogFilter(_ThresholdFilter):
+    title = gettext_lazy("last session logged")
+    parameter_name = "last_log"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        days = self.threshold_text(request, "attention_days_without_log", "")
+        return [
+            ("stale", _("No log for %(days)s days or more") % {"days": days}),
+            ("never", _("Never logged")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "stale":
+            return queryset.filter(adherence.no_log_q(today_for(request)))
+        if self.value() == "never":
+            return queryset.filter(last_log_date__isnull=True)
+        return queryset
+
+
+class AttentionFilter(admin.SimpleListFilter):
+    title = gettext_lazy("needs attention")
+    parameter_name = "attention"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", _("Needs attention"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(adherence.attention_q(today_for(request)))
+        return queryset
+
+
+class PatientAdherenceAdminMixin:
+    adherence_list_display: tuple[str, ...] = (
+        "adherence_7_days",
+        "adherence_28_days",
+        "last_log",
+        "latest_pain_score",
+    )
+    adherence_list_filter: tuple[object, ...] = (AttentionFilter, AdherenceFilter, LastLogFilter)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Patient]:
+        queryset = super().get_queryset(request)  # type: ignore[misc]
+        return adherence.annotate_patients(queryset, today_for(request))
+
+    @admin.display(
+        description=gettext_lazy("adherence 7 days"),
+        ordering=F("adherence_7").asc(nulls_last=True),
+    )
+    def adherence_7_days(self, obj: Patient) -> str:
+        row: Any = obj
+        return _percent_cell(row.adherence_7, row.adherence_7_completed, row.adherence_7_prescribed)
+
+    @admin.display(
+        description=gettext_lazy("adherence 28 days"),
+        ordering=F("adherence_28").asc(nulls_last=True),
+    )
+    def adherence_28_days(self, obj: Patient) -> str:
+        row: Any = obj
+        return _percent_cell(
+            row.adherence_28, row.adherence_28_completed, row.adherence_28_prescribed
+        )
+
+    @admin.display(
+        description=gettext_lazy("last log"),
+        ordering=F("last_log_date").asc(nulls_first=True),
+        empty_value=DASH,
+    )
+    def last_log(self, obj: Patient) -> datetime.date | None:
+        last: datetime.date | None = getattr(obj, "last_log_date", None)
+        return last
+
+    @admin.display(
+        description=gettext_lazy("latest pain"),
+        ordering=F("latest_pain").asc(nulls_first=True),
+    )
+    def latest_pain_score(self, obj: Patient) -> str:
+        row: Any = obj
+        if row.latest_pain is None:
+            return DASH
+        change = row.pain_change_7d
+        if change:
+            return format_html(
+                '{}/10 <span title="{}">({}{})</span>',
+                row.latest_pain,
+                _("Change over 7 days"),
+                "+" if change > 0 else "\u2212",
+                abs(change),
+            )
+        return format_html("{}/10", row.latest_pain)
+
+
+class PlanAdherenceAdminMixin:
+    adherence_readonly_fields: tuple[str, ...] = ("adherence_panel",)
+
+    @admin.display(description=gettext_lazy("Adherence and pain"))
+    def adherence_panel(self, obj: Plan | None) -> SafeString | str:
+        if obj is None or obj.pk is None:
+            return _("Shown once the plan is saved and the patient logs sessions.")
+        return render_adherence_panel(obj)
+
+
+def render_adherence_panel(plan: Plan) -> SafeString:
+    """Charts for the last 28 days of the plan, per-exercise adherence and recent logs."""
+    clinic = plan.patient.clinic
+    today = clinic.today()
+    end = min(today, plan.end_date) if plan.end_date else today
+    start = max(plan.start_date, end - datetime.timedelta(days=CHART_DAYS - 1))
+    context: dict[str, Any] = {"plan": plan, "start": start, "end": end, "started": start <= end}
+    if start <= end:
+        days = adherence.day_by_day(plan, start, end)
+        week_start = max(start, end - datetime.timedelta(days=6))
+        pain = list(
+            SessionLog.objects.filter(plan=plan, date__range=(start, end))
+            .order_by("date")
+            .values("date")
+            .annotate(top=Max("pain"))
+            .values_list("date", "top")
+        )
+        context.update(
+            period_7=adherence.plan_adherence(plan, week_start, end),
+            period_all=adherence.plan_adherence(plan, start, end),
+            exercises=adherence.exercise_adherence(plan, start, end),
+            adherence_chart=adherence_chart_svg(days, title=_("Sessions due and done, day by day")),
+            pain_chart=pain_chart_svg(pain, title=_("Pain after sessions (0 to 10)")),
+        )
+    context["recent"] = list(
+        SessionLog.objects.filter(plan=plan).order_by("-date", "-session_number")[:RECENT_LOGS]
+    )
+    return render_to_string("admin/prescriptions/adherence_panel.html", context)

@@ -1,0 +1,102 @@
+"""Dosage in plain words, and how long it takes.
+
+Used by the handout, the portal and the admin so that a patient reads the same
+sentence everywhere: "3 sets of 10, each side, twice a day".
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from prescriptions.models import DosageFields, Side
+
+# Seconds one repetition takes at a steady home-exercise tempo.
+SECONDS_PER_REP = 4
+# Getting into position, changing sides and reading the sheet.
+SETUP_SECONDS = 30
+
+
+def times_per_day_words(n: int) -> str:
+    """How many sessions a day, in words: 'once a day', 'twice a day', '3 times a day'."""
+    if n == 1:
+        return _("once a day")
+    if n == 2:
+        return _("twice a day")
+    return _("%(n)s times a day") % {"n": n}
+
+
+def days_per_week_words(n: int) -> str:
+    """How many days a week, in words: 'every day' for 7, else '5 days a week'."""
+    if n >= 7:
+        return _("every day")
+    return ngettext("%(n)s day a week", "%(n)s days a week", n) % {"n": n}
+
+
+SIDE_WORDS = {
+    Side.EACH: lambda: _("each side"),
+    Side.LEFT: lambda: _("left side only"),
+    Side.RIGHT: lambda: _("right side only"),
+    Side.ALTERNATING: lambda: _("alternating sides"),
+}
+
+
+def describe(d: DosageFields) -> str:
+    """The whole dosage as one sentence, e.g. '3 sets of 10, each side, twice a day'."""
+    parts: list[str] = []
+    if d.duration_minutes:
+        parts.append(
+            ngettext("%(n)s minute", "%(n)s minutes", d.duration_minutes)
+            % {"n": d.duration_minutes}
+        )
+    elif d.reps:
+        parts.append(
+            ngettext("%(sets)s set of %(reps)s", "%(sets)s sets of %(reps)s", d.sets)
+            % {"sets": d.sets, "reps": d.reps}
+        )
+        if d.hold_seconds:
+            parts.append(
+                ngettext("hold each %(n)s second", "hold each %(n)s seconds", d.hold_seconds)
+                % {"n": d.hold_seconds}
+            )
+    elif d.hold_seconds:
+        parts.append(
+            ngettext("hold %(n)s second", "hold %(n)s seconds", d.hold_seconds)
+            % {"n": d.hold_seconds}
+        )
+        if d.sets > 1:
+            parts.append(ngettext("%(n)s time", "%(n)s times", d.sets) % {"n": d.sets})
+    side = SIDE_WORDS.get(Side(d.side))
+    if side:
+        parts.append(side())
+    parts.append(times_per_day_words(d.times_per_day))
+    if d.days_per_week < 7:
+        parts.append(days_per_week_words(d.days_per_week))
+    return ", ".join(parts)
+
+
+def sides(d: DosageFields) -> int:
+    """How many times the whole dosage is done: twice when it is done on each side."""
+    return 2 if d.side == Side.EACH else 1
+
+
+def session_seconds(d: DosageFields) -> int:
+    """Estimated time for one session of this exercise, rests included."""
+    if d.duration_minutes:
+        return d.duration_minutes * 60
+    per_set = (d.reps or 1) * SECONDS_PER_REP if d.reps else 0
+    if d.hold_seconds:
+        per_set = (d.reps or 1) * (d.hold_seconds + (2 if d.reps else 0))
+    work = per_set * d.sets * sides(d)
+    rests = d.rest_seconds * max(d.sets * sides(d) - 1, 0)
+    return work + rests + SETUP_SECONDS
+
+
+def daily_seconds(items: list[DosageFields]) -> int:
+    """Estimated time a day: each exercise's session times the sessions a day."""
+    return sum(session_seconds(d) * d.times_per_day for d in items)
+
+
+def minutes(seconds: int) -> int:
+    """Rounded up to whole minutes, never zero for real work."""
+    return max(1, -(-seconds // 60)) if seconds else 0

@@ -1,0 +1,161 @@
+"""Plausibility checks for a posed scene: joints in range, supports resting on
+something, nothing passing through the floor or the equipment.
+
+Each check returns a list of problems in plain words; an empty list passes.
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import props as P
+from .figure import HEAD_RADIUS, RANGES, Body, point_radius
+from .scene import Scene, split_support
+
+# How far (in body heights, about 2 px in a drawing) a contact may miss or sink.
+TOLERANCE = 0.015
+
+# The end point that shows each movable part, for "what moves" checks.
+PARTS = {
+    "r_leg": "r_ankle",
+    "l_leg": "l_ankle",
+    "r_arm": "r_hand",
+    "l_arm": "l_hand",
+    "trunk": "neck",
+    "pelvis": "pelvis",
+    "head": "head",
+    "r_knee": "r_knee",
+    "l_knee": "l_knee",
+    "r_foot": "r_toe",
+    "l_foot": "l_toe",
+    "r_heel": "r_heel",
+    "l_heel": "l_heel",
+    "back": "midback",
+}
+
+
+def joint_problems(scene: Scene) -> list[str]:
+    problems = []
+    for label, body in scene.poses():
+        for name, value in body.pose.angles().items():
+            key = name.split("_", 1)[1] if name[:2] in ("r_", "l_") else name
+            lo, hi = RANGES[key]
+            if not lo <= value <= hi:
+                problems.append(
+                    f"{scene.slug} {label}: {name} = {value:g} is outside {lo:g}..{hi:g}"
+                )
+    return problems
+
+
+def support_problems(scene: Scene) -> list[str]:
+    problems = []
+    for label, body in scene.poses():
+        if not body.pose.support:
+            problems.append(f"{scene.slug} {label}: no supporting point declared")
+        for support in body.pose.support:
+            name, where = split_support(support)
+            if name not in body.points:
+                problems.append(f"{scene.slug} {label}: unknown support point {name}")
+                continue
+            p = body.points[name][:2]
+            r = point_radius(name)
+            miss = min(_gap(c, p, r) for c in scene.surfaces(where, label))
+            if miss > TOLERANCE:
+                problems.append(
+                    f"{scene.slug} {label}: {name} misses {where or 'the floor'} by {miss:.3f} body heights"  # noqa: E501
+                )
+    return problems
+
+
+def _gap(contact: P.Contact, p: tuple[float, float], r: float) -> float:
+    d = contact.distance(p)
+    if isinstance(contact, P.Circle) and contact.path:
+        return max(0.0, contact.distance(p) - r)
+    if isinstance(contact, P.Area) or (isinstance(contact, P.Circle) and contact.r == 0):
+        # Hands on a face-on wall or round a handlebar: being there is enough.
+        return max(0.0, d - r)
+    return abs(d - r)
+
+
+def _samples(body: Body) -> list[tuple[str, tuple[float, float], float]]:
+    out = []
+    for seg in body.segments:
+        for i in range(6):
+            t = i / 5
+            x = seg.a[0] + (seg.b[0] - seg.a[0]) * t
+            y = seg.a[1] + (seg.b[1] - seg.a[1]) * t
+            out.append((seg.name, (x, y), seg.radius))
+    out.append(("head", body.head[:2], HEAD_RADIUS))
+    return out
+
+
+def collision_problems(scene: Scene) -> list[str]:
+    problems = []
+    for label, body in scene.poses():
+        solids = [(prop.kind, s) for prop in scene.props_for(label) for s in prop.solids()]
+        worst: dict[str, float] = {}
+        for name, p, r in _samples(body):
+            sink = r - p[1]
+            if sink > TOLERANCE:
+                worst[f"{name} below the floor"] = max(
+                    worst.get(f"{name} below the floor", 0), sink
+                )
+            for kind, solid in solids:
+                depth = solid.depth(p, r)
+                if depth > TOLERANCE:
+                    key = f"{name} inside the {kind}"
+                    worst[key] = max(worst.get(key, 0), depth)
+        for prop in scene.props_for(label):
+            if isinstance(prop, P.Barbell):
+                for plate in prop.held_solids(body):
+                    if plate.r - plate.cy > TOLERANCE:
+                        worst["barbell below the floor"] = plate.r - plate.cy
+        problems += [
+            f"{scene.slug} {label}: {what} by {d:.3f} body heights" for what, d in worst.items()
+        ]
+    return problems
+
+
+def displacement(scene: Scene, part: str) -> float:
+    point = PARTS[part]
+    a, b = scene.start.points[point], scene.end.points[point]
+    return math.dist(a, b)  # in three dimensions: knees may roll towards the viewer
+
+
+def largest_movement(scene: Scene) -> float:
+    return max(
+        math.dist(scene.start.points[k][:2], scene.end.points[k][:2]) for k in scene.start.points
+    )
+
+
+def moving_part_problems(scene: Scene) -> list[str]:
+    """The part the exercise names must visibly move, and more than its twin on
+    the other side (so the drawing cannot be read as working the wrong leg)."""
+    named = scene.spec.get("moving", [])
+    if not named:
+        return []
+    unknown = [n for n in named if n not in PARTS]
+    if unknown:
+        return [f"{scene.slug}: unknown moving parts {unknown}"]
+    problems = []
+    for part in named:
+        moved = displacement(scene, part)
+        if moved < 0.05:
+            problems.append(f"{scene.slug}: {part} hardly moves ({moved:.3f} body heights)")
+        if part[:2] in ("r_", "l_"):
+            twin = ("l_" if part[:2] == "r_" else "r_") + part[2:]
+            if twin not in named and displacement(scene, twin) >= moved:
+                problems.append(
+                    f"{scene.slug}: {twin} moves as much as the named {part} "
+                    f"({displacement(scene, twin):.2f} vs {moved:.2f})"
+                )
+    return problems
+
+
+def all_problems(scene: Scene) -> list[str]:
+    return (
+        joint_problems(scene)
+        + support_problems(scene)
+        + collision_problems(scene)
+        + moving_part_problems(scene)
+    )

@@ -1,0 +1,1 @@
+"""The exercise library and protocols that ship with Rehabit."""

@@ -1,0 +1,461 @@
+"""Load the shipped exercise library and protocols into the database.
+
+The TOML files next to this module are the source of truth for the *shared*
+library (rows with clinic = empty). Loading is idempotent: rows are matched by
+slug and updated in place, so a rerun creates nothing and a changed sentence in
+the data file updates the one row it belongs to. A clinic's own exercises and
+templates are never read or written here, even when they use the same slug.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+
+from prescriptions.models import (
+    DOSAGE_FIELD_NAMES,
+    DosageFields,
+    Exercise,
+    PlanTemplate,
+    TemplateItem,
+)
+
+LIBRARY_DIR = Path(__file__).resolve().parent
+EXERCISES_FILE = LIBRARY_DIR / "exercises.toml"
+PROTOCOLS_FILE = LIBRARY_DIR / "protocols.toml"
+
+AMOUNT_FIELDS = ("reps", "hold_seconds", "duration_minutes")
+
+
+class LibraryError(Exception):
+    """The library data is wrong. The message names the slug and the field."""
+
+
+# --- The parsed catalogue ----------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class LibraryExercise:
+    slug: str
+    name: str
+    category: str
+    body_region: str
+    equipment: str
+    difficulty: int
+    purpose: str
+    steps: tuple[str, ...]
+    cautions: tuple[str, ...]
+    stop_signs: tuple[str, ...]
+    sets: int
+    rest_seconds: int
+    side: str
+    times_per_day: int
+    days_per_week: int
+    reps: int | None = None
+    hold_seconds: int | None = None
+    duration_minutes: int | None = None
+    easier: str | None = None
+    harder: str | None = None
+    # Not written in exercises.toml: the drawing's own description in poses.toml
+    # (see with_pose_descriptions), so that picture and words cannot drift apart.
+    illustration_alt: str = ""
+
+    def dosage(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in DOSAGE_FIELD_NAMES}
+
+    def model_fields(self) -> dict[str, Any]:
+        """Exercise field values, without the easier/harder links (set in a second pass)."""
+        return {
+            "name": self.name,
+            "category": self.category,
+            "body_region": self.body_region,
+            "equipment": self.equipment,
+            "difficulty": self.difficulty,
+            "purpose": self.purpose,
+            # The model keeps one step, caution or sign per line.
+            "steps": "\n".join(self.steps),
+            "cautions": "\n".join(self.cautions),
+            "stop_signs": "\n".join(self.stop_signs),
+            "illustration_alt": self.illustration_alt,
+            **self.dosage(),
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class LibraryItem:
+    """One exercise in a protocol. Dosage fields left as None take the exercise's default."""
+
+    exercise: str
+    sets: int | None = None
+    reps: int | None = None
+    hold_seconds: int | None = None
+    duration_minutes: int | None = None
+    rest_seconds: int | None = None
+    side: str | None = None
+    times_per_day: int | None = None
+    days_per_week: int | None = None
+    load: str = ""
+    tempo: str = ""
+    instructions: str = ""
+
+    def dosage(self, default: Mapping[str, Any]) -> dict[str, Any]:
+        dosage = dict(default)
+        if any(getattr(self, name) is not None for name in AMOUNT_FIELDS):
+            # "hold_seconds = 30" on its own means a held stretch, not 30 s plus
+            # the exercise's default repetitions.
+            for name in AMOUNT_FIELDS:
+                dosage[name] = None
+        for name in DOSAGE_FIELD_NAMES:
+            value = getattr(self, name)
+            if value is not None:
+                dosage[name] = value
+        return dosage
+
+
+@dataclasses.dataclass(frozen=True)
+class LibraryProtocol:
+    slug: str
+    name: str
+    condition: str
+    description: str
+    goals: str
+    notes_for_patient: str
+    items: tuple[LibraryItem, ...]
+    duration_weeks: int | None = None
+
+    def model_fields(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "condition": self.condition,
+            "description": self.description,
+            "goals": self.goals,
+            "notes_for_patient": self.notes_for_patient,
+            "duration_weeks": self.duration_weeks,
+        }
+
+
+def _parse_table(
+    table: Mapping[str, Any], cls: type[Any], where: str, *, skip: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Check a TOML table's keys and value types against a dataclass; return its values."""
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in set(skip)}
+    unknown = sorted(set(table) - set(fields) - set(skip))
+    if unknown:
+        raise LibraryError(f"{where}: unknown field {unknown[0]!r}.")
+    values: dict[str, Any] = {}
+    for name, field in fields.items():
+        has_default = (
+            field.default is not dataclasses.MISSING
+            or field.default_factory is not dataclasses.MISSING
+        )
+        if name not in table:
+            if not has_default:
+                raise LibraryError(f"{where}: field {name!r} is missing.")
+            continue
+        value = table[name]
+        kind = str(field.type)
+        if kind.startswith("tuple"):
+            if not isinstance(value, list) or not all(
+                isinstance(v, str) and v.strip() for v in value
+            ):
+                raise LibraryError(f"{where}: field {name!r} must be a list of sentences.")
+            value = tuple(v.strip() for v in value)
+        elif kind.startswith("int"):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise LibraryError(f"{where}: field {name!r} must be a whole number.")
+        elif not isinstance(value, str):
+            raise LibraryError(f"{where}: field {name!r} must be text.")
+        else:
+            value = value.strip()
+        values[name] = value
+    return values
+
+
+def parse_exercises(data: Mapping[str, Any]) -> tuple[LibraryExercise, ...]:
+    tables = data.get("exercise", [])
+    exercises = []
+    for number, table in enumerate(tables, start=1):
+        where = f"Exercise {table.get('slug') or f'#{number}'!r}"
+        if "illustration_alt" in table:
+            raise LibraryError(
+                f"{where}: field 'illustration_alt' is not written here: the drawing's "
+                "description is the 'alt' of its pose in prescriptions/library/poses.toml."
+            )
+        values = _parse_table(table, LibraryExercise, where, skip=["illustration_alt"])
+        exercises.append(LibraryExercise(**values))
+    return tuple(exercises)
+
+
+def with_pose_descriptions(exercises: Iterable[LibraryExercise]) -> tuple[LibraryExercise, ...]:
+    """Each exercise with the description of its drawing, taken from its pose in poses.toml."""
+    from prescriptions.illustrations import pose_descriptions
+
+    alts = pose_descriptions()
+    return tuple(dataclasses.replace(e, illustration_alt=alts.get(e.slug, "")) for e in exercises)
+
+
+def parse_protocols(data: Mapping[str, Any]) -> tuple[LibraryProtocol, ...]:
+    protocols = []
+    for number, table in enumerate(data.get("protocol", []), start=1):
+        where = f"Protocol {table.get('slug') or f'#{number}'!r}"
+        values = _parse_table(table, LibraryProtocol, where, skip=["items", "item"])
+        items = tuple(
+            LibraryItem(
+                **_parse_table(item, LibraryItem, f"{where}, item {position}"),
+            )
+            for position, item in enumerate(table.get("item", []), start=1)
+        )
+        protocols.append(LibraryProtocol(items=items, **values))
+    return tuple(protocols)
+
+
+@functools.cache
+def _parsed_exercises() -> tuple[LibraryExercise, ...]:
+    with EXERCISES_FILE.open("rb") as f:
+        return parse_exercises(tomllib.load(f))
+
+
+def library_exercises() -> tuple[LibraryExercise, ...]:
+    """The shipped exercise catalogue, in file order, each with its drawing's description."""
+    return with_pose_descriptions(_parsed_exercises())
+
+
+@functools.cache
+def library_protocols() -> tuple[LibraryProtocol, ...]:
+    """The shipped protocols, in file order."""
+    with PROTOCOLS_FILE.open("rb") as f:
+        return parse_protocols(tomllib.load(f))
+
+
+# --- Loading -----------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+@dataclasses.dataclass
+class LoadReport:
+    exercises: Counts = dataclasses.field(default_factory=Counts)
+    templates: Counts = dataclasses.field(default_factory=Counts)
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.exercises.created
+            or self.exercises.updated
+            or self.templates.created
+            or self.templates.updated
+        )
+
+
+def check_references(
+    exercises: Sequence[LibraryExercise], protocols: Sequence[LibraryProtocol]
+) -> None:
+    """Slugs are unique and every easier/harder link and protocol item names an exercise."""
+    slugs: set[str] = set()
+    for exercise in exercises:
+        if exercise.slug in slugs:
+            raise LibraryError(f"Exercise {exercise.slug!r}: slug: listed twice.")
+        slugs.add(exercise.slug)
+    for exercise in exercises:
+        for link in ("easier", "harder"):
+            target = getattr(exercise, link)
+            if target is None:
+                continue
+            if target == exercise.slug:
+                raise LibraryError(f"Exercise {exercise.slug!r}: {link}: names itself.")
+            if target not in slugs:
+                raise LibraryError(
+                    f"Exercise {exercise.slug!r}: {link}: no exercise with slug {target!r}."
+                )
+    seen: set[str] = set()
+    for protocol in protocols:
+        if protocol.slug in seen:
+            raise LibraryError(f"Protocol {protocol.slug!r}: slug: listed twice.")
+        seen.add(protocol.slug)
+        if not protocol.items:
+            raise LibraryError(f"Protocol {protocol.slug!r}: items: has no exercises.")
+        for position, item in enumerate(protocol.items, start=1):
+            if item.exercise not in slugs:
+                raise LibraryError(
+                    f"Protocol {protocol.slug!r}, item {position}: exercise: "
+                    f"no exercise with slug {item.exercise!r}."
+                )
+
+
+def _clean(obj: models.Model, where: str, exclude: list[str] | None = None) -> None:
+    """Model validation, reported as a LibraryError naming the row and the field.
+
+    Django checks each CheckConstraint with a query of its own, which made a
+    first load run thousands of queries. The field validators already hold the
+    same bounds, so only the one constraint they cannot express (a dosage needs
+    an amount) is checked here in Python; the database enforces the rest on save.
+    """
+    try:
+        obj.full_clean(exclude=exclude, validate_constraints=False)
+        if isinstance(obj, DosageFields) and all(
+            getattr(obj, name) is None for name in AMOUNT_FIELDS
+        ):
+            raise ValidationError({"reps": [_constraint_message(obj, "has_amount")]})
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'row' if field == '__all__' else field}: {' '.join(messages)}"
+            for field, messages in error.message_dict.items()
+        )
+        raise LibraryError(f"{where}: {problems}") from None
+
+
+def _constraint_message(obj: models.Model, suffix: str) -> str:
+    for constraint in obj._meta.constraints:
+        if constraint.name.endswith(suffix):
+            return str(constraint.violation_error_message)
+    raise LookupError(suffix)
+
+
+def _save(obj: models.Model, where: str, **kwargs: Any) -> None:
+    try:
+        # A savepoint, so that the error below is raised from a usable transaction.
+        with transaction.atomic():
+            obj.save(**kwargs)
+    except IntegrityError as error:
+        raise LibraryError(f"{where}: the database refused the row ({error}).") from None
+
+
+def _item_signature(item: TemplateItem) -> tuple[Any, ...]:
+    return (
+        item.exercise_id,
+        item.order,
+        *(getattr(item, name) for name in DOSAGE_FIELD_NAMES),
+        item.load,
+        item.tempo,
+        item.instructions,
+    )
+
+
+@transaction.atomic
+def load_library(
+    exercises: Sequence[LibraryExercise] | None = None,
+    protocols: Sequence[LibraryProtocol] | None = None,
+) -> LoadReport:
+    """Create or update the shared exercises and templates from the catalogue.
+
+    Everything happens in one transaction: bad data raises LibraryError and
+    leaves the database as it was.
+    """
+    if exercises is None:
+        exercises = library_exercises()
+    if protocols is None:
+        protocols = library_protocols()
+    check_references(exercises, protocols)
+    report = LoadReport()
+
+    by_slug: dict[str, Exercise] = {
+        e.slug: e for e in Exercise.objects.shared().filter(slug__in=[e.slug for e in exercises])
+    }
+    touched: set[str] = set()
+    for data in exercises:
+        fields = data.model_fields()
+        obj = by_slug.get(data.slug)
+        if obj is None:
+            obj = Exercise(clinic=None, slug=data.slug, **fields)
+            report.exercises.created += 1
+        else:
+            changed = {k: v for k, v in fields.items() if getattr(obj, k) != v}
+            if not changed:
+                continue
+            for name, value in changed.items():
+                setattr(obj, name, value)
+            report.exercises.updated += 1
+        # Links are set in the second pass, once every row exists.
+        _clean(obj, f"Exercise {data.slug!r}", exclude=["easier", "harder"])
+        _save(obj, f"Exercise {data.slug!r}")
+        by_slug[data.slug] = obj
+        touched.add(data.slug)
+
+    for data in exercises:
+        obj = by_slug[data.slug]
+        easier_id = by_slug[data.easier].pk if data.easier else None
+        harder_id = by_slug[data.harder].pk if data.harder else None
+        if (obj.easier_id, obj.harder_id) == (easier_id, harder_id):
+            continue
+        obj.easier_id, obj.harder_id = easier_id, harder_id
+        obj.save(update_fields=["easier", "harder", "updated_at"])
+        if data.slug not in touched:
+            report.exercises.updated += 1
+            touched.add(data.slug)
+    report.exercises.unchanged = len(exercises) - len(touched)
+
+    templates = {
+        t.slug: t
+        for t in PlanTemplate.objects.filter(
+            clinic=None, slug__in=[p.slug for p in protocols]
+        ).prefetch_related("items")
+    }
+    for protocol in protocols:
+        where = f"Protocol {protocol.slug!r}"
+        fields = protocol.model_fields()
+        template = templates.get(protocol.slug)
+        created = template is None
+        dirty = False
+        if template is None:
+            template = PlanTemplate(clinic=None, slug=protocol.slug, **fields)
+            current: list[tuple[Any, ...]] = []
+            dirty = True
+        else:
+            current = [_item_signature(i) for i in sorted(template.items.all(), key=_order)]
+            changed = {k: v for k, v in fields.items() if getattr(template, k) != v}
+            for name, value in changed.items():
+                setattr(template, name, value)
+            dirty = bool(changed)
+        if dirty:
+            _clean(template, where)
+            _save(template, where)
+
+        wanted = [
+            TemplateItem(
+                template=template,
+                exercise=by_slug[item.exercise],
+                order=position,
+                load=item.load,
+                tempo=item.tempo,
+                instructions=item.instructions,
+                **item.dosage(by_slug[item.exercise].dosage_dict()),
+            )
+            for position, item in enumerate(protocol.items, start=1)
+        ]
+        if [_item_signature(i) for i in wanted] != current:
+            template.items.all().delete()
+            for position, (item, new) in enumerate(zip(protocol.items, wanted, strict=True), 1):
+                _clean(new, f"{where}, item {position} ({item.exercise})")
+            TemplateItem.objects.bulk_create(wanted)
+            dirty = True
+
+        if created:
+            report.templates.created += 1
+        elif dirty:
+            report.templates.updated += 1
+        else:
+            report.templates.unchanged += 1
+    return report
+
+
+def _order(item: TemplateItem) -> int:
+    return item.order

@@ -1,0 +1,715 @@
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.templatetags.static import static
+from django.utils.translation import gettext_lazy as _
+
+from clinic.constraints import FieldCheckConstraint
+from clinic.models import Clinic, Patient, Therapist
+from prescriptions.uploads import validate_illustration
+
+if TYPE_CHECKING:
+    from django_stubs_ext.db.models.manager import RelatedManager
+
+# Clinical bounds for a prescription, enforced by the database (see DosageFields).
+# They are generous enough for any home programme and catch typos (100 sets,
+# a 30-minute hold) before they reach a patient's handout.
+SETS_MAX = 10
+REPS_MAX = 50
+HOLD_SECONDS_MAX = 300
+REST_SECONDS_MAX = 600
+DURATION_MINUTES_MAX = 60
+TIMES_PER_DAY_MAX = 4
+DAYS_PER_WEEK_MAX = 7
+
+
+class Side(models.TextChoices):
+    """Which side a prescription is for."""
+
+    NONE = "none", _("both legs together")
+    EACH = "each", _("each side")
+    LEFT = "left", _("left side")
+    RIGHT = "right", _("right side")
+    ALTERNATING = "alternating", _("alternating sides")
+
+
+class DosageFields(models.Model):
+    """How much of an exercise: shared by the library default, plan items and templates."""
+
+    Side = Side
+
+    sets = models.PositiveSmallIntegerField(
+        _("sets"), default=1, validators=[MinValueValidator(1), MaxValueValidator(SETS_MAX)]
+    )
+    reps = models.PositiveSmallIntegerField(
+        _("repetitions"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(REPS_MAX)],
+        help_text=_("Per set. Leave empty for a held stretch or a timed activity."),
+    )
+    hold_seconds = models.PositiveSmallIntegerField(
+        _("hold (seconds)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(HOLD_SECONDS_MAX)],
+    )
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("duration (minutes)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(DURATION_MINUTES_MAX)],
+        help_text=_("For timed activities such as a walking or cycling warm-up."),
+    )
+    rest_seconds = models.PositiveSmallIntegerField(
+        _("rest between sets (seconds)"),
+        default=30,
+        validators=[MaxValueValidator(REST_SECONDS_MAX)],
+    )
+    side = models.CharField(_("side"), max_length=12, choices=Side, default=Side.NONE)
+    times_per_day = models.PositiveSmallIntegerField(
+        _("times a day"),
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(TIMES_PER_DAY_MAX)],
+    )
+    days_per_week = models.PositiveSmallIntegerField(
+        _("days a week"),
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(DAYS_PER_WEEK_MAX)],
+    )
+
+    class Meta:
+        abstract = True
+        constraints = [
+            FieldCheckConstraint(
+                field="sets",
+                condition=Q(sets__gte=1, sets__lte=SETS_MAX),
+                name="%(app_label)s_%(class)s_sets_range",
+                violation_error_message=_("Sets must be between 1 and 10."),
+            ),
+            FieldCheckConstraint(
+                field="reps",
+                condition=Q(reps=None) | Q(reps__gte=1, reps__lte=REPS_MAX),
+                name="%(app_label)s_%(class)s_reps_range",
+                violation_error_message=_("Repetitions must be between 1 and 50."),
+            ),
+            FieldCheckConstraint(
+                field="hold_seconds",
+                condition=Q(hold_seconds=None)
+                | Q(hold_seconds__gte=1, hold_seconds__lte=HOLD_SECONDS_MAX),
+                name="%(app_label)s_%(class)s_hold_range",
+                violation_error_message=_("A hold must be between 1 and 300 seconds."),
+            ),
+            FieldCheckConstraint(
+                field="duration_minutes",
+                condition=Q(duration_minutes=None)
+                | Q(duration_minutes__gte=1, duration_minutes__lte=DURATION_MINUTES_MAX),
+                name="%(app_label)s_%(class)s_duration_range",
+                violation_error_message=_("A duration must be between 1 and 60 minutes."),
+            ),
+            FieldCheckConstraint(
+                field="rest_seconds",
+                condition=Q(rest_seconds__lte=REST_SECONDS_MAX),
+                name="%(app_label)s_%(class)s_rest_range",
+                violation_error_message=_("Rest must be at most 600 seconds."),
+            ),
+            FieldCheckConstraint(
+                field="times_per_day",
+                condition=Q(times_per_day__gte=1, times_per_day__lte=TIMES_PER_DAY_MAX),
+                name="%(app_label)s_%(class)s_times_per_day_range",
+                violation_error_message=_("Times a day must be between 1 and 4."),
+            ),
+            FieldCheckConstraint(
+                field="days_per_week",
+                condition=Q(days_per_week__gte=1, days_per_week__lte=DAYS_PER_WEEK_MAX),
+                name="%(app_label)s_%(class)s_days_per_week_range",
+                violation_error_message=_("Days a week must be between 1 and 7."),
+            ),
+            FieldCheckConstraint(
+                field="reps",
+                condition=~Q(reps=None, hold_seconds=None, duration_minutes=None),
+                name="%(app_label)s_%(class)s_has_amount",
+                violation_error_message=_(
+                    "Give repetitions, a hold time or a duration: the patient needs to "
+                    "know how much to do."
+                ),
+            ),
+        ]
+
+    def dosage_dict(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in DOSAGE_FIELD_NAMES}
+
+
+DOSAGE_FIELD_NAMES = (
+    "sets",
+    "reps",
+    "hold_seconds",
+    "duration_minutes",
+    "rest_seconds",
+    "side",
+    "times_per_day",
+    "days_per_week",
+)
+
+
+class ExerciseQuerySet(models.QuerySet["Exercise"]):
+    def shared(self) -> ExerciseQuerySet:
+        return self.filter(clinic=None)
+
+    def visible_to(self, clinic: Clinic | None) -> ExerciseQuerySet:
+        """The shared library plus the clinic's own exercises."""
+        if clinic is None:
+            return self.shared()
+        return self.filter(Q(clinic=None) | Q(clinic=clinic))
+
+
+class Exercise(DosageFields):
+    class Category(models.TextChoices):
+        NERVE_MOBILISATION = "nerve_mobilisation", _("Nerve mobilisation")
+        STRENGTHENING = "strengthening", _("Strengthening")
+        STATIC_STRETCH = "static_stretch", _("Static stretch")
+        DYNAMIC_WARMUP = "dynamic_warmup", _("Dynamic stretch and warm-up")
+        AEROBIC_WARMUP = "aerobic_warmup", _("Aerobic warm-up")
+        MOBILITY = "mobility", _("Mobility")
+        BALANCE = "balance", _("Balance")
+
+    class BodyRegion(models.TextChoices):
+        LOWER_BACK = "lower_back", _("Lower back")
+        HIP_BUTTOCK = "hip_buttock", _("Hip and buttock")
+        BACK_OF_THIGH = "back_of_thigh", _("Back of thigh")
+        FRONT_OF_THIGH = "front_of_thigh", _("Front of thigh")
+        KNEE = "knee", _("Knee")
+        CALF_ANKLE = "calf_ankle", _("Calf and ankle")
+        TRUNK = "trunk", _("Trunk and core")
+        WHOLE_LEG = "whole_leg", _("Whole leg")
+        WHOLE_BODY = "whole_body", _("Whole body")
+
+    class Equipment(models.TextChoices):
+        NONE = "none", _("No equipment")
+        MAT = "mat", _("Mat")
+        CHAIR = "chair", _("Chair")
+        BENCH = "bench", _("Bench or step-up box")
+        STRAP = "strap", _("Strap or towel")
+        WALL = "wall", _("Wall")
+        STEP = "step", _("Step")
+        BARBELL = "barbell", _("Barbell")
+        DUMBBELLS = "dumbbells", _("Dumbbells")
+        CABLE_MACHINE = "cable_machine", _("Cable machine")
+        RESISTANCE_BAND = "resistance_band", _("Resistance band")
+        EXERCISE_BALL = "exercise_ball", _("Exercise ball")
+        STATIONARY_BIKE = "stationary_bike", _("Stationary bike")
+
+    class Difficulty(models.IntegerChoices):
+        EASY = 1, _("Easy")
+        MODERATE = 2, _("Moderate")
+        HARD = 3, _("Hard")
+
+    clinic = models.ForeignKey(
+        Clinic,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="exercises",
+        verbose_name=_("owner"),
+        help_text=_("Empty for the shared library that ships with Rehabit."),
+    )
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("short name"), max_length=120)
+    category = models.CharField(_("category"), max_length=24, choices=Category)
+    body_region = models.CharField(_("body region"), max_length=24, choices=BodyRegion)
+    equipment = models.CharField(
+        _("equipment"), max_length=24, choices=Equipment, default=Equipment.NONE
+    )
+    difficulty = models.PositiveSmallIntegerField(
+        _("difficulty"), choices=Difficulty, default=Difficulty.EASY
+    )
+    purpose = models.CharField(_("purpose"), max_length=200, help_text=_("One line: why."))
+    steps = models.TextField(_("steps"), help_text=_("One step per line, in order."))
+    cautions = models.TextField(_("cautions"), blank=True, help_text=_("One per line."))
+    stop_signs = models.TextField(
+        _("stop and contact your therapist if"),
+        blank=True,
+        help_text=_("One sign per line."),
+    )
+    illustration = models.FileField(
+        _("illustration"),
+        upload_to="exercises/",
+        blank=True,
+        validators=[validate_illustration],
+        help_text=_("PNG, JPEG or SVG, up to 2 MB. Shipped exercises have a drawing already."),
+    )
+    illustration_alt = models.CharField(
+        _("illustration description"),
+        max_length=300,
+        blank=True,
+        help_text=_("What the picture shows, for screen readers."),
+    )
+    easier = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("easier variant"),
+    )
+    harder = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("harder variant"),
+    )
+    is_active = models.BooleanField(
+        _("available"), default=True, help_text=_("Retired exercises cannot be prescribed.")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ExerciseQuerySet.as_manager()
+
+    class Meta(DosageFields.Meta):
+        verbose_name = _("exercise")
+        verbose_name_plural = _("exercises")
+        ordering = ["name"]
+        constraints = [
+            *DosageFields.Meta.constraints,
+            models.UniqueConstraint(
+                fields=["slug"],
+                condition=Q(clinic=None),
+                name="exercise_shared_slug_unique",
+                violation_error_message=_("The shared library already has this short name."),
+            ),
+            models.UniqueConstraint(
+                fields=["clinic", "slug"],
+                name="exercise_clinic_slug_unique",
+                violation_error_message=_("Your clinic already has an exercise with this name."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(easier=F("id")) & ~Q(harder=F("id")),
+                name="exercise_variant_not_self",
+                violation_error_message=_("An exercise cannot be its own variant."),
+            ),
+        ]
+        indexes = [models.Index(fields=["category", "body_region"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def step_list(self) -> list[str]:
+        return _lines(self.steps)
+
+    @property
+    def caution_list(self) -> list[str]:
+        return _lines(self.cautions)
+
+    @property
+    def stop_sign_list(self) -> list[str]:
+        return _lines(self.stop_signs)
+
+    def illustration_url(self) -> str:
+        """Where the picture lives: an upload, else the drawing shipped with the library."""
+        if self.illustration:
+            return self.illustration.url
+        return static(f"prescriptions/illustrations/{self.slug}.svg")
+
+    def illustration_text(self) -> str:
+        return self.illustration_alt or _("Drawing of %(name)s: %(purpose)s") % {
+            "name": self.name,
+            "purpose": self.purpose,
+        }
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+class PlanQuerySet(models.QuerySet["Plan"]):
+    def active(self) -> PlanQuerySet:
+        return self.filter(status=Plan.Status.ACTIVE)
+
+
+class Plan(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        ACTIVE = "active", _("Active")
+        PAUSED = "paused", _("Paused")
+        COMPLETED = "completed", _("Completed")
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="plans", verbose_name=_("patient")
+    )
+    therapist = models.ForeignKey(
+        Therapist, on_delete=models.PROTECT, related_name="plans", verbose_name=_("therapist")
+    )
+    title = models.CharField(_("title"), max_length=120)
+    condition = models.CharField(_("condition"), max_length=120, blank=True)
+    goals = models.TextField(_("goals"), blank=True)
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.DRAFT)
+    notes_for_patient = models.TextField(
+        _("notes for the patient"), blank=True, help_text=_("Printed on the handout.")
+    )
+    revision = models.PositiveIntegerField(
+        _("revision"),
+        default=1,
+        editable=False,
+        help_text=_("Goes up whenever the plan or its exercises change."),
+    )
+    template = models.ForeignKey(
+        "PlanTemplate",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="plans",
+        verbose_name=_("started from template"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = PlanQuerySet.as_manager()
+
+    if TYPE_CHECKING:
+        items: RelatedManager[PlanItem]
+
+    class Meta:
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+        ordering = ["-start_date", "-id"]
+        constraints = [
+            FieldCheckConstraint(
+                field="end_date",
+                condition=Q(end_date=None) | Q(end_date__gte=F("start_date")),
+                name="plan_end_not_before_start",
+                violation_error_message=_("The end date cannot be before the start date."),
+            ),
+        ]
+        indexes = [models.Index(fields=["patient", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.title} – {self.patient}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("admin:prescriptions_plan_change", args=[self.pk])
+
+    def clean(self) -> None:
+        super().clean()
+        both = self.patient_id and self.therapist_id
+        if both and self.patient.clinic_id != self.therapist.clinic_id:
+            raise ValidationError(
+                {"therapist": _("The therapist must work at the patient's clinic.")}
+            )
+
+    def is_running_on(self, day: datetime.date) -> bool:
+        return self.start_date <= day and (self.end_date is None or day <= self.end_date)
+
+
+class ItemFields(DosageFields):
+    """An exercise at a place in an ordered list, with its dosage."""
+
+    exercise = models.ForeignKey(
+        Exercise, on_delete=models.PROTECT, related_name="+", verbose_name=_("exercise")
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=1)
+    load = models.CharField(
+        _("load"), max_length=60, blank=True, help_text=_("e.g. body weight, 5 kg, red band")
+    )
+    tempo = models.CharField(
+        _("tempo"), max_length=20, blank=True, help_text=_("e.g. 3 s down, 1 s up")
+    )
+    instructions = models.TextField(
+        _("instructions for this patient"),
+        blank=True,
+        help_text=_("Printed on the handout beside the exercise's own steps."),
+    )
+
+    class Meta(DosageFields.Meta):
+        abstract = True
+        ordering = ["order"]
+
+
+class PlanItem(ItemFields):
+    plan = models.ForeignKey(
+        Plan, on_delete=models.CASCADE, related_name="items", verbose_name=_("plan")
+    )
+
+    class Meta(ItemFields.Meta):
+        verbose_name = _("exercise in plan")
+        verbose_name_plural = _("exercises in plan")
+        constraints = [
+            *DosageFields.Meta.constraints,
+            models.UniqueConstraint(
+                fields=["plan", "order"],
+                name="planitem_order_unique",
+                violation_error_message=_("Two exercises in this plan have the same position."),
+            ),
+            FieldCheckConstraint(
+                field="order",
+                condition=Q(order__gte=1),
+                name="planitem_order_positive",
+                violation_error_message=_("Positions start at 1."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.exercise}"
+
+
+class PlanTemplateQuerySet(models.QuerySet["PlanTemplate"]):
+    def visible_to(self, clinic: Clinic | None) -> PlanTemplateQuerySet:
+        if clinic is None:
+            return self.filter(clinic=None)
+        return self.filter(Q(clinic=None) | Q(clinic=clinic))
+
+
+class PlanTemplate(models.Model):
+    """A reusable protocol: a named list of exercises with dosages."""
+
+    clinic = models.ForeignKey(
+        Clinic,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="plan_templates",
+        verbose_name=_("owner"),
+        help_text=_("Empty for protocols that ship with Rehabit."),
+    )
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("short name"), max_length=120)
+    condition = models.CharField(_("condition"), max_length=120, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    goals = models.TextField(_("goals"), blank=True)
+    notes_for_patient = models.TextField(_("notes for the patient"), blank=True)
+    duration_weeks = models.PositiveSmallIntegerField(
+        _("typical length (weeks)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(52)],
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = PlanTemplateQuerySet.as_manager()
+
+    if TYPE_CHECKING:
+        items: RelatedManager[TemplateItem]
+
+    class Meta:
+        verbose_name = _("plan template")
+        verbose_name_plural = _("plan templates")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slug"],
+                condition=Q(clinic=None),
+                name="plantemplate_shared_slug_unique",
+                violation_error_message=_("A shared template already has this short name."),
+            ),
+            models.UniqueConstraint(
+                fields=["clinic", "slug"],
+                name="plantemplate_clinic_slug_unique",
+                violation_error_message=_("Your clinic already has a template with this name."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TemplateItem(ItemFields):
+    template = models.ForeignKey(
+        PlanTemplate, on_delete=models.CASCADE, related_name="items", verbose_name=_("template")
+    )
+
+    class Meta(ItemFields.Meta):
+        verbose_name = _("exercise in template")
+        verbose_name_plural = _("exercises in template")
+        constraints = [
+            *DosageFields.Meta.constraints,
+            models.UniqueConstraint(
+                fields=["template", "order"],
+                name="templateitem_order_unique",
+                violation_error_message=_("Two exercises in this template have the same position."),
+            ),
+            FieldCheckConstraint(
+                field="order",
+                condition=Q(order__gte=1),
+                name="templateitem_order_positive",
+                violation_error_message=_("Positions start at 1."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.exercise}"
+
+
+class SessionLog(models.Model):
+    """One home session as the patient recorded it: how it went, and how they felt."""
+
+    class NerveSymptoms(models.TextChoices):
+        NONE = "none", _("None")
+        TINGLING = "tingling", _("Tingling or pins and needles")
+        NUMBNESS = "numbness", _("Numbness")
+
+    class Effort(models.TextChoices):
+        TOO_EASY = "too_easy", _("Too easy")
+        ABOUT_RIGHT = "about_right", _("About right")
+        TOO_HARD = "too_hard", _("Too hard")
+
+    plan = models.ForeignKey(
+        Plan, on_delete=models.CASCADE, related_name="session_logs", verbose_name=_("plan")
+    )
+    date = models.DateField(_("date"))
+    session_number = models.PositiveSmallIntegerField(
+        _("session of the day"),
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(TIMES_PER_DAY_MAX)],
+    )
+    pain = models.PositiveSmallIntegerField(
+        _("pain now (0-10)"), validators=[MaxValueValidator(10)]
+    )
+    nerve_symptoms = models.CharField(
+        _("nerve symptoms"), max_length=10, choices=NerveSymptoms, default=NerveSymptoms.NONE
+    )
+    symptoms_lasted = models.BooleanField(_("symptoms lasted after the exercise"), default=False)
+    symptoms_minutes = models.PositiveSmallIntegerField(
+        _("for how many minutes"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(24 * 60)],
+    )
+    effort = models.CharField(_("how hard it felt"), max_length=12, choices=Effort, blank=True)
+    comment = models.TextField(_("comment"), blank=True, max_length=2000)
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("session log")
+        verbose_name_plural = _("session logs")
+        ordering = ["-date", "-session_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "date", "session_number"],
+                name="sessionlog_one_per_session",
+                violation_error_message=_("This session is already recorded."),
+            ),
+            FieldCheckConstraint(
+                field="pain",
+                condition=Q(pain__lte=10),
+                name="sessionlog_pain_scale",
+                violation_error_message=_("Pain is scored from 0 to 10."),
+            ),
+            FieldCheckConstraint(
+                field="session_number",
+                condition=Q(session_number__gte=1, session_number__lte=TIMES_PER_DAY_MAX),
+                name="sessionlog_session_number_range",
+                violation_error_message=_("There are at most four sessions a day."),
+            ),
+            FieldCheckConstraint(
+                field="nerve_symptoms",
+                condition=Q(symptoms_lasted=False) | ~Q(nerve_symptoms="none"),
+                name="sessionlog_lasting_symptoms_named",
+                violation_error_message=_(
+                    "Say which nerve symptoms you had if they lasted after the exercise."
+                ),
+            ),
+            FieldCheckConstraint(
+                field="symptoms_minutes",
+                condition=Q(symptoms_minutes=None) | Q(symptoms_minutes__lte=24 * 60),
+                name="sessionlog_symptoms_minutes_range",
+                violation_error_message=_("Minutes must be at most a day (1440)."),
+            ),
+        ]
+        # No separate (plan, date) index: the unique constraint and the covering
+        # index below both start with it.
+        indexes = [
+            # Adherence: the newest log of each patient and its pain score, read
+            # from the index alone (prescriptions.adherence.NEWEST_FIRST).
+            models.Index(
+                fields=["plan", "date", "session_number", "pain"], name="sessionlog_newest_pain"
+            ),
+            # Adherence: "nerve symptoms lasted after exercise" this week; such
+            # logs are rare, so a small partial index finds them without a scan.
+            models.Index(
+                fields=["plan", "date"],
+                condition=Q(symptoms_lasted=True),
+                name="sessionlog_lasting_symptoms",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan.patient} – {self.date}"
+
+
+class ExerciseLog(models.Model):
+    """What was done of one exercise in a logged session."""
+
+    session = models.ForeignKey(
+        SessionLog, on_delete=models.CASCADE, related_name="exercises", verbose_name=_("session")
+    )
+    item = models.ForeignKey(
+        PlanItem, on_delete=models.CASCADE, related_name="logs", verbose_name=_("exercise")
+    )
+    sets_done = models.PositiveSmallIntegerField(
+        _("sets done"), default=0, validators=[MaxValueValidator(SETS_MAX)]
+    )
+    sets_left = models.PositiveSmallIntegerField(
+        _("sets done, left side"), null=True, blank=True, validators=[MaxValueValidator(SETS_MAX)]
+    )
+    sets_right = models.PositiveSmallIntegerField(
+        _("sets done, right side"), null=True, blank=True, validators=[MaxValueValidator(SETS_MAX)]
+    )
+
+    class Meta:
+        verbose_name = _("exercise log")
+        verbose_name_plural = _("exercise logs")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "item"],
+                name="exerciselog_once_per_session",
+                violation_error_message=_("This exercise is already recorded for the session."),
+            ),
+            FieldCheckConstraint(
+                field="sets_done",
+                condition=Q(sets_done__lte=SETS_MAX)
+                & (Q(sets_left=None) | Q(sets_left__lte=SETS_MAX))
+                & (Q(sets_right=None) | Q(sets_right__lte=SETS_MAX)),
+                name="exerciselog_sets_range",
+                violation_error_message=_("At most 10 sets."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item.exercise}: {self.sets_done}"
+
+
+class Handout(models.Model):
+    """A rendered PDF handout, stored under a key of everything that shaped it."""
+
+    plan = models.ForeignKey(
+        Plan, on_delete=models.CASCADE, related_name="handouts", verbose_name=_("plan")
+    )
+    key = models.CharField(max_length=64, unique=True)
+    pdf = models.FileField(upload_to="handouts/")
+    pages = models.PositiveSmallIntegerField(default=0)
+    size_bytes = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("handout")
+        verbose_name_plural = _("handouts")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.plan} r{self.plan.revision}"

@@ -1,0 +1,139 @@
+"""Plan operations that span several rows: copy, start from a template, save as one.
+
+Each runs in one transaction; the admin's actions call these and nothing else.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+
+from django.db import transaction
+from django.db.models import F
+from django.utils.text import slugify
+
+from clinic.models import Clinic, Patient, Therapist
+from prescriptions.models import (
+    DOSAGE_FIELD_NAMES,
+    ItemFields,
+    Plan,
+    PlanItem,
+    PlanTemplate,
+    TemplateItem,
+)
+
+ITEM_FIELD_NAMES = (*DOSAGE_FIELD_NAMES, "exercise_id", "order", "load", "tempo", "instructions")
+
+
+def _item_values(item: ItemFields) -> dict[str, object]:
+    return {name: getattr(item, name) for name in ITEM_FIELD_NAMES}
+
+
+def bump_revision(plan: Plan) -> None:
+    """Mark the plan's content as changed: handouts key on the revision."""
+    Plan.objects.filter(pk=plan.pk).update(revision=F("revision") + 1)
+    plan.refresh_from_db(fields=["revision", "updated_at"])
+
+
+@transaction.atomic
+def duplicate_plan(plan: Plan, *, therapist: Therapist | None = None) -> Plan:
+    """A draft copy of the plan for the same patient, starting today."""
+    copy = Plan.objects.create(
+        patient=plan.patient,
+        therapist=therapist or plan.therapist,
+        title=f"{plan.title} (copy)"[:120],
+        condition=plan.condition,
+        goals=plan.goals,
+        start_date=plan.patient.clinic.today(),
+        notes_for_patient=plan.notes_for_patient,
+        template=plan.template,
+        status=Plan.Status.DRAFT,
+    )
+    PlanItem.objects.bulk_create(
+        PlanItem(plan=copy, **_item_values(item)) for item in plan.items.order_by("order")
+    )
+    return copy
+
+
+@transaction.atomic
+def start_plan_from_template(
+    template: PlanTemplate,
+    *,
+    patient: Patient,
+    therapist: Therapist,
+    start_date: datetime.date | None = None,
+) -> Plan:
+    start = start_date or patient.clinic.today()
+    weeks = template.duration_weeks
+    # An N-week plan ends on the last day of its Nth week.
+    end = start + datetime.timedelta(weeks=weeks, days=-1) if weeks else None
+    plan = Plan.objects.create(
+        patient=patient,
+        therapist=therapist,
+        title=template.name,
+        condition=template.condition,
+        goals=template.goals,
+        notes_for_patient=template.notes_for_patient,
+        start_date=start,
+        end_date=end,
+        template=template,
+        status=Plan.Status.DRAFT,
+    )
+    copy_template_items(template, plan)
+    return plan
+
+
+def copy_template_items(template: PlanTemplate, plan: Plan) -> None:
+    PlanItem.objects.bulk_create(
+        PlanItem(plan=plan, **_item_values(item)) for item in template.items.order_by("order")
+    )
+
+
+@transaction.atomic
+def save_plan_as_template(plan: Plan, *, clinic: Clinic, name: str | None = None) -> PlanTemplate:
+    """A clinic-owned template with the plan's exercises and dosages."""
+    name = (name or plan.title)[:120]
+    base = slugify(name)[:100] or "template"
+    slug, n = base, 1
+    while PlanTemplate.objects.filter(clinic=clinic, slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    template = PlanTemplate.objects.create(
+        clinic=clinic,
+        name=name,
+        slug=slug,
+        condition=plan.condition,
+        goals=plan.goals,
+        notes_for_patient=plan.notes_for_patient,
+    )
+    TemplateItem.objects.bulk_create(
+        TemplateItem(template=template, **_item_values(item))
+        for item in plan.items.order_by("order")
+    )
+    return template
+
+
+def set_status(plans: Iterable[Plan], status: Plan.Status) -> list[Plan]:
+    """Change the status of the given plans; returns those that changed."""
+    changed = [plan for plan in plans if plan.status != status]
+    if changed:
+        Plan.objects.filter(pk__in=[p.pk for p in changed]).update(
+            status=status, revision=F("revision") + 1
+        )
+    return changed
+
+
+@transaction.atomic
+def renumber(items: Sequence[ItemFields], model: type[PlanItem] | type[TemplateItem]) -> None:
+    """Save items in their new order without tripping the unique (parent, order) constraint.
+
+    Moving exercise 3 to position 1 means two rows briefly share a position, so
+    first park the parent's rows far out of the way, then write the final order.
+    """
+    if not items:
+        return
+    parent_field = "plan_id" if model is PlanItem else "template_id"
+    parent_id = getattr(items[0], parent_field)
+    model.objects.filter(**{parent_field: parent_id}).update(order=F("order") + 10_000)
+    for item in items:
+        item.save()

@@ -1,0 +1,42 @@
+"""{% attention_list %}: the admin index's "patients who need attention" box."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.urls import reverse
+
+from clinic.models import therapist_for
+from prescriptions.adherence import patients_needing_attention
+
+register = template.Library()
+
+SHOWN = 25
+
+
+@register.inclusion_tag("admin/prescriptions/attention_list.html", takes_context=True)
+def attention_list(context: template.Context) -> dict[str, Any]:
+    """The signed-in therapist's own clinic only.
+
+    Superusers without a therapist profile see no list: they run the system and
+    are not anyone's clinician, so the index does not put patients in front of them.
+    """
+    request = context.get("request")
+    therapist = therapist_for(request) if request is not None else None
+    if therapist is None or not request.user.has_perm("clinic.view_patient"):  # type: ignore[union-attr]
+        return {"shown": False}
+    clinic = therapist.clinic
+    entries, total = patients_needing_attention(clinic, clinic.today(), limit=SHOWN)
+    changelist = reverse("admin:clinic_patient_changelist")
+    return {
+        "shown": True,
+        "clinic": clinic,
+        "entries": [
+            (entry, reverse("admin:clinic_patient_change", args=[entry.patient.pk]))
+            for entry in entries
+        ],
+        "total": total,
+        "more": total - len(entries),
+        "all_url": f"{changelist}?attention=yes",
+    }

@@ -1,0 +1,89 @@
+"""Uploaded exercise pictures and logos are public; everything else in media is not."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from prescriptions.models import Exercise
+from tests.conftest import login
+
+pytestmark = pytest.mark.django_db
+
+HOSTILE_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10" onload="alert(1)">'
+    b"<script>alert(2)</script><circle cx='5' cy='5' r='4'/>"
+    b'<image href="http://127.0.0.1:9/x.png"/></svg>'
+)
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+def png_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "teal").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_it_serves_exercise_pictures_with_a_locked_down_policy(client, media_root):
+    (media_root / "exercises").mkdir()
+    (media_root / "exercises" / "curl.png").write_bytes(png_bytes())
+    response = client.get("/media/exercises/curl.png")
+    assert response.status_code == 200
+    assert "sandbox" in response["Content-Security-Policy"]
+
+
+def test_it_never_serves_handouts_or_other_folders(client, media_root):
+    (media_root / "handouts").mkdir()
+    (media_root / "handouts" / "plan.pdf").write_bytes(b"%PDF-1.7 secret")
+    assert client.get("/media/handouts/plan.pdf").status_code == 404
+    assert client.get("/media/exercises/../handouts/plan.pdf").status_code == 404
+
+
+def exercise_form(**overrides):
+    data = {
+        "name": "Towel slide", "slug": "towel-slide", "category": "mobility",
+        "body_region": "knee", "equipment": "none", "difficulty": 1, "is_active": "on",
+        "purpose": "Bends the knee gently.", "steps": "Sit.\nSlide.\nReturn.",
+        "sets": 2, "reps": 10, "rest_seconds": 30, "side": "each", "times_per_day": 1,
+        "days_per_week": 7, "illustration_alt": "A person sliding a towel",
+    }  # fmt: skip
+    data.update(overrides)
+    return data
+
+
+def test_it_stores_an_uploaded_svg_sanitised(client, therapist, media_root):
+    login(client, therapist)
+    upload = SimpleUploadedFile("slide.svg", HOSTILE_SVG, content_type="image/svg+xml")
+    response = client.post(
+        reverse("admin:prescriptions_exercise_add"), exercise_form(illustration=upload)
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    stored = Exercise.objects.get(slug="towel-slide").illustration.read()
+    assert b"<circle" in stored
+    assert b"script" not in stored and b"onload" not in stored and b"127.0.0.1" not in stored
+
+
+def test_it_refuses_a_file_that_is_not_what_its_name_says(client, therapist, media_root):
+    login(client, therapist)
+    upload = SimpleUploadedFile("slide.png", b"GIF89a not really", content_type="image/png")
+    response = client.post(
+        reverse("admin:prescriptions_exercise_add"), exercise_form(illustration=upload)
+    )
+    assert response.status_code == 200
+    assert "illustration" in response.context["adminform"].form.errors
+    assert not Exercise.objects.filter(slug="towel-slide").exists()
+
+
+def test_it_points_browsers_at_the_favicon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    assert response.url.endswith("rehabit/favicon.svg")

@@ -1,0 +1,450 @@
+"""The portal pages: who may see them, what they show, and the logging rules end to end."""
+
+from __future__ import annotations
+
+import datetime
+import re
+import uuid
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from prescriptions.models import ExerciseLog, Plan, SessionLog
+from tests import factories
+from tests.conftest import login
+
+
+@pytest.fixture
+def running_plan(patient, therapist, shared_exercise) -> Plan:
+    bridge = factories.make_exercise(
+        None, name="Glute bridge", slug="glute-bridge", reps=10, sets=3
+    )
+    start = patient.clinic.today() - datetime.timedelta(days=20)
+    return factories.make_plan(
+        patient, therapist, [shared_exercise, bridge], start_date=start, title="Sciatica plan"
+    )
+
+
+def _log_url(plan: Plan, day: datetime.date, session: int = 1) -> str:
+    return reverse("portal:log", args=[plan.pk, day.isoformat(), session])
+
+
+def _form_data(client: Client, url: str, **overrides: Any) -> dict[str, Any]:
+    """The form as the page renders it (with its idempotency key), filled in."""
+    page = client.get(url)
+    assert page.status_code == 200
+    form = page.context["form"]
+    data: dict[str, Any] = {
+        "idempotency_key": str(form.fields["idempotency_key"].initial),
+        "pain": "3",
+        "nerve_symptoms": "none",
+        "effort": "about_right",
+        "comment": "",
+    }
+    for name, field in form.fields.items():
+        if name.startswith("item_"):
+            data[name] = str(len(field.choices) - 1)  # all sets
+    data.update(overrides)
+    return data
+
+
+def _today(plan: Plan) -> datetime.date:
+    return plan.patient.clinic.today()
+
+
+PAGES = [
+    ("portal:today", []),
+    ("portal:plan", []),
+    ("portal:history", []),
+    ("portal:settings", []),
+]
+
+
+@pytest.mark.parametrize(("name", "args"), PAGES)
+def test_it_sends_anonymous_visitors_to_sign_in(client, name, args):
+    response = client.get(reverse(name, args=args))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("portal:login"))
+
+
+def test_it_sends_anonymous_visitors_to_sign_in_from_the_log_and_handout(client, running_plan):
+    for url in (
+        _log_url(running_plan, _today(running_plan)),
+        reverse("portal:handout", args=[running_plan.pk]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("portal:login"))
+
+
+@pytest.mark.parametrize(("name", "args"), PAGES)
+def test_it_sends_therapists_to_the_admin(client, outsider, therapist, name, args):
+    for who in (therapist, outsider):
+        response = login(client, who).get(reverse(name, args=args))
+        assert response.status_code == 302
+        assert response["Location"] == reverse("admin:index")
+
+
+def test_it_shows_a_patient_without_a_patient_record_nothing(client, patient):
+    user = patient.user
+    patient.is_active = False
+    patient.save()
+    client.force_login(user)
+    assert client.get(reverse("portal:today")).status_code == 404
+
+
+def test_it_shows_todays_exercises_with_pictures_and_dosage(client, patient, running_plan):
+    response = login(client, patient).get(reverse("portal:today"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Sciatica plan" in html
+    assert "Standing hamstring stretch" in html
+    assert "Glute bridge" in html
+    assert "hold 30 seconds, 3 times, each side, once a day" in html
+    assert "3 sets of 10, once a day" in html
+    assert "/static/prescriptions/illustrations/shared-stretch.svg" in html
+    assert 'alt="Drawing of Standing hamstring stretch' in html
+    # Held stretches get a timer (hidden until JavaScript starts it).
+    assert 'data-seconds="30"' in html
+    # Each side is recorded per side; other items once.
+    stretch = running_plan.items.get(exercise__slug="shared-stretch")
+    bridge = running_plan.items.get(exercise__slug="glute-bridge")
+    assert f'name="item_{stretch.pk}_left"' in html
+    assert f'name="item_{stretch.pk}_right"' in html
+    assert f'name="item_{bridge.pk}"' in html
+    assert 'name="idempotency_key"' in html
+
+
+def test_it_does_not_show_another_patients_plan_on_today(client, other_patient, running_plan):
+    response = login(client, other_patient).get(reverse("portal:today"))
+    assert "Sciatica plan" not in response.content.decode()
+
+
+def test_it_records_todays_session_and_shows_it_done(client, patient, running_plan):
+    login(client, patient)
+    url = _log_url(running_plan, _today(running_plan))
+    stretch = running_plan.items.get(exercise__slug="shared-stretch")
+    data = _form_data(
+        client,
+        url,
+        pain="6",
+        nerve_symptoms="tingling",
+        symptoms_lasted="on",
+        symptoms_minutes="15",
+        comment="Tight on the left",
+        **{f"item_{stretch.pk}_left": "1", f"item_{stretch.pk}_right": "0"},
+    )
+    response = client.post(url, data)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("portal:today")
+    log = SessionLog.objects.get(plan=running_plan)
+    assert (log.pain, log.nerve_symptoms, log.symptoms_lasted, log.symptoms_minutes) == (
+        6,
+        "tingling",
+        True,
+        15,
+    )
+    assert log.comment == "Tight on the left"
+    row = ExerciseLog.objects.get(session=log, item=stretch)
+    assert (row.sets_left, row.sets_right, row.sets_done) == (1, 0, 0)
+    page = client.get(reverse("portal:today")).content.decode()
+    assert "session is done" in page
+    assert "All done for today" in page
+
+
+def test_it_keeps_one_record_when_the_same_form_is_sent_twice(client, patient, running_plan):
+    login(client, patient)
+    url = _log_url(running_plan, _today(running_plan))
+    data = _form_data(client, url, pain="4")
+    assert client.post(url, data).status_code == 302
+    # Double tap, double submit or the back button: the same form again.
+    assert client.post(url, {**data, "pain": "8"}).status_code == 302
+    assert SessionLog.objects.filter(plan=running_plan).count() == 1
+    assert SessionLog.objects.get(plan=running_plan).pain == 4
+
+
+def test_it_offers_the_next_session_when_the_plan_asks_for_two_a_day(client, patient, running_plan):
+    running_plan.items.update(times_per_day=2)
+    login(client, patient)
+    assert "Session 1 of 2 today" in client.get(reverse("portal:today")).content.decode()
+    url = _log_url(running_plan, _today(running_plan), 1)
+    client.post(url, _form_data(client, url))
+    page = client.get(reverse("portal:today")).content.decode()
+    assert "Session 1 done" in page
+    assert "Session 2 of 2 today" in page
+    assert _log_url(running_plan, _today(running_plan), 2) in page
+
+
+def test_it_lets_the_patient_correct_an_earlier_entry(client, patient, running_plan):
+    login(client, patient)
+    day = _today(running_plan) - datetime.timedelta(days=7)
+    url = _log_url(running_plan, day)
+    client.post(url, _form_data(client, url, pain="2", comment="first"))
+    page = client.get(url)
+    # The edit form is prefilled with what was recorded.
+    assert page.context["form"].initial["pain"] == 2
+    assert page.context["form"].initial["comment"] == "first"
+    response = client.post(url, _form_data(client, url, pain="5", comment="corrected"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("portal:history")
+    log = SessionLog.objects.get(plan=running_plan)
+    assert (log.date, log.pain, log.comment) == (day, 5, "corrected")
+
+
+@pytest.mark.parametrize(
+    ("offset", "message"),
+    [
+        (1, "not happened yet"),
+        (-8, "7 days"),
+    ],
+)
+def test_it_refuses_days_outside_the_editable_window(
+    client, patient, running_plan, offset, message
+):
+    login(client, patient)
+    url = _log_url(running_plan, _today(running_plan) + datetime.timedelta(days=offset))
+    response = client.get(url, follow=True)
+    assert message in response.content.decode()
+    response = client.post(
+        url, {"idempotency_key": str(uuid.uuid4()), "pain": "3", "nerve_symptoms": "none"}
+    )
+    assert response.status_code == 302
+    assert not SessionLog.objects.exists()
+
+
+def test_it_refuses_days_before_the_plan_started(client, patient, therapist, shared_exercise):
+    today = patient.clinic.today()
+    plan = factories.make_plan(patient, therapist, [shared_exercise], start_date=today)
+    login(client, patient)
+    url = _log_url(plan, today - datetime.timedelta(days=1))
+    response = client.post(
+        url,
+        {"idempotency_key": str(uuid.uuid4()), "pain": "3", "nerve_symptoms": "none"},
+        follow=True,
+    )
+    assert "started on" in response.content.decode()
+    assert not SessionLog.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"pain": "11"}, "Select a valid choice"),
+        ({"pain": ""}, "Choose how much pain you have now"),
+        ({"nerve_symptoms": "burning"}, "Select a valid choice"),
+        ({"symptoms_lasted": "on", "nerve_symptoms": "none"}, "choose tingling or numbness"),
+        ({"symptoms_lasted": "on", "nerve_symptoms": "numbness"}, "how many minutes"),
+        (
+            {"symptoms_lasted": "on", "nerve_symptoms": "numbness", "symptoms_minutes": "-3"},
+            "greater than or equal to 0",
+        ),
+        ({"comment": "x" * 2001}, "at most 2000 characters"),
+        ({"idempotency_key": "not-a-key"}, "This form has expired"),
+    ],
+)
+def test_it_shows_a_clear_message_for_bad_values_and_saves_nothing(
+    client, patient, running_plan, overrides, message
+):
+    login(client, patient)
+    url = _log_url(running_plan, _today(running_plan))
+    response = client.post(url, _form_data(client, url, **overrides))
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not SessionLog.objects.exists()
+
+
+def test_it_refuses_more_sets_than_prescribed(client, patient, running_plan):
+    bridge = running_plan.items.get(exercise__slug="glute-bridge")
+    login(client, patient)
+    url = _log_url(running_plan, _today(running_plan))
+    response = client.post(url, _form_data(client, url, **{f"item_{bridge.pk}": "9"}))
+    assert response.status_code == 400
+    assert "Choose how many sets you did" in response.content.decode()
+    assert not SessionLog.objects.exists()
+
+
+def test_it_never_saves_an_item_from_another_plan(
+    client, patient, running_plan, other_patient, colleague, shared_exercise
+):
+    foreign = factories.make_plan(other_patient, colleague, [shared_exercise]).items.get()
+    login(client, patient)
+    url = _log_url(running_plan, _today(running_plan))
+    client.post(url, _form_data(client, url, **{f"item_{foreign.pk}": "1"}))
+    assert not ExerciseLog.objects.filter(item=foreign).exists()
+    assert ExerciseLog.objects.filter(session__plan=running_plan).count() == 2
+
+
+def test_it_hides_another_patients_plan_from_the_log(
+    client, other_patient, outside_patient, running_plan
+):
+    url = _log_url(running_plan, _today(running_plan))
+    for who in (other_patient, outside_patient):
+        login(client, who)
+        assert client.get(url).status_code == 404
+        response = client.post(
+            url, {"idempotency_key": str(uuid.uuid4()), "pain": "1", "nerve_symptoms": "none"}
+        )
+        assert response.status_code == 404
+    assert not SessionLog.objects.exists()
+
+
+def test_it_refuses_logging_a_paused_plan(client, patient, running_plan):
+    running_plan.status = Plan.Status.PAUSED
+    running_plan.save()
+    login(client, patient)
+    assert client.get(_log_url(running_plan, _today(running_plan))).status_code == 404
+
+
+@pytest.mark.parametrize("bad", ["2026-13-40", "yesterday"])
+def test_it_answers_404_for_a_malformed_date(client, patient, running_plan, bad):
+    login(client, patient)
+    url = reverse("portal:log", args=[running_plan.pk, bad, 1])
+    assert client.get(url).status_code == 404
+
+
+def test_it_answers_404_for_a_session_the_plan_does_not_have(client, patient, running_plan):
+    login(client, patient)
+    assert client.get(_log_url(running_plan, _today(running_plan), 3)).status_code == 404
+
+
+def test_it_shows_the_whole_plan_with_steps_and_cautions(client, patient, running_plan):
+    exercise = running_plan.items.get(exercise__slug="shared-stretch").exercise
+    exercise.cautions = "Keep your back straight."
+    exercise.stop_signs = "Pain shoots down the leg."
+    exercise.save()
+    running_plan.items.filter(exercise=exercise).update(instructions="Use the bottom stair.")
+    response = login(client, patient).get(reverse("portal:plan"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    for text in (
+        "Stand tall.",
+        "Keep your back straight.",
+        "Pain shoots down the leg.",
+        "Use the bottom stair.",
+        reverse("portal:handout", args=[running_plan.pk]),
+    ):
+        assert text in html
+
+
+def test_it_hides_other_patients_handouts(client, other_patient, outside_patient, running_plan):
+    url = reverse("portal:handout", args=[running_plan.pk])
+    for who in (other_patient, outside_patient):
+        assert login(client, who).get(url).status_code == 404
+
+
+def test_it_hides_draft_plans_handouts(client, patient, running_plan):
+    running_plan.status = Plan.Status.DRAFT
+    running_plan.save()
+    url = reverse("portal:handout", args=[running_plan.pk])
+    assert login(client, patient).get(url).status_code == 404
+
+
+def test_it_downloads_the_patients_own_handout(client, patient, running_plan):
+    response = login(client, patient).get(reverse("portal:handout", args=[running_plan.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert "attachment" in response["Content-Disposition"]
+    assert response.content.startswith(b"%PDF")
+
+
+def test_it_shows_history_with_calendar_adherence_and_pain(client, patient, running_plan):
+    login(client, patient)
+    today = _today(running_plan)
+    for days_ago, pain in ((1, 5), (2, 6)):
+        url = _log_url(running_plan, today - datetime.timedelta(days=days_ago))
+        client.post(url, _form_data(client, url, pain=str(pain), comment=f"day {days_ago}"))
+    response = client.get(reverse("portal:history"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    cells = {cell.date: cell for week in response.context["weeks"] for cell in week}
+    assert cells[today - datetime.timedelta(days=1)].status == "done"
+    assert cells[today - datetime.timedelta(days=3)].status == "missed"
+    assert cells[today].status == "pending"
+    assert cells[today - datetime.timedelta(days=1)].edit_url == _log_url(
+        running_plan, today - datetime.timedelta(days=1)
+    )
+    assert cells[today - datetime.timedelta(days=9)].edit_url is None
+    overview = response.context["overview"]
+    assert overview.adherence_7.completed == 2
+    assert f"{overview.adherence_7.percent}&nbsp;%" in html
+    assert "<svg" in html
+    assert "day 1" in html
+
+
+def _queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_it_pins_the_query_count_of_today(client, patient, running_plan, django_assert_num_queries):
+    login(client, patient)
+    url = reverse("portal:today")
+    client.get(url)
+    one_plan = _queries(client, url)
+    for _ in range(5):
+        factories.make_plan(
+            patient,
+            running_plan.therapist,
+            [factories.make_exercise(None) for _ in range(3)],
+            start_date=running_plan.start_date,
+        )
+    # session, user, patient, plans, items, today's logs, saving the session (3)
+    with django_assert_num_queries(9):
+        response = client.get(url)
+    assert len(response.context["cards"]) == 6
+    assert one_plan == 9
+
+
+def test_it_pins_the_query_count_of_history(
+    client, patient, running_plan, django_assert_num_queries
+):
+    login(client, patient)
+    url = reverse("portal:history")
+    today = _today(running_plan)
+    log_url = _log_url(running_plan, today)
+    client.post(log_url, _form_data(client, log_url))
+    one_log = _queries(client, url)
+    for days_ago in range(1, 8):
+        log_url = _log_url(running_plan, today - datetime.timedelta(days=days_ago))
+        client.post(log_url, _form_data(client, log_url))
+    # session, user, patient, plan, calendar (2), overview (3), recent, saving the session (3)
+    with django_assert_num_queries(13):
+        response = client.get(url)
+    assert len(response.context["entries"]) == 8
+    assert one_log == 13
+
+
+def test_it_saves_language_and_reminder_time(client, patient):
+    login(client, patient)
+    response = client.post(
+        reverse("portal:settings"), {"preferred_language": "de", "reminder_time": "18:30"}
+    )
+    assert response.status_code == 302
+    patient.refresh_from_db()
+    assert patient.preferred_language == "de"
+    assert patient.reminder_time == datetime.time(18, 30)
+    assert response.cookies["django_language"].value == "de"
+    # The portal now speaks the patient's language.
+    page = client.get(reverse("portal:settings"))
+    assert re.search(r'<html lang="de"', page.content.decode())
+
+
+def test_it_refuses_an_unknown_language(client, patient):
+    login(client, patient)
+    response = client.post(reverse("portal:settings"), {"preferred_language": "xx"})
+    assert response.status_code == 400
+    patient.refresh_from_db()
+    assert patient.preferred_language == "en"
+
+
+def test_it_uses_a_post_only_logout_that_ends_the_session(client, patient):
+    login(client, patient)
+    assert client.get(reverse("portal:logout")).status_code == 405
+    response = client.post(reverse("portal:logout"))
+    assert response.status_code == 302
+    assert client.get(reverse("portal:today")).status_code == 302

@@ -1,0 +1,117 @@
+"""Small builders for test data. Plain functions: explicit beats magic here."""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import itertools
+from typing import Any
+
+from django.contrib.auth.models import Group
+
+from clinic.models import Clinic, Patient, Therapist, User
+from prescriptions.models import Exercise, Plan, PlanItem, PlanTemplate, TemplateItem
+
+_seq = itertools.count(1)
+
+
+def make_clinic(name: str = "Riverside Physio", **kw: Any) -> Clinic:
+    n = next(_seq)
+    kw.setdefault("slug", f"clinic-{n}")
+    return Clinic.objects.create(name=name, **kw)
+
+
+def make_therapist(
+    clinic: Clinic,
+    email: str | None = None,
+    role: str = Therapist.Role.THERAPIST,
+    password: str = "therapist-pass-123",
+) -> Therapist:
+    n = next(_seq)
+    user = User.objects.create_user(
+        email=email or f"therapist{n}@example.org",
+        password=password,
+        full_name=f"Therapist {n}",
+        is_staff=True,
+    )
+    group = "Clinic administrators" if role == Therapist.Role.CLINIC_ADMIN else "Therapists"
+    user.groups.add(Group.objects.get(name=group))
+    return Therapist.objects.create(user=user, clinic=clinic, role=role)
+
+
+def make_patient(
+    clinic: Clinic,
+    therapist: Therapist | None = None,
+    with_login: bool = False,
+    password: str = "patient-pass-123",
+    **kw: Any,
+) -> Patient:
+    n = next(_seq)
+    kw.setdefault("first_name", f"Pat{n}")
+    kw.setdefault("last_name", "Example")
+    kw.setdefault("email", f"patient{n}@example.org")
+    patient = Patient.objects.create(clinic=clinic, primary_therapist=therapist, **kw)
+    if with_login:
+        patient.user = User.objects.create_user(
+            email=patient.email, password=password, full_name=patient.full_name
+        )
+        patient.save(update_fields=["user"])
+    return patient
+
+
+def make_exercise(clinic: Clinic | None = None, **kw: Any) -> Exercise:
+    n = next(_seq)
+    kw.setdefault("name", f"Exercise {n}")
+    kw.setdefault("slug", f"exercise-{n}")
+    kw.setdefault("category", Exercise.Category.STRENGTHENING)
+    kw.setdefault("body_region", Exercise.BodyRegion.BACK_OF_THIGH)
+    kw.setdefault("purpose", "Builds strength in the back of the thigh.")
+    kw.setdefault("steps", "Stand tall.\nMove slowly.\nReturn to the start.")
+    kw.setdefault("reps", 10)
+    kw.setdefault("sets", 3)
+    return Exercise.objects.create(clinic=clinic, **kw)
+
+
+def make_plan(
+    patient: Patient,
+    therapist: Therapist,
+    exercises: list[Exercise] | None = None,
+    **kw: Any,
+) -> Plan:
+    kw.setdefault("title", "Hamstring rehabilitation")
+    kw.setdefault("start_date", datetime.date(2026, 11, 1))
+    kw.setdefault("status", Plan.Status.ACTIVE)
+    plan = Plan.objects.create(patient=patient, therapist=therapist, **kw)
+    for order, exercise in enumerate(exercises or [], start=1):
+        PlanItem.objects.create(plan=plan, exercise=exercise, order=order, **exercise.dosage_dict())
+    return plan
+
+
+def make_template(
+    clinic: Clinic | None, exercises: list[Exercise], name: str = "Protocol"
+) -> PlanTemplate:
+    n = next(_seq)
+    template = PlanTemplate.objects.create(clinic=clinic, name=name, slug=f"template-{n}")
+    for order, exercise in enumerate(exercises, start=1):
+        TemplateItem.objects.create(
+            template=template, exercise=exercise, order=order, **exercise.dosage_dict()
+        )
+    return template
+
+
+def restore_role_groups() -> None:
+    """Recreate the role groups from their data migration.
+
+    A transactional test empties the database when it ends, including the groups
+    the migration created, so a later transactional test builds them again.
+    """
+    from django.apps import apps
+
+    migration = importlib.import_module("clinic.migrations.0002_role_groups")
+    # The migration flips models_module on each app config; put it back after.
+    saved = {config.label: config.models_module for config in apps.get_app_configs()}
+    try:
+        migration.create_groups(apps, None)
+    finally:
+        for config in apps.get_app_configs():
+            config.models_module = saved[config.label]

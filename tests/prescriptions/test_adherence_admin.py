@@ -1,0 +1,277 @@
+"""Adherence in the therapist admin: patient list, plan page and the attention list."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from clinic.models import Clinic, Patient, Therapist
+from prescriptions.models import Exercise, Plan, SessionLog
+from tests import factories
+from tests.conftest import login
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "admin:clinic_patient_changelist"
+# Session, user, therapist and clinic, the lead's admin and the changelist's two
+# counts and one page query; the adherence figures add none of their own.
+PATIENT_LIST_QUERIES = 14
+# The stock index plus one for the attention list (rows with their total).
+INDEX_QUERIES = 11
+
+
+def days(n: int) -> datetime.timedelta:
+    return datetime.timedelta(days=n)
+
+
+def running_plan(patient: Patient, therapist: Therapist, exercise: Exercise, today) -> Plan:
+    return factories.make_plan(patient, therapist, [exercise], start_date=today - days(30))
+
+
+def log_days(plan: Plan, today, back: list[int], pain: int = 2, **kw) -> None:
+    for k in back:
+        SessionLog.objects.create(plan=plan, date=today - days(k), pain=pain, **kw)
+
+
+@pytest.fixture
+def today(clinic: Clinic) -> datetime.date:
+    return clinic.today()
+
+
+@pytest.fixture
+def on_track(clinic, therapist, shared_exercise, today) -> Patient:
+    p = factories.make_patient(clinic, therapist, first_name="Olive", last_name="Track")
+    log_days(running_plan(p, therapist, shared_exercise, today), today, list(range(28)))
+    return p
+
+
+@pytest.fixture
+def struggling(clinic, therapist, shared_exercise, today) -> Patient:
+    p = factories.make_patient(clinic, therapist, first_name="Sam", last_name="Lowe")
+    log_days(running_plan(p, therapist, shared_exercise, today), today, [7, 9, 12], pain=8)
+    return p
+
+
+@pytest.fixture
+def hilltop_struggler(other_clinic, outsider, shared_exercise, today) -> Patient:
+    p = factories.make_patient(other_clinic, outsider, first_name="Hugo", last_name="Far")
+    running_plan(p, outsider, shared_exercise, today)
+    return p
+
+
+def rows(response) -> dict[str, Patient]:
+    return {p.full_name: p for p in response.context["cl"].result_list}
+
+
+# -- patient changelist ---------------------------------------------------------
+
+
+def test_the_patient_list_shows_adherence_last_log_and_pain(
+    client, therapist, on_track, struggling, today
+):
+    login(client, therapist)
+    response = client.get(reverse(CHANGELIST))
+    assert response.status_code == 200
+    listed = rows(response)
+    assert listed["Olive Track"].adherence_7 == 100  # type: ignore[attr-defined]
+    assert listed["Sam Lowe"].adherence_7 == 0  # type: ignore[attr-defined]
+    assert listed["Sam Lowe"].adherence_28 == 10  # 3 of 28  # type: ignore[attr-defined]
+    assert listed["Sam Lowe"].last_log_date == today - days(7)  # type: ignore[attr-defined]
+    html = response.content.decode()
+    for header in ("adherence 7 days", "adherence 28 days", "last log", "latest pain"):
+        assert header in html.lower()
+    assert "10&nbsp;%" in html
+    assert 'title="3 of 28 sessions"' in html
+    assert "8/10" in html
+
+
+@pytest.mark.parametrize(
+    ("order", "first"), [("adherence_7_days", "Sam Lowe"), ("latest_pain_score", "Olive Track")]
+)
+def test_the_adherence_columns_sort(client, therapist, on_track, struggling, order, first):
+    login(client, therapist)
+    response = client.get(reverse(CHANGELIST))
+    columns = list(response.context["cl"].list_display)
+    index = columns.index(order)
+    response = client.get(reverse(CHANGELIST), {"o": str(index)})
+    assert response.context["cl"].result_list[0].full_name == first
+    response = client.get(reverse(CHANGELIST), {"o": f"-{index}"})
+    assert [p.full_name for p in response.context["cl"].result_list][-1] == first
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"adherence": "low"}, {"Sam Lowe"}),
+        ({"adherence": "ok"}, {"Olive Track"}),
+        ({"adherence": "none"}, {"Paula Reed"}),
+        ({"last_log": "stale"}, {"Sam Lowe"}),
+        ({"last_log": "never"}, {"Paula Reed"}),
+        ({"attention": "yes"}, {"Sam Lowe"}),
+    ],
+)
+def test_the_adherence_filters(
+    client, therapist, patient, on_track, struggling, hilltop_struggler, params, expected
+):
+    login(client, therapist)
+    response = client.get(reverse(CHANGELIST), params)
+    assert response.status_code == 200
+    assert set(rows(response)) == expected
+
+
+def test_the_filters_name_the_clinics_thresholds(client, therapist, clinic, patient):
+    clinic.attention_adherence_below = 60
+    clinic.attention_days_without_log = 4
+    clinic.save()
+    login(client, therapist)
+    html = client.get(reverse(CHANGELIST)).content.decode()
+    assert "Under 60\u00a0%" in html
+    assert "No log for 4 days or more" in html
+
+
+def test_the_outsider_never_sees_our_patients_in_any_filter(
+    client, outsider, on_track, struggling, hilltop_struggler
+):
+    login(client, outsider)
+    for params in ({}, {"attention": "yes"}, {"adherence": "low"}, {"last_log": "stale"}):
+        response = client.get(reverse(CHANGELIST), params)
+        assert set(rows(response)) <= {"Hugo Far"}, params
+    assert set(rows(client.get(reverse(CHANGELIST), {"attention": "yes"}))) == {"Hugo Far"}
+
+
+def test_the_patient_list_query_count_does_not_grow(
+    client, therapist, clinic, shared_exercise, today, django_assert_num_queries
+):
+    login(client, therapist)
+
+    def add_patients(n: int) -> None:
+        for i in range(n):
+            p = factories.make_patient(clinic, therapist)
+            plan = running_plan(p, therapist, shared_exercise, today)
+            log_days(plan, today, list(range(0, 20, 1 + i % 3)))
+
+    add_patients(2)
+    client.get(reverse(CHANGELIST))  # warm the session and permission caches
+    with django_assert_num_queries(PATIENT_LIST_QUERIES):
+        client.get(reverse(CHANGELIST), {"attention": "yes"})
+    add_patients(8)
+    with django_assert_num_queries(PATIENT_LIST_QUERIES):
+        response = client.get(reverse(CHANGELIST), {"attention": "yes"})
+    assert len(response.context["cl"].result_list) == 2  # under 50 %: every third day
+    with django_assert_num_queries(PATIENT_LIST_QUERIES):
+        response = client.get(reverse(CHANGELIST))
+    assert len(response.context["cl"].result_list) == 10
+    with django_assert_num_queries(PATIENT_LIST_QUERIES):
+        client.get(reverse(CHANGELIST), {"o": "-6"})
+
+
+# -- plan page ------------------------------------------------------------------
+
+
+def test_the_plan_page_shows_charts_and_recent_comments(
+    client, therapist, patient, shared_exercise, today
+):
+    plan = running_plan(patient, therapist, shared_exercise, today)
+    log_days(plan, today, [0, 1, 3], pain=4)
+    SessionLog.objects.create(
+        plan=plan,
+        date=today - days(2),
+        pain=6,
+        comment="<script>alert(1)</script> knee felt tight",
+        nerve_symptoms=SessionLog.NerveSymptoms.TINGLING,
+        symptoms_lasted=True,
+        symptoms_minutes=20,
+    )
+    login(client, therapist)
+    response = client.get(reverse("admin:prescriptions_plan_change", args=[plan.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count('role="img"') >= 2
+    assert "Last 7 days: 4 of 7 sessions done (57 %)." in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; knee felt tight" in html
+    assert "<script>alert(1)" not in html
+    assert "lasted 20 minutes" in html
+    assert "Standing hamstring stretch" in html
+
+
+def test_the_plan_page_before_the_plan_starts(client, therapist, patient, shared_exercise, today):
+    plan = factories.make_plan(patient, therapist, [shared_exercise], start_date=today + days(3))
+    login(client, therapist)
+    html = client.get(reverse("admin:prescriptions_plan_change", args=[plan.pk])).content.decode()
+    assert "nothing is due yet" in html
+    assert "No sessions logged yet." in html
+
+
+def test_the_outsider_gets_a_404_for_our_plan(client, outsider, plan):
+    login(client, outsider)
+    response = client.get(reverse("admin:prescriptions_plan_change", args=[plan.pk]))
+    assert response.status_code == 404
+
+
+# -- admin index: patients who need attention ----------------------------------------
+
+
+def test_the_index_lists_patients_who_need_attention_with_reasons(
+    client, therapist, on_track, struggling, today
+):
+    login(client, therapist)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Patients who need attention" in html
+    module = html[html.index('id="attention-module"') :]
+    module = module[: module.index("</div>")]
+    assert "Sam Lowe" in module
+    assert "Olive Track" not in module
+    assert "No session logged for 7 days" in module
+    assert "Adherence 0% over 7 days" in module
+    assert "Pain 8/10 on" in module
+    assert reverse("admin:clinic_patient_change", args=[struggling.pk]) in module
+    # The stock index is still there.
+    assert 'id="content-main"' in html
+    assert 'id="recent-actions-module"' in html
+
+
+def test_the_index_hides_other_clinics_patients(client, outsider, struggling, hilltop_struggler):
+    login(client, outsider)
+    html = client.get(reverse("admin:index")).content.decode()
+    assert "Hugo Far" in html
+    assert "Sam Lowe" not in html
+
+
+def test_the_index_says_when_nobody_needs_attention(client, therapist, on_track):
+    login(client, therapist)
+    html = client.get(reverse("admin:index")).content.decode()
+    assert "Nobody right now" in html
+
+
+def test_superusers_get_no_attention_list(client, django_user_model, struggling):
+    admin = django_user_model.objects.create_superuser(email="root@example.org", password="x")
+    client.force_login(admin)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Patients who need attention" not in html
+    assert 'id="content-main"' in html
+
+
+def test_the_index_query_count_does_not_grow(
+    client, therapist, clinic, shared_exercise, today, django_assert_num_queries
+):
+    login(client, therapist)
+
+    def add_strugglers(n: int) -> None:
+        for _ in range(n):
+            p = factories.make_patient(clinic, therapist)
+            log_days(running_plan(p, therapist, shared_exercise, today), today, [6], pain=9)
+
+    add_strugglers(2)
+    client.get(reverse("admin:index"))
+    with django_assert_num_queries(INDEX_QUERIES):
+        client.get(reverse("admin:index"))
+    add_strugglers(6)
+    with django_assert_num_queries(INDEX_QUERIES):
+        html = client.get(reverse("admin:index")).content.decode()
+    assert html.count("Pain 9/10 on") == 8

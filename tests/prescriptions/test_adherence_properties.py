@@ -1,0 +1,226 @@
+"""Bounds and invariants of adherence, checked over generated plans and logs.
+
+The database examples share one test transaction: each example runs inside a
+savepoint that is rolled back, so examples never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+from collections.abc import Iterator
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from prescriptions import adherence
+from prescriptions.models import Plan, SessionLog
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+START = datetime.date(2026, 3, 1)
+DB_SETTINGS = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def day(n: int) -> datetime.date:
+    return START + datetime.timedelta(days=n)
+
+
+@contextlib.contextmanager
+def rolled_back() -> Iterator[None]:
+    savepoint = transaction.savepoint_create()
+    try:
+        yield
+    finally:
+        transaction.savepoint_rollback(savepoint)
+
+
+plans = st.fixed_dictionaries(
+    {
+        "times": st.integers(1, 4),
+        "days": st.integers(1, 7),
+        "length": st.one_of(st.none(), st.integers(0, 40)),
+        "status": st.sampled_from(list(Plan.Status)),
+    }
+)
+# Logs as (day offset from the plan start, session number); duplicates collapse.
+logs = st.sets(st.tuples(st.integers(0, 45), st.integers(1, 4)), max_size=40)
+windows = st.tuples(st.integers(-5, 50), st.integers(0, 30))
+
+
+def build(patient, therapist, exercise, spec, entries) -> Plan:
+    end = day(spec["length"]) if spec["length"] is not None else None
+    plan = factories.make_plan(
+        patient, therapist, [exercise], start_date=START, end_date=end, status=spec["status"]
+    )
+    plan.items.update(times_per_day=spec["times"], days_per_week=spec["days"])
+    SessionLog.objects.bulk_create(
+        SessionLog(plan=plan, date=day(k), session_number=n, pain=(k * n) % 11)
+        for k, n in entries
+        if end is None or day(k) <= end
+    )
+    return plan
+
+
+# -- pure arithmetic ------------------------------------------------------------
+
+
+@given(st.integers(1, 7), st.integers(0, 400))
+def test_any_seven_days_hold_exactly_the_weekly_days(days_per_week, offset):
+    first = day(offset)
+    last = first + datetime.timedelta(days=6)
+    assert adherence.due_days(START, first, last, days_per_week) == days_per_week
+
+
+@given(st.integers(1, 7), st.integers(0, 100), st.integers(0, 100), st.integers(0, 100))
+def test_due_days_add_up_over_split_periods(days_per_week, a, b, c):
+    lo, mid, hi = sorted((a, b, c))
+    whole = adherence.due_days(START, day(lo), day(hi), days_per_week)
+    left = adherence.due_days(START, day(lo), day(mid), days_per_week)
+    right = adherence.due_days(START, day(mid + 1), day(hi), days_per_week)
+    assert whole == left + right
+    assert 0 <= whole <= hi - lo + 1
+
+
+@given(st.integers(0, 500), st.integers(0, 500))
+def test_percent_stays_between_0_and_100(completed, prescribed):
+    value = adherence.percent(completed, prescribed)
+    if prescribed == 0:
+        assert value is None
+    else:
+        assert value is not None
+        assert 0 <= value <= 100
+        assert (value == 100) == (completed >= prescribed)
+
+
+@given(st.integers(0, 50), st.integers(0, 50))
+def test_more_done_never_lowers_the_percent(completed, prescribed):
+    before = adherence.percent(completed, prescribed)
+    after = adherence.percent(completed + 1, prescribed)
+    assert (before is None and after is None) or after >= before  # type: ignore[operator]
+
+
+# -- against the database -------------------------------------------------------------
+
+
+@DB_SETTINGS
+@given(spec=plans, entries=logs, window=windows)
+def test_plan_adherence_bounds(patient, therapist, shared_exercise, spec, entries, window):
+    with rolled_back():
+        plan = build(patient, therapist, shared_exercise, spec, entries)
+        first, length = window
+        lo, hi = day(first), day(first + length)
+        result = adherence.plan_adherence(plan, lo, hi)
+        records = adherence.day_by_day(plan, lo, hi)
+
+        assert 0 <= result.completed <= result.prescribed
+        logged_in_window = SessionLog.objects.filter(plan=plan, date__range=(lo, hi)).count()
+        assert result.completed <= logged_in_window
+        if result.prescribed == 0:
+            assert result.percent is None
+        else:
+            assert result.percent is not None and 0 <= result.percent <= 100
+        # The database and the day-by-day arithmetic agree.
+        assert len(records) == length + 1
+        assert sum(r.due for r in records) == result.prescribed
+        assert min(sum(r.done for r in records), result.prescribed) == result.completed
+        # Nothing is due outside the plan's dates or while it is not running.
+        counted = spec["status"] == Plan.Status.ACTIVE or (
+            spec["status"] == Plan.Status.COMPLETED and spec["length"] is not None
+        )
+        if not counted:
+            assert result.prescribed == 0
+        for r in records:
+            assert r.due <= spec["times"]
+            if r.date < START or (plan.end_date and r.date > plan.end_date):
+                assert r.due == 0 and r.done == 0
+        if counted and spec["days"] == 7:
+            running = [r for r in records if START <= r.date <= (plan.end_date or hi)]
+            assert result.prescribed == spec["times"] * len(running)
+
+
+@DB_SETTINGS
+@given(
+    spec=plans,
+    entries=logs,
+    window=windows,
+    inner=st.tuples(st.integers(0, 30), st.integers(0, 30)),
+)
+def test_a_shorter_period_never_has_more_done(
+    patient, therapist, shared_exercise, spec, entries, window, inner
+):
+    with rolled_back():
+        plan = build(patient, therapist, shared_exercise, spec, entries)
+        first, length = window
+        a, b = sorted(min(x, length) for x in inner)
+        whole = adherence.plan_adherence(plan, day(first), day(first + length))
+        part = adherence.plan_adherence(plan, day(first + a), day(first + b))
+        assert part.prescribed <= whole.prescribed
+        assert part.completed <= whole.completed
+
+
+@DB_SETTINGS
+@given(
+    spec=plans, entries=logs, window=windows, extra=st.tuples(st.integers(0, 45), st.integers(1, 4))
+)
+def test_adding_a_log_never_lowers_adherence(
+    patient, therapist, shared_exercise, spec, entries, window, extra
+):
+    with rolled_back():
+        plan = build(patient, therapist, shared_exercise, spec, entries - {extra})
+        first, length = window
+        lo, hi = day(first), day(first + length)
+        before = adherence.plan_adherence(plan, lo, hi)
+        SessionLog.objects.create(plan=plan, date=day(extra[0]), session_number=extra[1], pain=1)
+        after = adherence.plan_adherence(plan, lo, hi)
+        assert after.prescribed == before.prescribed
+        assert before.completed <= after.completed <= before.completed + 1
+        if before.percent is not None:
+            assert after.percent is not None and after.percent >= before.percent
+
+
+@DB_SETTINGS
+@given(spec=plans, entries=logs, today_offset=st.integers(0, 50))
+def test_the_patient_overview_agrees_with_the_plan_and_the_calendar(
+    patient, therapist, shared_exercise, spec, entries, today_offset
+):
+    with rolled_back():
+        plan = build(patient, therapist, shared_exercise, spec, entries)
+        today = day(today_offset)
+        overview = adherence.patient_overview(patient, today)
+        week = adherence.plan_adherence(plan, today - datetime.timedelta(days=6), today)
+        month = adherence.plan_adherence(plan, today - datetime.timedelta(days=27), today)
+        assert overview.adherence_7 == week
+        assert overview.adherence_28 == month
+
+        dates = set(
+            SessionLog.objects.filter(plan=plan, date__lte=today).values_list("date", flat=True)
+        )
+        # The streak, counted the slow way.
+        anchor = today if today in dates else today - datetime.timedelta(days=1)
+        streak = 0
+        while anchor - datetime.timedelta(days=streak) in dates:
+            streak += 1
+        assert overview.streak_days == streak
+        assert 0 <= overview.streak_days <= (today - START).days + 1
+        assert overview.streak_days <= len(dates)
+
+        if dates:
+            assert overview.last_log_date == max(dates)
+            assert overview.days_since_last_log == (today - max(dates)).days
+            assert overview.latest_pain is not None and 0 <= overview.latest_pain <= 10
+        else:
+            assert overview.last_log_date is None and overview.latest_pain is None
+        if overview.pain_change_7d is not None:
+            assert -10 <= overview.pain_change_7d <= 10
+        assert all(0 <= p <= 10 for _, p in overview.pain_series)
+        assert [d for d, _ in overview.pain_series] == sorted(
+            d for d in dates if d > today - datetime.timedelta(days=28)
+        )

@@ -1,0 +1,34 @@
+"""Dosage phrases: the same words on the handout, in the portal and in the admin."""
+
+from __future__ import annotations
+
+import pytest
+
+from prescriptions import dosage
+from prescriptions.models import PlanItem, Side
+
+
+@pytest.mark.parametrize(
+    ("n", "words"),
+    [(1, "once a day"), (2, "twice a day"), (3, "3 times a day"), (4, "4 times a day")],
+)
+def test_it_says_how_many_times_a_day_in_words(n, words):
+    assert dosage.times_per_day_words(n) == words
+
+
+@pytest.mark.parametrize(
+    ("n", "words"),
+    [(1, "1 day a week"), (3, "3 days a week"), (6, "6 days a week"), (7, "every day")],
+)
+def test_it_says_how_many_days_a_week_in_words(n, words):
+    assert dosage.days_per_week_words(n) == words
+
+
+def test_the_dosage_sentence_uses_the_same_phrases():
+    d = PlanItem(sets=3, reps=10, side=Side.EACH, times_per_day=2, days_per_week=5)
+    assert dosage.describe(d) == "3 sets of 10, each side, twice a day, 5 days a week"
+
+
+def test_an_every_day_dosage_does_not_repeat_the_days():
+    d = PlanItem(sets=2, reps=None, hold_seconds=30, times_per_day=1, days_per_week=7)
+    assert dosage.describe(d) == "hold 30 seconds, 2 times, once a day"

@@ -1,0 +1,408 @@
+"""PDF handouts: content, tagging, hostile text, the allow-list fetcher, the cache."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import socket
+from pathlib import Path
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.management import CommandError, call_command
+from django.db import transaction
+from pypdf import PdfReader
+
+from prescriptions import dosage, handouts
+from prescriptions.models import Exercise, Handout, Plan, PlanItem
+from prescriptions.tasks import schedule_handout
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 60" width="100" height="60">'
+    b'<path d="M10 50 L50 10 L90 50" fill="none" stroke="#000" stroke-width="3"/></svg>'
+)
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path: Path) -> Path:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Any attempt to open a connection fails the test."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"The handout tried to open a connection: {args!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def pdf_text(data: bytes) -> str:
+    reader = PdfReader(io.BytesIO(data))
+    text = " ".join(page.extract_text() or "" for page in reader.pages)
+    return re.sub(r"\s+", " ", text)
+
+
+def read(handout: Handout) -> bytes:
+    with handout.pdf.open("rb") as f:
+        return f.read()
+
+
+@pytest.fixture
+def two_exercise_plan(patient, therapist) -> Plan:
+    stretch = factories.make_exercise(
+        None,
+        name="Seated hamstring stretch on a chair",
+        slug="test-stretch-without-drawing",
+        category=Exercise.Category.STATIC_STRETCH,
+        reps=None,
+        sets=2,
+        hold_seconds=30,
+        side=Exercise.Side.EACH,
+        times_per_day=2,
+    )
+    bridge = factories.make_exercise(None, name="Glute bridge", slug="test-bridge")
+    plan = factories.make_plan(patient, therapist, [stretch, bridge])
+    PlanItem.objects.filter(plan=plan, exercise=bridge).update(
+        instructions="Squeeze your buttocks at the top."
+    )
+    return plan
+
+
+class TestContent:
+    def test_it_prints_the_patient_every_exercise_and_its_dosage(self, two_exercise_plan):
+        data = read(handouts.get_handout(two_exercise_plan))
+        text = pdf_text(data)
+        assert "Paula Reed" in text
+        for item in two_exercise_plan.items.select_related("exercise"):
+            assert item.exercise.name in text
+            assert dosage.describe(item) in text
+        assert "Squeeze your buttocks at the top." in text
+        assert "Riverside Physio" in text
+        assert "Tick sheet" in text
+        assert 2 <= len(PdfReader(io.BytesIO(data)).pages) <= 5
+
+    def test_it_is_a_tagged_pdf_with_title_author_and_language(self, two_exercise_plan):
+        reader = PdfReader(io.BytesIO(read(handouts.get_handout(two_exercise_plan))))
+        root = reader.trailer["/Root"]
+        assert bool(root["/MarkInfo"]["/Marked"]) is True
+        assert "/StructTreeRoot" in root
+        assert root["/Lang"] == "en"
+        assert reader.metadata is not None
+        assert reader.metadata.title == "Hamstring rehabilitation – Paula Reed"
+        assert reader.metadata.author == "Riverside Physio"
+
+    def test_it_gives_every_picture_a_text_alternative(self, two_exercise_plan):
+        bridge = Exercise.objects.get(slug="test-bridge")
+        bridge.illustration.save("bridge.svg", ContentFile(SVG))
+        html = handouts.render_html(*handouts._load_plan(two_exercise_plan))
+        images = re.findall(r"<img [^>]*>", html)
+        assert len(images) == 2  # the bridge drawing and the QR code
+        assert all(re.search(r'alt="[^"]+"', tag) for tag in images)
+        assert bridge.illustration.url in html
+
+    def test_it_leaves_the_picture_out_when_the_drawing_is_missing(self, two_exercise_plan):
+        html = handouts.render_html(*handouts._load_plan(two_exercise_plan))
+        assert "illustrations/" not in html
+        assert handouts.get_handout(two_exercise_plan).pages >= 2
+
+    def test_it_embeds_the_drawing_shipped_with_the_library(
+        self, two_exercise_plan, settings, tmp_path
+    ):
+        settings.STATIC_ROOT = tmp_path / "static"
+        drawing = settings.STATIC_ROOT / "prescriptions" / "illustrations" / "test-bridge.svg"
+        drawing.parent.mkdir(parents=True)
+        drawing.write_bytes(SVG)
+        handouts.reset_engine()
+        html = handouts.render_html(*handouts._load_plan(two_exercise_plan))
+        assert (
+            'src="https://handout.rehabit.invalid/static/prescriptions/illustrations/test-bridge.svg"'
+            in html
+        )
+        assert handouts.get_handout(two_exercise_plan).size_bytes > 0
+        handouts.reset_engine()
+
+    def test_it_follows_the_patients_language_and_print_options(self, two_exercise_plan, clinic):
+        patient = two_exercise_plan.patient
+        standard = handouts.get_handout(two_exercise_plan).pages
+        patient.preferred_language = "de"
+        patient.large_print = True
+        patient.save()
+        clinic.paper_size = clinic.PaperSize.LETTER
+        clinic.save()
+        html = handouts.render_html(*handouts._load_plan(two_exercise_plan))
+        assert '<html lang="de">' in html
+        reader = PdfReader(io.BytesIO(read(handouts.get_handout(two_exercise_plan))))
+        # One exercise per page in large print, on US Letter paper.
+        assert len(reader.pages) > standard
+        assert round(float(reader.pages[0].mediabox.width)) == 612
+
+    def test_it_links_the_portal_login_page_without_credentials(self, two_exercise_plan):
+        html = handouts.render_html(*handouts._load_plan(two_exercise_plan))
+        assert "http://testserver/portal/login/" in html
+        assert 'src="data:image/svg+xml' in html
+        assert handouts._qr_svg_uri.cache_info().currsize == 1
+        assert handouts._qr_svg_uri("http://testserver/portal/login/") in html
+
+    def test_it_warns_about_a_long_plan_only_in_the_load_figures(self, two_exercise_plan, clinic):
+        clinic.warn_exercise_count = 1
+        clinic.warn_daily_minutes = 5
+        load = handouts.plan_load(list(two_exercise_plan.items.all()), clinic)
+        assert load.too_many and load.too_long
+        text = pdf_text(read(handouts.get_handout(two_exercise_plan)))
+        assert "Warning" not in text
+
+
+class TestHostileContent:
+    HOSTILE = (
+        '<script>alert("x")</script> <img src="file:///etc/passwd"> '
+        '<img src="http://127.0.0.1:9/"> <style>body{background:url(http://127.0.0.1:9/)}</style>'
+    )
+
+    def test_it_prints_markup_in_plan_text_literally_and_fetches_nothing(
+        self, patient, therapist, clinic, monkeypatch
+    ):
+        fetched: list[str] = []
+        original = handouts.local_file
+
+        def spy(url: str):
+            fetched.append(url)
+            return original(url)
+
+        monkeypatch.setattr(handouts, "local_file", spy)
+        exercise = factories.make_exercise(
+            None, name="Bridge <script>", steps=self.HOSTILE, cautions="url(file:///etc/passwd)"
+        )
+        plan = factories.make_plan(
+            patient, therapist, [exercise], notes_for_patient=self.HOSTILE, goals="</style>"
+        )
+        plan.items.update(instructions=self.HOSTILE)
+        clinic.handout_footer = '"; } body { background: url(http://127.0.0.1:9/) } "'
+        clinic.name = "Clinic </title><script>"
+        clinic.save()
+
+        text = pdf_text(read(handouts.get_handout(plan)))
+
+        assert "Bridge <script>" in text
+        assert '<img src="file:///etc/passwd">' in text
+        assert "root:x:0:0" not in text
+        assert not [url for url in fetched if "passwd" in url or "127.0.0.1" in url]
+
+    def test_its_css_strings_cannot_be_escaped(self):
+        value = handouts.css_string('a"; } @page { x: url(http://e/) } </style>')
+        assert value.startswith('"') and value.endswith('"')
+        inner = value[1:-1]
+        assert not set(inner) & set("\"'<>{};()")
+
+
+class TestFetcher:
+    @pytest.fixture
+    def fetcher(self):
+        return handouts._make_fetcher_class()()
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "file:///etc/passwd",
+            "http://127.0.0.1:9/",
+            "https://example.org/logo.png",
+            handouts.BASE_URL + "static/../../../etc/passwd",
+            handouts.BASE_URL + "static/%2e%2e/%2e%2e/etc/passwd",
+            handouts.BASE_URL + "media/../settings.py",
+            handouts.BASE_URL + "elsewhere/handout.css",
+        ],
+    )
+    def test_it_refuses_anything_but_static_media_and_data(self, fetcher, url, caplog):
+        with (
+            caplog.at_level(logging.WARNING, logger="prescriptions.handouts"),
+            pytest.raises(handouts.RefusedURL),
+        ):
+            fetcher.fetch(url)
+        assert "refused" in caplog.text
+
+    def test_it_serves_static_files_media_files_and_data_uris(self, fetcher, media):
+        css = fetcher.fetch(handouts.BASE_URL + "static/prescriptions/handout.css")
+        assert b"@page" in css.read()
+        (media / "exercises").mkdir(parents=True)
+        (media / "exercises" / "x.svg").write_bytes(SVG)
+        svg = fetcher.fetch(handouts.BASE_URL + "media/exercises/x.svg")
+        assert svg.read() == SVG
+        assert svg.content_type == "image/svg+xml"
+        assert fetcher.fetch("data:text/plain,hello").read() == b"hello"
+
+    def test_it_refuses_what_an_uploaded_svg_points_at(self, two_exercise_plan, caplog):
+        bridge = Exercise.objects.get(slug="test-bridge")
+        hostile = SVG.replace(
+            b"</svg>",
+            b'<image href="file:///etc/passwd" width="10" height="10"/>'
+            b'<image href="http://127.0.0.1:9/x.png" width="10" height="10"/></svg>',
+        )
+        bridge.illustration.save("hostile.svg", ContentFile(hostile))
+        with caplog.at_level(logging.WARNING, logger="prescriptions.handouts"):
+            handout = handouts.get_handout(two_exercise_plan)
+        assert handout.size_bytes > 0
+        assert "file:///etc/passwd" in caplog.text
+        assert "127.0.0.1:9" in caplog.text
+
+
+class TestCache:
+    def test_it_serves_the_stored_handout_on_a_repeat_download(
+        self, two_exercise_plan, django_assert_num_queries
+    ):
+        first = handouts.get_handout(two_exercise_plan)
+        with django_assert_num_queries(3):
+            again = handouts.get_handout(two_exercise_plan)
+        assert again.pk == first.pk
+        assert Handout.objects.count() == 1
+
+    def test_it_never_serves_the_old_handout_for_a_changed_plan(self, two_exercise_plan):
+        first = handouts.get_handout(two_exercise_plan)
+        item = two_exercise_plan.items.get(exercise__slug="test-bridge")
+        item.reps = 12
+        item.save()
+
+        second = handouts.get_handout(two_exercise_plan)
+
+        assert second.key != first.key
+        assert "3 sets of 12" in pdf_text(read(second))
+        assert list(Handout.objects.values_list("pk", flat=True)) == [second.pk]
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            lambda plan: Plan.objects.filter(pk=plan.pk).update(revision=plan.revision + 1),
+            lambda plan: (
+                type(plan.patient)
+                .objects.filter(pk=plan.patient_id)
+                .update(preferred_language="fr")
+            ),
+            lambda plan: (
+                type(plan.patient).objects.filter(pk=plan.patient_id).update(large_print=True)
+            ),
+            lambda plan: (
+                type(plan.patient.clinic)
+                .objects.filter(pk=plan.patient.clinic_id)
+                .update(brand_colour="#336699")
+            ),
+            lambda plan: (
+                type(plan.patient.clinic)
+                .objects.filter(pk=plan.patient.clinic_id)
+                .update(paper_size="letter")
+            ),
+        ],
+        ids=["revision", "language", "large-print", "brand", "paper"],
+    )
+    def test_its_key_covers_what_shapes_the_handout(self, two_exercise_plan, change):
+        before = handouts.handout_key(*handouts._load_plan(two_exercise_plan))
+        change(two_exercise_plan)
+        after = handouts.handout_key(*handouts._load_plan(two_exercise_plan))
+        assert before != after
+
+    def test_its_key_covers_the_template_version(self, two_exercise_plan, monkeypatch):
+        before = handouts.handout_key(*handouts._load_plan(two_exercise_plan))
+        monkeypatch.setattr(handouts, "TEMPLATE_VERSION", "next")
+        assert handouts.handout_key(*handouts._load_plan(two_exercise_plan)) != before
+
+    def test_it_renders_again_when_the_stored_file_is_gone(
+        self, two_exercise_plan, django_capture_on_commit_callbacks
+    ):
+        first = handouts.get_handout(two_exercise_plan)
+        Path(first.pdf.path).unlink()
+        with django_capture_on_commit_callbacks(execute=True):
+            second = handouts.get_handout(two_exercise_plan)
+        # The forgotten row's clean-up must not delete the new file of the same name.
+        assert second.pdf.name == first.pdf.name
+        assert read(second).startswith(b"%PDF")
+
+    def test_it_answers_with_a_named_pdf_attachment(self, two_exercise_plan):
+        response = handouts.handout_response(two_exercise_plan)
+        assert response["Content-Type"] == "application/pdf"
+        assert response["Content-Disposition"] == (
+            'attachment; filename="hamstring-rehabilitation-paula-reed-r1.pdf"'
+        )
+        assert response.content.startswith(b"%PDF")
+
+
+class TestStoredFiles:
+    def test_it_deletes_the_file_of_a_superseded_handout(
+        self, two_exercise_plan, django_capture_on_commit_callbacks
+    ):
+        first = handouts.get_handout(two_exercise_plan)
+        old_file = Path(first.pdf.path)
+        Plan.objects.filter(pk=two_exercise_plan.pk).update(revision=2)
+
+        with django_capture_on_commit_callbacks(execute=True):
+            second = handouts.get_handout(two_exercise_plan)
+
+        assert not old_file.exists()
+        assert Path(second.pdf.path).is_file()
+
+    def test_it_deletes_a_plans_files_with_the_plan(
+        self, two_exercise_plan, django_capture_on_commit_callbacks
+    ):
+        stored = Path(handouts.get_handout(two_exercise_plan).pdf.path)
+
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            two_exercise_plan.delete()
+        # Not before the deletion is committed.
+        assert stored.is_file()
+        for callback in callbacks:
+            callback()
+
+        assert not stored.exists()
+        assert not Handout.objects.exists()
+
+    def test_it_keeps_the_file_when_the_deletion_rolls_back(
+        self, two_exercise_plan, django_capture_on_commit_callbacks
+    ):
+        stored = Path(handouts.get_handout(two_exercise_plan).pdf.path)
+        plan_id = two_exercise_plan.pk
+
+        with (
+            django_capture_on_commit_callbacks(execute=True) as callbacks,
+            pytest.raises(RuntimeError),
+            transaction.atomic(),
+        ):
+            two_exercise_plan.delete()
+            raise RuntimeError("roll back")
+
+        assert callbacks == []
+        assert stored.is_file()
+        assert Handout.objects.filter(plan_id=plan_id).count() == 1
+
+
+class TestBackgroundRender:
+    def test_it_renders_an_active_plans_handout_after_the_commit(
+        self, two_exercise_plan, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            schedule_handout(two_exercise_plan)
+            assert not Handout.objects.exists()
+        assert len(callbacks) == 1
+        assert Handout.objects.filter(plan=two_exercise_plan).exists()
+
+    def test_it_leaves_drafts_alone(self, two_exercise_plan, django_capture_on_commit_callbacks):
+        two_exercise_plan.status = Plan.Status.DRAFT
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            schedule_handout(two_exercise_plan)
+        assert callbacks == []
+
+
+class TestCommand:
+    def test_it_writes_the_handout_to_a_file(self, two_exercise_plan, tmp_path):
+        out = tmp_path / "plan.pdf"
+        call_command("handout", two_exercise_plan.pk, "-o", str(out), stdout=io.StringIO())
+        assert out.read_bytes().startswith(b"%PDF")
+
+    def test_it_says_clearly_when_the_plan_does_not_exist(self, tmp_path):
+        out = tmp_path / "plan.pdf"
+        with pytest.raises(CommandError, match="There is no plan with ID 999999"):
+            call_command("handout", 999999, "-o", str(out))
+        assert not out.exists()
