@@ -295,6 +295,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's default config gives "django" its own console handler in DEBUG;
+        # with our root handler every django.* line (task worker included) printed
+        # twice. Naming the logger here drops that handler; records reach the root.
+        "django": {"level": "INFO"},
         "fontTools": {"level": "WARNING"},
         "weasyprint": {"level": "ERROR"},
     },

@@ -68,3 +68,21 @@ def test_it_uses_sqlite_by_default_and_postgres_from_database_url():
     assert result.stdout.split()[1] == "django.db.backends.sqlite3"
     result = load_settings(DEBUG="true", DATABASE_URL="postgres://u@127.0.0.1:5432/rehabit")
     assert result.stdout.split()[1] == "django.db.backends.postgresql"
+
+
+def test_it_prints_each_worker_log_line_once_in_debug():
+    code = (
+        "import os, django, logging; "
+        "os.environ['DJANGO_SETTINGS_MODULE'] = 'clinic.settings'; django.setup(); "
+        "logging.getLogger('django.tasks').info('task line')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**CLEAN_ENV, "DEBUG": "true"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("task line") == 1
