@@ -289,7 +289,11 @@ class PatientAdmin(PatientAdherenceAdminMixin, PatientPortalAdminMixin, ClinicSc
     list_select_related = ("primary_therapist__user",)
     search_fields = ("first_name", "last_name", "email", "phone")
     actions = [*PatientPortalAdminMixin.portal_actions]
-    readonly_fields = ("created_at", *PatientPortalAdminMixin.portal_readonly_fields)
+    readonly_fields = (
+        "created_at",
+        "last_reminded_on",
+        *PatientPortalAdminMixin.portal_readonly_fields,
+    )
     inlines = [PlanInline]
     list_per_page = 50
 
@@ -306,6 +310,7 @@ class PatientAdmin(PatientAdherenceAdminMixin, PatientPortalAdminMixin, ClinicSc
                     "fields": (
                         "large_print",
                         "reminder_time",
+                        "last_reminded_on",
                         *PatientPortalAdminMixin.portal_readonly_fields,
                     )
                 },

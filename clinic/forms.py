@@ -213,6 +213,10 @@ class PortalSettingsForm(forms.ModelForm[Patient]):
             "reminder_time": _("Preferred reminder time"),
         }
         help_texts = {
-            "reminder_time": _("When you would like to be reminded to exercise, e.g. 18:30."),
+            "reminder_time": _(
+                "On days with exercises to do, we send you an email at about this time, "
+                "e.g. 18:30, unless you have already recorded a session. "
+                "Leave it empty for no reminders."
+            ),
         }
         widgets = {"reminder_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}

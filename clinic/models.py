@@ -271,7 +271,24 @@ class Patient(models.Model):
         default=False,
         help_text=_("Bigger type and one exercise per page."),
     )
-    reminder_time = models.TimeField(_("preferred reminder time"), null=True, blank=True)
+    reminder_time = models.TimeField(
+        _("preferred reminder time"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "A reminder email is sent at about this time (clinic time) on exercise days "
+            "that have no session logged yet. Empty: no reminders."
+        ),
+    )
+    # Written only by clinic.reminders, which claims the day here before sending
+    # so that two senders never email the same patient twice on one day.
+    last_reminded_on = models.DateField(
+        _("last reminded on"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The last day a reminder email was sent (clinic time)."),
+    )
     notes = models.TextField(
         _("clinical notes"), blank=True, help_text=_("Only therapists see these.")
     )

@@ -1,4 +1,4 @@
-"""Serve Rehabit for local use: the web server and the background task worker together."""
+"""Serve Rehabit for local use: the web server and the background workers together."""
 
 import subprocess
 import sys
@@ -9,7 +9,10 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Run the development web server and the django.tasks worker side by side."
+    help = (
+        "Run the development web server, the django.tasks worker and the exercise "
+        "reminder sender side by side."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
@@ -17,6 +20,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, addrport: str, **options: Any) -> None:
         # The worker renders handouts in the background so that downloads are instant.
         worker = subprocess.Popen([sys.executable, "manage.py", "db_worker", "--interval", "1"])
+        # Reminder emails, a pass a minute; in development they print to this terminal.
+        reminders = subprocess.Popen(
+            [sys.executable, "manage.py", "send_reminders", "--loop", "--interval", "60"]
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nRehabit is running at http://{addrport}/\n"
@@ -27,5 +34,7 @@ class Command(BaseCommand):
         try:
             call_command("runserver", addrport, use_reloader=False)
         finally:
-            worker.terminate()
-            worker.wait(timeout=10)
+            for process in (worker, reminders):
+                process.terminate()
+            for process in (worker, reminders):
+                process.wait(timeout=10)
