@@ -59,8 +59,12 @@ RANGES: dict[str, tuple[float, float]] = {
     "elbow": (0, 150),
     "neck": (-60, 70),  # positive = chin towards the chest
     "spine": (-30, 40),  # positive = rounded back, negative = arched
-    "lumbar": (-20, 45),  # low-back flexion between the pelvis and the trunk's line
+    # Low-back flexion between the pelvis and the trunk's line; negative = extension, as in
+    # a press-up (lumbar and lower thoracic extension together).
+    "lumbar": (-30, 45),
     "twist": (-45, 45),  # pelvis turned about the body's long axis against the shoulders
+    # Positive = a palm-down hand bent back (extension), as a palm flat on the floor needs.
+    "wrist": (-70, 90),
 }
 
 SIDES = ("r", "l")
@@ -132,6 +136,7 @@ class Limb:
     rot: float = 0.0
     bend: float = 0.0  # knee or elbow flexion
     ankle: float = 0.0  # legs only
+    wrist: float = 0.0  # arms only: extension, so that a palm can lie flat on the floor
     # Arms only: put the hand on this body point or segment ("r_shin") instead of
     # giving flex and bend; ``at`` is how far along the segment (0 = its start).
     reach: str = ""
@@ -170,8 +175,8 @@ class Pose:
         unknown = set(data) - known - limb_keys
         if unknown:
             raise ValueError(f"unknown pose keys: {sorted(unknown)}")
-        legs = {s: _limb(data.get(f"{s}_leg")) for s in SIDES}
-        arms = {s: _limb(data.get(f"{s}_arm")) for s in SIDES}
+        legs = {s: _limb(data.get(f"{s}_leg"), arm=False) for s in SIDES}
+        arms = {s: _limb(data.get(f"{s}_arm"), arm=True) for s in SIDES}
         support = data.get("support", [])
         if not isinstance(support, list):
             raise ValueError("support must be a list")
@@ -213,6 +218,7 @@ class Pose:
                 f"{s}_shoulder_abd": arm.abd,
                 f"{s}_shoulder_rot": arm.rot,
                 f"{s}_elbow": arm.bend,
+                f"{s}_wrist": arm.wrist,
             }
         return out
 
@@ -223,16 +229,19 @@ def _num(value: object) -> float:
     return float(value)
 
 
-def _limb(value: object) -> Limb:
+def _limb(value: object, *, arm: bool) -> Limb:
+    """A leg is [flex, abd, rot, bend, ankle], an arm [flex, abd, rot, bend, wrist]."""
     if value is None:
         return Limb()
     if isinstance(value, list):
         if len(value) > 5:
             raise ValueError(f"a limb list has at most 5 angles, not {value!r}")
         nums = [_num(v) for v in value] + [0.0] * (5 - len(value))
+        if arm:
+            return Limb(nums[0], nums[1], nums[2], nums[3], wrist=nums[4])
         return Limb(nums[0], nums[1], nums[2], nums[3], nums[4])
     if isinstance(value, dict):
-        known = {"flex", "abd", "rot", "bend", "ankle", "reach", "at"}
+        known = {"flex", "abd", "rot", "bend", "reach", "at"} | ({"wrist"} if arm else {"ankle"})
         if set(value) - known:
             raise ValueError(f"unknown limb keys: {sorted(set(value) - known)}")
         reach = value.get("reach", "")
@@ -389,7 +398,10 @@ def build(pose: Pose) -> Body:
         elbow = add(shoulder, scale(arm_fr.up, UPPER_ARM))
         fore_fr = arm_fr.turn("left", -arm.bend)
         wrist = add(elbow, scale(fore_fr.up, FOREARM))
-        hand = add(wrist, scale(fore_fr.up, HAND))
+        # No forearm rotation is modelled: a palm turned down to the floor bends back
+        # towards the front of the arm, the way the elbow bends.
+        hand_fr = fore_fr.turn("left", -arm.wrist)
+        hand = add(wrist, scale(hand_fr.up, HAND))
         points |= {
             f"{s}_shoulder": shoulder,
             f"{s}_elbow": elbow,
@@ -399,7 +411,7 @@ def build(pose: Pose) -> Body:
         segments += [
             Segment(f"{s}_upperarm", "upperarm", shoulder, elbow, s, arm_fr.front),
             Segment(f"{s}_forearm", "forearm", elbow, wrist, s, fore_fr.front),
-            Segment(f"{s}_hand", "hand", wrist, hand, s, fore_fr.front),
+            Segment(f"{s}_hand", "hand", wrist, hand, s, hand_fr.front),
             Segment(
                 f"{s}_shoulderbar",
                 "girdle",
@@ -439,4 +451,4 @@ def _reach(arm: Limb, shoulder: Vec, target: Vec, fr: Frame) -> Limb:
     inner = math.degrees(
         math.atan2(l2 * math.sin(math.radians(bend)), l1 + l2 * math.cos(math.radians(bend)))
     )
-    return Limb(round(towards - inner, 2), arm.abd, arm.rot, round(bend, 2))
+    return Limb(round(towards - inner, 2), arm.abd, arm.rot, round(bend, 2), wrist=arm.wrist)

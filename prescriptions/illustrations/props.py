@@ -158,6 +158,11 @@ class Mat(Prop):
     def extent(self) -> list[Point]:
         return [(self.num("x0", -0.5), 0.0), (self.num("x1", 0.5), self.THICK)]
 
+    def clipped(self, lo: float, hi: float) -> Mat:
+        """The same mat cut to the part between x = lo and x = hi."""
+        x0, x1 = max(self.num("x0", -0.5), lo), min(self.num("x1", 0.5), hi)
+        return Mat({**self.spec, "x0": x0, "x1": max(x0, x1)})
+
     def draw(self, to: ToScreen, k: float) -> str:
         x0, x1 = self.num("x0", -0.5), self.num("x1", 0.5)
         a, b = to(x0, self.THICK), to(x1, 0)
@@ -261,12 +266,22 @@ class Chair(Prop):
 
 
 class Wall(Prop):
-    """A wall seen edge-on, at x; the room is on the ``room`` side."""
+    """A wall seen edge-on, at x; the room is on the ``room`` side.
+
+    Drawn a little taller than the figure (``h``), not to the ceiling: a taller
+    wall would only make the figure smaller.
+    """
 
     kind = "wall"
 
+    def geometry(self) -> tuple[float, float, float]:
+        """x of the wall's face, its thickness towards the outside (signed) and height."""
+        w = 0.03 if self.spec.get("room", "left") == "left" else -0.03
+        return self.num("x", 0.5), w, self.num("h", 1.05)
+
     def contacts(self) -> list[Contact]:
-        return [VSeg(self.num("x", 0.5), 0.0, 1.3)]
+        x, _, h = self.geometry()
+        return [VSeg(x, 0.0, h)]
 
     def solids(self) -> list[Solid]:
         x = self.num("x", 0.5)
@@ -275,13 +290,12 @@ class Wall(Prop):
         return [Box(x - 1.0, x, 0.0, 2.0)]
 
     def extent(self) -> list[Point]:
-        x = self.num("x", 0.5)
-        return [(x, 0.0), (x + (0.03 if self.spec.get("room", "left") == "left" else -0.03), 1.2)]
+        x, w, h = self.geometry()
+        return [(x, 0.0), (x + w, h)]
 
     def draw(self, to: ToScreen, k: float) -> str:
-        x = self.num("x", 0.5)
-        w = 0.03 if self.spec.get("room", "left") == "left" else -0.03
-        d = poly([to(x, 0), to(x, 1.2), to(x + w, 1.2), to(x + w, 0)], closed=True)
+        x, w, h = self.geometry()
+        d = poly([to(x, 0), to(x, h), to(x + w, h), to(x + w, 0)], closed=True)
         return f'<path d="{d}" fill="{FILL_DARK}" stroke="{LINE}" stroke-width="2.5"/>'
 
 
@@ -400,7 +414,11 @@ class Bike(Prop):
 
 
 class CableMachine(Prop):
-    """A cable tower with a low pulley; the cable runs to the named ankle."""
+    """A cable tower with a low pulley; the cable runs to the named ankle.
+
+    ``h`` is how much of the tower is drawn: beside a figure lying on the floor,
+    the full two metres would leave the figure small.
+    """
 
     kind = "cable"
     layer = "front"
@@ -411,17 +429,16 @@ class CableMachine(Prop):
 
     def extent(self) -> list[Point]:
         x, _ = self.tower()
-        return [(x - 0.06, 0.0), (x + 0.06, 1.1)]
+        return [(x - 0.06, 0.0), (x + 0.06, self.num("h", 1.1))]
 
     def solids(self) -> list[Solid]:
         x, _ = self.tower()
-        return [Box(x - 0.06, x + 0.06, 0.0, 1.1)]
+        return [Box(x - 0.06, x + 0.06, 0.0, self.num("h", 1.1))]
 
     def draw(self, to: ToScreen, k: float) -> str:
         x, py = self.tower()
-        d = poly(
-            [to(x - 0.06, 0), to(x - 0.06, 1.1), to(x + 0.06, 1.1), to(x + 0.06, 0)], closed=True
-        )
+        h = self.num("h", 1.1)
+        d = poly([to(x - 0.06, 0), to(x - 0.06, h), to(x + 0.06, h), to(x + 0.06, 0)], closed=True)
         px, ppy = to(x - 0.06, py)
         return (
             f'<path d="{d}" fill="{FILL}" stroke="{LINE}" stroke-width="2.5"/>'
@@ -488,14 +505,26 @@ class Barbell(Prop):
 
 
 class Dumbbells(Prop):
+    """A dumbbell in each hand, or only in the ``hands`` listed (["l"])."""
+
     kind = "dumbbells"
     layer = "front"
     held = True
 
+    def __init__(self, spec: Mapping[str, object]) -> None:
+        super().__init__(spec)
+        self.hands()  # refuse a bad list when the scene is made, not when it is drawn
+
+    def hands(self) -> list[str]:
+        hands = self.spec.get("hands", ["r", "l"])
+        if not (isinstance(hands, list) and hands and set(hands) <= {"r", "l"}):
+            raise ValueError('dumbbells.hands is a list of "r" and "l"')
+        return [str(h) for h in hands]
+
     def draw_held(self, body: Body, to: ToScreen, k: float, ghost: bool) -> str:
         out = []
         stroke = FILL_DARK if ghost else LINE
-        for s in ("r", "l"):
+        for s in self.hands():
             x, y, _ = body.points[f"{s}_hand"]
             w = body.points[f"{s}_wrist"]
             cx, cy = to((x + w[0]) / 2, (y + w[1]) / 2)

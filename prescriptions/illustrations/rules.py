@@ -1,5 +1,6 @@
 """Plausibility checks for a posed scene: joints in range, supports resting on
-something, nothing passing through the floor or the equipment.
+something, nothing passing through the floor or the equipment, and a figure
+drawn large enough to read.
 
 Each check returns a list of problems in plain words; an empty list passes.
 """
@@ -9,11 +10,15 @@ from __future__ import annotations
 import math
 
 from . import props as P
+from . import svg
 from .figure import HEAD_RADIUS, RANGES, Body, point_radius
 from .scene import Scene, split_support
 
 # How far (in body heights, about 2 px in a drawing) a contact may miss or sink.
 TOLERANCE = 0.015
+# The least part of its picture's width, or height, a figure must span to be readable
+# at handout size (4-5 cm wide).
+MIN_FILL = 0.6
 
 # The end point that shows each movable part, for "what moves" checks.
 PARTS = {
@@ -152,10 +157,29 @@ def moving_part_problems(scene: Scene) -> list[str]:
     return problems
 
 
+def framing_problems(scene: Scene) -> list[str]:
+    """The figure is drawn large enough to read, and whole."""
+    problems = []
+    for panel in svg.layout(svg.tilt_scene(scene)):
+        x0, y0, x1, y1 = svg.figure_box(panel.bodies)
+        k = panel.to.k
+        wide, tall = (x1 - x0) * k / panel.width, (y1 - y0) * k / svg.HEIGHT
+        if max(wide, tall) < MIN_FILL:
+            problems.append(
+                f"{scene.slug}: the figure fills only {wide:.0%} of the width "
+                f"and {tall:.0%} of the height of its picture"
+            )
+        (left, top), (right, bottom) = panel.to(x0, y1), panel.to(x1, y0)
+        if left < panel.left or right > panel.left + panel.width or top < 0 or bottom > svg.HEIGHT:
+            problems.append(f"{scene.slug}: the figure runs off its picture")
+    return problems
+
+
 def all_problems(scene: Scene) -> list[str]:
     return (
         joint_problems(scene)
         + support_problems(scene)
         + collision_problems(scene)
         + moving_part_problems(scene)
+        + framing_problems(scene)
     )

@@ -19,8 +19,12 @@ from .scene import Scene
 WIDTH, HEIGHT = 320, 200
 FLOOR_Y = 186.0
 MARGIN = 8.0
-MAX_SCALE = 185.0  # pixels per body height
+MAX_SCALE = 250.0  # pixels per body height
+FILL = (0.65, 0.8)  # the least part of the width, or of the height, a figure fills
 MIN_ARROW = 34.0  # pixels: the shortest straight arrow drawn
+ARROW_HEAD = 7.0  # pixels
+MARKER_R = 5.5  # pixels: the radius of the stretch marker
+_SQUARE = ((-1, -1), (1, 1))
 
 COLOURS = {
     # (near side and midline, far side)
@@ -31,9 +35,11 @@ ACCENT = "#2f6fd0"
 MARKER = "#e8590c"
 MARKER_FILL = "#fdd8bf"
 FLOOR_COLOUR = "#9aa7ae"
+MAT_BAND, MAT_EDGE = "#dcefeb", "#b9dcd6"
 
 LIMB_ORDER = ("thigh", "shin", "foot", "upperarm", "forearm", "hand")
-OUTLINE = {"arm": ("upperarm", "forearm", "hand"), "leg": ("thigh", "shin", "foot")}
+# The segments of each limb, in drawing order.
+LIMBS = {"leg": ("thigh", "shin", "foot"), "arm": ("upperarm", "forearm", "hand")}
 
 
 def _f(v: float) -> str:
@@ -100,34 +106,26 @@ def tilt_scene(scene: Scene) -> Scene:
     )
 
 
-def _extent(scene: Scene, bodies: list[Body]) -> tuple[float, float, float]:
-    """Leftmost x, rightmost x and top y of everything drawn in a panel."""
-    xs: list[float] = []
-    ys: list[float] = [0.0]
+def _extent(scene: Scene, bodies: list[Body], label: str) -> tuple[float, float, float]:
+    """Leftmost x, rightmost x and top y of what the picture is framed on: the
+    figures and the equipment. A mat is left out: it is cut to the picture."""
+    x0, _, x1, top = figure_box(bodies)
+    xs, ys = [x0, x1], [0.0, top]
     for body in bodies:
-        for seg in body.segments:
-            for p in (seg.a, seg.b):
-                xs += [p[0] - seg.radius, p[0] + seg.radius]
-                ys.append(p[1] + seg.radius)
-        xs += [body.head[0] - HEAD_RADIUS, body.head[0] + HEAD_RADIUS]
-        ys.append(body.head[1] + HEAD_RADIUS)
         for prop in scene.props:
             if isinstance(prop, P.Barbell):
                 for c in prop.held_solids(body):
                     xs += [c.cx - c.r, c.cx + c.r]
                     ys.append(c.cy + c.r)
     for prop in scene.props:
+        if prop.kind == "mat" or not (label == "both" or prop.applies_to(label)):
+            continue
         for x, y in prop.extent():
             xs.append(x)
             ys.append(y)
     if scene.spec.get("pitch"):
         back, front = floor_band(scene)
-        depth = (front - back) * math.sin(math.radians(float(scene.spec["pitch"])))
-        ys.append(depth)
-        if float(scene.spec["pitch"]) < 60:
-            # The slanted mat band leans to the right by half its depth.
-            mats = [p for p in scene.props if p.kind == "mat"]
-            xs.append(max((p.num("x1", 0.5) for p in mats), default=0.5) + depth * 0.5)
+        ys.append((front - back) * math.sin(math.radians(float(scene.spec["pitch"]))))
     return min(xs), max(xs), max(ys)
 
 
@@ -161,21 +159,28 @@ def draw_body(body: Body, to: Frame, style: str, scene: Scene) -> str:
         for seg in body.segments:
             if seg.side == side and seg.kind in LIMB_ORDER:
                 by_kind.setdefault(seg.kind, []).append(seg)
-        if side == near:
-            # A near limb that lies over the body gets a white edge, so it stays
-            # readable in front of the trunk (e.g. the arms of a press-up).
-            for group in scene.spec.get("outline", []):
-                segs = [s for k in OUTLINE[group] for s in by_kind.get(k, [])]
-                w = 2 * RADIUS[OUTLINE[group][0]] * to.k + 5
+
+        def depth(group: str) -> float:
+            segs = [s for k in LIMBS[group] for s in by_kind.get(k, [])]
+            return sum(s.a[2] + s.b[2] for s in segs) / (2 * len(segs))
+
+        # The arm and the leg of one side are drawn back to front: an arm reaching
+        # behind a crossed leg goes under it, an arm hanging by the side over it.
+        for group in sorted(LIMBS, key=depth):
+            if side == near and group in scene.spec.get("outline", []):
+                # A near limb that lies over the body gets a white edge, so it stays
+                # readable in front of the trunk.
+                segs = [s for k in LIMBS[group] for s in by_kind.get(k, [])]
+                w = 2 * RADIUS[LIMBS[group][0]] * to.k + 5
                 out.append(
                     f'<path d="{_segment_path(segs, to)}" stroke="#fff" stroke-width="{_f(w)}"/>'
                 )
-        for kind in LIMB_ORDER:
-            if kind in by_kind:
-                w = 2 * RADIUS[kind] * to.k
-                out.append(
-                    f'<path d="{_segment_path(by_kind[kind], to)}" stroke="{colour}" stroke-width="{_f(w)}"/>'  # noqa: E501
-                )
+            for kind in LIMBS[group]:
+                if kind in by_kind:
+                    w = 2 * RADIUS[kind] * to.k
+                    out.append(
+                        f'<path d="{_segment_path(by_kind[kind], to)}" stroke="{colour}" stroke-width="{_f(w)}"/>'  # noqa: E501
+                    )
 
     limbs(far, far_colour)
     for prop in scene.props:
@@ -204,7 +209,7 @@ def draw_body(body: Body, to: Frame, style: str, scene: Scene) -> str:
 
 
 def _arrow_head(x: float, y: float, angle: float) -> str:
-    size = 7.0
+    size = ARROW_HEAD
     pts = []
     for da in (0.0, 2.6, -2.6):
         r = size if da == 0.0 else size * 0.9
@@ -213,15 +218,30 @@ def _arrow_head(x: float, y: float, angle: float) -> str:
     return f'<path d="{d}" fill="{ACCENT}" stroke="none"/>'
 
 
-def draw_arrow(spec: dict[str, Any], scene: Scene, to: Frame) -> str:
+@dataclasses.dataclass
+class ArrowShape:
+    """One movement arrow in pixels: its path, its heads and the points it passes."""
+
+    d: str
+    heads: list[tuple[float, float, float]]  # x, y, direction
+    hull: list[tuple[float, float]]  # the curve lies within these points
+
+
+def arrow_shape(spec: dict[str, Any], scene: Scene, to: Frame) -> ArrowShape:
     track = spec["track"]
-    a = to(*scene.start.points[track][:2])
-    b = to(*scene.end.points[track][:2])
-    both = bool(spec.get("both", False))
+    # ``offset`` moves the arrow clear of the body, in pixels: [right, down].
+    ox, oy = (float(v) for v in spec.get("offset", (0, 0)))
+
+    def at(p: Vec | list[float]) -> tuple[float, float]:
+        x, y = to(p[0], p[1])
+        return x + ox, y + oy
+
+    a = at(scene.start.points[track])
+    b = at(scene.end.points[track])
     gap = float(spec.get("gap", 14))
     if "pivot" in spec:
         pivot = spec["pivot"]
-        c = to(*pivot) if isinstance(pivot, list) else to(*scene.start.points[pivot][:2])
+        c = at(pivot) if isinstance(pivot, list) else at(scene.start.points[pivot])
         r = max(math.dist(a, c), math.dist(b, c)) + gap
         a0 = math.atan2(a[1] - c[1], a[0] - c[0])
         a1 = math.atan2(b[1] - c[1], b[0] - c[0])
@@ -235,6 +255,13 @@ def draw_arrow(spec: dict[str, Any], scene: Scene, to: Frame) -> str:
         d = f"M{_f(p0[0])} {_f(p0[1])}A{_f(r)} {_f(r)} 0 {large} {flag} {_f(p1[0])} {_f(p1[1])}"
         t1 = s1 + (math.pi / 2 if sweep > 0 else -math.pi / 2)
         t0 = s0 - (math.pi / 2 if sweep > 0 else -math.pi / 2)
+        hull = [
+            (
+                c[0] + r * math.cos(s0 + (s1 - s0) * i / 8),
+                c[1] + r * math.sin(s0 + (s1 - s0) * i / 8),
+            )
+            for i in range(9)
+        ]
     else:
         dx, dy = b[0] - a[0], b[1] - a[1]
         length = math.hypot(dx, dy) or 1.0
@@ -257,21 +284,25 @@ def draw_arrow(spec: dict[str, Any], scene: Scene, to: Frame) -> str:
         d = f"M{_f(p0[0])} {_f(p0[1])}Q{_f(q[0])} {_f(q[1])} {_f(p1[0])} {_f(p1[1])}"
         t1 = math.atan2(p1[1] - q[1], p1[0] - q[0])
         t0 = math.atan2(p0[1] - q[1], p0[0] - q[0])
-    out = f'<path d="{d}" stroke="{ACCENT}" stroke-width="2.5"/>' + _arrow_head(p1[0], p1[1], t1)
-    if both:
-        out += _arrow_head(p0[0], p0[1], t0)
-    if "offset" in spec:
-        # Moved clear of the body, in pixels: [right, down].
-        ox, oy = (float(v) for v in spec["offset"])
-        out = f'<g transform="translate({_f(ox)} {_f(oy)})">{out}</g>'
-    return out
+        hull = [p0, q, p1]
+    heads = [(p1[0], p1[1], t1)]
+    if spec.get("both", False):
+        heads.append((p0[0], p0[1], t0))
+    return ArrowShape(d, heads, hull + [(x, y) for x, y, _ in heads])
 
 
-def draw_marker(spec: dict[str, Any], body: Body, to: Frame) -> str:
-    kind = spec.get("kind", "stretch")
+def draw_arrow(spec: dict[str, Any], scene: Scene, to: Frame) -> str:
+    shape = arrow_shape(spec, scene, to)
+    return f'<path d="{shape.d}" stroke="{ACCENT}" stroke-width="2.5"/>' + "".join(
+        _arrow_head(x, y, t) for x, y, t in shape.heads
+    )
+
+
+def marker_points(spec: dict[str, Any], body: Body, to: Frame) -> list[tuple[float, float]]:
+    """Where a marker is drawn, in pixels: the zigzag's corners, or the dot's centre."""
     names = spec["on"] if isinstance(spec["on"], list) else [spec["on"]]
     side = -1.0 if spec.get("side", "back") == "back" else 1.0
-    if kind == "nerve":
+    if spec.get("kind", "stretch") == "nerve":
         pts: list[tuple[float, float]] = []
         for name in names:
             seg = body.segment(name)
@@ -288,74 +319,186 @@ def draw_marker(spec: dict[str, Any], body: Body, to: Frame) -> str:
                 n = math.hypot(px, py) or 1.0
                 amp = 3.0 if i % 2 else -3.0
                 x, y = x - py / n * amp, y + px / n * amp
-            zig.append(f"{_f(x)} {_f(y)}")
-        return f'<path d="M{" L".join(zig)}" stroke="{MARKER}" stroke-width="2"/>'
+            zig.append((x, y))
+        return zig
     seg = body.segment(names[0])
     t = float(spec.get("t", 0.5))
     off = seg.radius * float(spec.get("offset", 1.0))
     x = seg.a[0] + (seg.b[0] - seg.a[0]) * t + seg.front[0] * off * side
     y = seg.a[1] + (seg.b[1] - seg.a[1]) * t + seg.front[1] * off * side
-    cx, cy = to(x, y)
-    return f'<circle cx="{_f(cx)}" cy="{_f(cy)}" r="5.5" fill="{MARKER_FILL}" stroke="{MARKER}" stroke-width="2"/>'  # noqa: E501
+    return [to(x, y)]
 
 
-def _floor_band_path(scene: Scene, to: Frame) -> str:
-    """The mat (or floor) as a flat band seen from above, for a tilted view."""
+def draw_marker(spec: dict[str, Any], body: Body, to: Frame) -> str:
+    pts = marker_points(spec, body, to)
+    if spec.get("kind", "stretch") == "nerve":
+        zig = " L".join(f"{_f(x)} {_f(y)}" for x, y in pts)
+        return f'<path d="M{zig}" stroke="{MARKER}" stroke-width="2"/>'
+    cx, cy = pts[0]
+    return f'<circle cx="{_f(cx)}" cy="{_f(cy)}" r="{_f(MARKER_R)}" fill="{MARKER_FILL}" stroke="{MARKER}" stroke-width="2"/>'  # noqa: E501
+
+
+def _floor_band_path(scene: Scene, to: Frame, lo: float, hi: float) -> str:
+    """The mat (or floor) as a flat band seen from above, for a tilted view,
+    kept between the pixels lo and hi."""
     back, front = floor_band(scene)
     depth = (front - back) * math.sin(math.radians(float(scene.spec["pitch"])))
     mats = [p for p in scene.props if p.kind == "mat"]
     x0 = min((p.num("x0", -0.5) for p in mats), default=-0.5)
     x1 = max((p.num("x1", 0.5) for p in mats), default=0.5)
     a, b = to(x0, depth), to(x1, 0.0)
+    a = (max(a[0], lo), a[1])
     if float(scene.spec["pitch"]) >= 60:
         # Seen from (nearly) straight above: the mat is a plain rectangle.
+        b = (min(b[0], hi), b[1])
         return (
             f'<rect x="{_f(a[0])}" y="{_f(a[1])}" width="{_f(b[0] - a[0])}" '
-            f'height="{_f(b[1] - a[1])}" rx="3" fill="#dcefeb" stroke="#b9dcd6" stroke-width="2"/>'
+            f'height="{_f(b[1] - a[1])}" rx="3" fill="{MAT_BAND}" stroke="{MAT_EDGE}" stroke-width="2"/>'  # noqa: E501
         )
     # Seen from in front and above: a flat mat drawn as a slanted band, so that it
     # reads as lying on the floor rather than as a box standing on it.
     skew = (b[1] - a[1]) * 0.5
+    b = (min(b[0], hi - skew), b[1])
     d = poly([(a[0] + skew, a[1]), (b[0] + skew, a[1]), (b[0] - skew * 0.2, b[1]), (a[0], b[1])])
-    return f'<path d="{d}Z" fill="#dcefeb" stroke="#b9dcd6" stroke-width="2"/>'
+    return f'<path d="{d}Z" fill="{MAT_BAND}" stroke="{MAT_EDGE}" stroke-width="2"/>'
+
+
+@dataclasses.dataclass
+class Panel:
+    """One picture in the drawing: the whole width, or half of it for side-by-side panels."""
+
+    label: str  # "start" or "end" for a panel of its own, "both" for start and end overlaid
+    left: float
+    width: float
+    to: Frame
+    bodies: list[Body]
+
+    def visible(self) -> tuple[float, float]:
+        """The pixels the floor line spans; nothing is drawn beyond them."""
+        return self.left + 4, self.left + self.width - 4
+
+
+def figure_box(bodies: list[Body]) -> tuple[float, float, float, float]:
+    """Leftmost x, lowest y, rightmost x and top y of the figures, in body heights."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for body in bodies:
+        for seg in body.segments:
+            for p in (seg.a, seg.b):
+                xs += [p[0] - seg.radius, p[0] + seg.radius]
+                ys += [p[1] - seg.radius, p[1] + seg.radius]
+        xs += [body.head[0] - HEAD_RADIUS, body.head[0] + HEAD_RADIUS]
+        ys += [body.head[1] - HEAD_RADIUS, body.head[1] + HEAD_RADIUS]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _annotation_points(scene: Scene, panel: Panel) -> list[tuple[float, float]]:
+    """Arrows and markers, in pixels: they sit round the figure at fixed pixel
+    distances, so the scale is checked against them once the figure is placed."""
+    spec = scene.spec
+    pts: list[tuple[float, float]] = []
+    if panel.label == "both":
+        for arrow in spec.get("arrows", []):
+            shape = arrow_shape(arrow, scene, panel.to)
+            pts += shape.hull
+            pts += [
+                (x + dx * ARROW_HEAD, y + dy * ARROW_HEAD)
+                for x, y, _ in shape.heads
+                for dx, dy in _SQUARE
+            ]
+    marker = spec.get("marker")
+    if marker and panel.label in ("both", marker.get("pose", "end")):
+        body = scene.end if marker.get("pose", "end") == "end" else scene.start
+        r = MARKER_R + 1 if marker.get("kind", "stretch") == "stretch" else 4.0
+        pts += [
+            (x + dx * r, y + dy * r)
+            for x, y in marker_points(marker, body, panel.to)
+            for dx, dy in _SQUARE
+        ]
+    return pts
+
+
+def layout(scene: Scene) -> list[Panel]:
+    """Scale and place a (tilted) scene: as large as the drawing allows, with the
+    figures, the equipment, the arrows and the markers inside it and centred.
+
+    The scale stops at ``max_scale`` pixels per body height, so that a figure
+    lying down is not blown up far beyond one standing, unless the figure would
+    then fill less than ``FILL`` of the width or the height: a curled-up pose
+    seen from an angle is drawn as large as any other."""
+    spec = scene.spec
+    side_by_side = scene.layout == "panels"
+    width = WIDTH / 2 if side_by_side else WIDTH
+    groups = (
+        [("start", [scene.start]), ("end", [scene.end])]
+        if side_by_side
+        else [("both", [scene.start, scene.end])]
+    )
+    extents = [_extent(scene, bodies, label) for label, bodies in groups]
+    k = float(spec.get("max_scale", MAX_SCALE))
+    for _, bodies in groups:
+        x0, y0, x1, y1 = figure_box(bodies)
+        k = max(k, min(FILL[0] * width / (x1 - x0), FILL[1] * HEIGHT / (y1 - y0)))
+    for x0, x1, top in extents:
+        k = min(k, (width - 2 * MARGIN) / (x1 - x0), (FLOOR_Y - MARGIN) / top)
+    panels: list[Panel] = []
+    for _ in range(20):
+        panels, fits = [], True
+        for i, ((label, bodies), (x0, x1, _top)) in enumerate(zip(groups, extents, strict=True)):
+            left = i * width
+            panel = Panel(
+                label, left, width, Frame(k, left + width / 2 - (x0 + x1) / 2 * k), bodies
+            )
+            pts = _annotation_points(scene, panel)
+            if pts:
+                # Centre the figure and its arrows together.
+                lo = min([p[0] for p in pts] + [panel.to(x0, 0)[0]])
+                hi = max([p[0] for p in pts] + [panel.to(x1, 0)[0]])
+                panel.to = Frame(k, panel.to.ox + left + width / 2 - (lo + hi) / 2)
+                top = min(p[1] for p in pts)
+                bottom = max(p[1] for p in pts)
+                if hi - lo > width - 2 * MARGIN or top < MARGIN / 2 or bottom > HEIGHT - 2:
+                    fits = False
+            panels.append(panel)
+        if fits:
+            break
+        k *= 0.96
+    return panels
 
 
 def render(scene: Scene, *, title: str = "") -> str:
     scene = tilt_scene(scene)
     spec = scene.spec
-    panels = scene.layout == "panels"
+    side_by_side = scene.layout == "panels"
     solid = spec.get("solid", "start")
-    width = WIDTH / 2 if panels else WIDTH
-    groups = [[scene.start], [scene.end]] if panels else [[scene.start, scene.end]]
-    extents = [_extent(scene, g) for g in groups]
-    k = float(spec.get("max_scale", MAX_SCALE))  # a low-lying scene may be drawn larger
-    for x0, x1, top in extents:
-        k = min(k, (width - 2 * MARGIN) / (x1 - x0), (FLOOR_Y - MARGIN) / top)
+    ghost_label = "end" if solid == "start" else "start"
     body: list[str] = []
-    for i, (group, (x0, x1, _)) in enumerate(zip(groups, extents, strict=True)):
-        left = i * width
-        to = Frame(k, left + (width - (x1 - x0) * k) / 2 - x0 * k)
+    for panel in layout(scene):
+        to, k = panel.to, panel.to.k
+        lo, hi = panel.visible()
         body.append(
-            f'<path d="M{_f(left + 4)} {_f(FLOOR_Y)}L{_f(left + width - 4)} {_f(FLOOR_Y)}" '
+            f'<path d="M{_f(lo)} {_f(FLOOR_Y)}L{_f(hi)} {_f(FLOOR_Y)}" '
             f'stroke="{FLOOR_COLOUR}" stroke-width="2"/>'
         )
-        ghost_label = "end" if solid == "start" else "start"
         if spec.get("pitch"):
-            body.append(_floor_band_path(scene, to))
+            body.append(_floor_band_path(scene, to, lo, hi))
         for prop in scene.props:
             if spec.get("pitch") and prop.kind == "mat":
                 continue
-            if panels and not prop.applies_to("start" if i == 0 else "end"):
+            if side_by_side and not prop.applies_to(panel.label):
                 continue
+            if isinstance(prop, P.Mat):
+                # A mat is only a surface: it runs to the edge of the picture, not beyond.
+                prop = prop.clipped((lo - to.ox) / k, (hi - to.ox) / k)
             drawn = prop.draw(to, k)
-            if not panels and prop.only == ghost_label and drawn:
+            if not side_by_side and prop.only == ghost_label and drawn:
                 drawn = f'<g opacity="0.4">{drawn}</g>'
             body.append(drawn)
-        if panels:
-            body.append(draw_body(group[0], to, "solid", scene))
-            pose_name = "start" if i == 0 else "end"
-            if spec.get("marker") and spec["marker"].get("pose", "end") == pose_name:
-                body.append(draw_marker(spec["marker"], group[0], to))
+        marker = spec.get("marker")
+        if side_by_side:
+            body.append(draw_body(panel.bodies[0], to, "solid", scene))
+            if marker and marker.get("pose", "end") == panel.label:
+                body.append(draw_marker(marker, panel.bodies[0], to))
         else:
             ghost, main = (scene.end, scene.start) if solid == "start" else (scene.start, scene.end)
             if not scene.is_hold:
@@ -363,10 +506,10 @@ def render(scene: Scene, *, title: str = "") -> str:
             body.append(draw_body(main, to, "solid", scene))
             for arrow in spec.get("arrows", []):
                 body.append(draw_arrow(arrow, scene, to))
-            if spec.get("marker"):
-                marked = scene.end if spec["marker"].get("pose", "end") == "end" else scene.start
-                body.append(draw_marker(spec["marker"], marked, to))
-    if panels:
+            if marker:
+                marked = scene.end if marker.get("pose", "end") == "end" else scene.start
+                body.append(draw_marker(marker, marked, to))
+    if side_by_side:
         cx, cy = WIDTH / 2, 40.0
         body.append(
             f'<path d="M{_f(cx - 12)} {_f(cy)}L{_f(cx + 6)} {_f(cy)}" stroke="{ACCENT}" stroke-width="2.5"/>'  # noqa: E501

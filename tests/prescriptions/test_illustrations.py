@@ -1,5 +1,6 @@
 import copy
 import math
+import re
 
 import pytest
 from defusedxml import ElementTree as SafeET
@@ -7,9 +8,11 @@ from django.core.management import CommandError, call_command
 from pypdf import PdfReader
 
 from prescriptions.illustrations import ILLUSTRATIONS_DIR, exercise_names, render_svg, rules
-from prescriptions.illustrations.figure import RANGES, Pose, build
+from prescriptions.illustrations import svg as drawing
+from prescriptions.illustrations.figure import RADIUS, RANGES, Pose, build
+from prescriptions.illustrations.props import make as make_prop
 from prescriptions.illustrations.scene import load_specs, make_scene
-from prescriptions.illustrations.svg import COLOURS
+from prescriptions.illustrations.svg import COLOURS, HEIGHT, WIDTH
 from prescriptions.library.loader import library_exercises
 from prescriptions.models import Exercise
 
@@ -287,13 +290,24 @@ def test_the_inchworm_starts_in_a_standing_hinge_and_walks_out_to_a_plank(scenes
     assert scene.spec["arrows"][0]["track"] == "r_hand"
 
 
-def test_the_press_up_raises_the_chest_while_the_hips_stay_on_the_mat(scenes):
+def test_the_press_up_raises_the_chest_on_straight_arms_while_the_hips_stay_on_the_mat(scenes):
     scene = scenes["prone-press-up"]
-    assert "pelvis" in scene.start.pose.support and "pelvis" in scene.end.pose.support
-    assert scene.end.points["pelvis"][1] == pytest.approx(scene.start.points["pelvis"][1])
-    assert scene.end.points["neck"][1] > scene.start.points["neck"][1] + 0.15
-    assert scene.end.pose.legs["r"].bend == 0  # legs stay long on the mat
-    assert scene.end.pose.arms["r"].bend < scene.start.pose.arms["r"].bend
+    start, end = scene.start, scene.end
+    assert "pelvis" in start.pose.support and "pelvis" in end.pose.support
+    assert end.points["pelvis"][1] == pytest.approx(start.points["pelvis"][1])
+    assert end.points["neck"][1] > start.points["neck"][1] + 0.15
+    assert end.pose.legs["r"].bend == 0  # legs stay long on the mat
+    assert end.pose.lumbar < 0  # the low back sags
+    # The arms straighten; the palms stay flat on the floor where they were.
+    assert end.pose.arms["r"].bend <= 15 < start.pose.arms["r"].bend
+    for body in (start, end):
+        wrist, hand = body.points["r_wrist"], body.points["r_hand"]
+        assert "r_wrist" in body.pose.support
+        assert abs(hand[1] - wrist[1]) < 0.02  # the hand lies flat
+        assert hand[0] < wrist[0]  # fingers forwards
+    assert end.points["r_wrist"][:2] == pytest.approx(start.points["r_wrist"][:2], abs=0.02)
+    # The arm is not folded over the trunk, so it needs no white edge.
+    assert "outline" not in scene.spec
 
 
 def test_the_step_down_lowers_the_free_heel_to_the_floor_in_front_of_the_step(scenes):
@@ -312,14 +326,21 @@ def test_the_step_down_lowers_the_free_heel_to_the_floor_in_front_of_the_step(sc
 def test_the_knee_rolls_turn_both_knees_to_one_side_with_the_shoulders_flat(scenes):
     scene = scenes["lying-knee-rolls"]
     start, end = scene.start, scene.end
-    # Start: knees bent and pointing up, higher than the hips, feet on the floor.
+    # Start: knees bent and pointing up, higher than the hips, feet flat on the floor.
     for side in ("r", "l"):
         assert start.pose.legs[side].bend >= 90
         assert start.points[f"{side}_knee"][1] > start.points["pelvis"][1] + 0.15
-    # End: both knees rolled the same way (towards the viewer) and lower.
+    # End: both knees rolled the same way, out to the body's side, and lower.
+    sideways = start.frame.left
     for side in ("r", "l"):
-        assert end.points[f"{side}_knee"][2] > start.points[f"{side}_knee"][2] + 0.1
-        assert end.points[f"{side}_knee"][1] < start.points[f"{side}_knee"][1] - 0.02
+        knee = f"{side}_knee"
+        moved = [e - s for e, s in zip(end.points[knee], start.points[knee], strict=True)]
+        assert sum(m * d for m, d in zip(moved, sideways, strict=True)) < -0.1
+        assert end.points[f"{side}_knee"][1] < start.points[f"{side}_knee"][1] - 0.05
+    # The feet stay flat where they were; the shoulders and the head stay down.
+    for point in ("r_heel", "r_toe", "l_heel", "l_toe"):
+        assert f"{point}" in end.pose.support
+        assert end.points[point][1] == pytest.approx(start.points[point][1], abs=0.01)
     for point in ("r_shoulder", "l_shoulder", "head"):
         assert end.points[point] == pytest.approx(start.points[point], abs=1e-6)
 
@@ -403,3 +424,171 @@ def test_the_deadlift_plate_is_in_proportion_and_stays_above_the_floor(scenes):
     assert plate.cy - plate.r >= 0
     knee, ankle = scene.end.points["r_knee"][1], scene.end.points["r_ankle"][1]
     assert ankle < plate.cy < knee + 0.05  # lowered to about knee height or mid-shin
+
+
+def test_the_bench_bridge_lifts_the_hips_into_line_with_the_shoulders_and_knees(scenes):
+    scene = scenes["heels-on-bench-bridge"]
+    start, end = scene.start, scene.end
+    assert end.points["pelvis"][1] > start.points["pelvis"][1] + 0.12
+    # The shoulders stay on the floor where they were, the heels on the bench.
+    assert end.points["neck"][:2] == pytest.approx(start.points["neck"][:2], abs=0.01)
+    assert end.points["r_heel"][:2] == pytest.approx(start.points["r_heel"][:2], abs=0.01)
+    n, p, k = (end.points[key] for key in ("neck", "pelvis", "r_knee"))
+    cross = (p[0] - n[0]) * (k[1] - n[1]) - (p[1] - n[1]) * (k[0] - n[0])
+    assert abs(cross) / math.dist(n[:2], k[:2]) < 0.02
+
+
+def test_the_seated_figure_four_rests_the_ankle_on_the_other_knee(scenes):
+    scene = scenes["seated-piriformis-stretch"]
+    for body in (scene.start, scene.end):
+        knee, ankle = body.points["l_knee"], body.points["r_ankle"]
+        assert math.dist(knee, ankle) < RADIUS["thigh"] + RADIUS["shin"] + 0.02
+        assert ankle[1] > knee[1]  # on top of it, not hanging in front of the shin
+        assert body.points["r_knee"][2] > body.points["r_hip"][2] + 0.08  # knee dropped out
+
+
+def test_the_balance_reach_taps_the_floor_with_the_toes(scenes):
+    end = scenes["single-leg-reach"].end
+    assert "l_toe" in end.pose.support
+    assert end.points["l_toe"][0] > end.points["r_toe"][0] + 0.1  # in front of the other foot
+
+
+def test_the_pelvic_tilt_keeps_both_feet_flat(scenes):
+    for body in scenes["pelvic-tilt"].poses():
+        for point in ("r_heel", "r_toe", "l_heel", "l_toe"):
+            assert point in body[1].pose.support
+
+
+def test_the_single_leg_deadlift_holds_one_dumbbell_in_the_opposite_hand(scenes):
+    scene = scenes["single-leg-romanian-deadlift"]
+    (dumbbells,) = [p for p in scene.props if p.kind == "dumbbells"]
+    assert scene.start.pose.support[0].startswith("r_")  # standing on the right leg
+    assert dumbbells.hands() == ["l"]
+    assert render_svg(scene, "x").count('stroke-width="6"') == 2  # one bell, start and end
+
+
+def test_dumbbells_in_an_unknown_hand_are_refused():
+    with pytest.raises(ValueError, match=r"dumbbells\.hands"):
+        make_prop({"kind": "dumbbells", "hands": ["middle"]})
+
+
+def test_a_wrist_bent_beyond_its_range_is_caught():
+    spec = copy.deepcopy(load_specs()["prone-press-up"])
+    spec["end"]["r_arm"] = [58, 25, -14, 0, RANGES["wrist"][1] + 10]
+    problems = rules.joint_problems(make_scene("prone-press-up", spec))
+    assert any("r_wrist" in p for p in problems)
+
+
+def test_a_leg_has_no_wrist_and_an_arm_no_ankle():
+    with pytest.raises(ValueError, match="unknown limb keys"):
+        Pose.from_dict({"r_leg": {"wrist": 10}})
+    with pytest.raises(ValueError, match="unknown limb keys"):
+        Pose.from_dict({"r_arm": {"ankle": 10}})
+
+
+# Rules for every drawing.
+
+MARKED_CATEGORIES = {
+    Exercise.Category.STATIC_STRETCH,
+    Exercise.Category.NERVE_MOBILISATION,
+    Exercise.Category.DYNAMIC_WARMUP,  # dynamic stretches
+}
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_only_stretches_and_nerve_work_carry_a_marker(scenes, slug):
+    """The marker says where a stretch or nerve tension is felt: on a strength,
+    balance or mobility exercise it would tell the patient to feel a stretch."""
+    if LIBRARY[slug].category not in MARKED_CATEGORIES:
+        assert "marker" not in scenes[slug].spec
+
+
+def _panels(scene):
+    return drawing.layout(drawing.tilt_scene(scene))
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_the_figure_is_drawn_large_enough_to_read(scenes, slug):
+    # However the figure lies and from wherever it is seen, it spans most of its
+    # picture's width or height: nothing is drawn small in a corner.
+    assert rules.framing_problems(scenes[slug]) == []
+
+
+def test_the_framing_check_catches_a_figure_drawn_small():
+    spec = copy.deepcopy(load_specs()["single-leg-stance"])
+    # A very tall wall behind the figure forces a small scale.
+    spec["props"][0] |= {"h": 3.0}
+    problems = rules.framing_problems(make_scene("single-leg-stance", spec))
+    assert any("the figure fills only" in p for p in problems)
+
+
+def _coordinates(svg):
+    """Every point the drawing's shapes pass through, in the viewBox's pixels."""
+    root = SafeET.fromstring(svg)
+    points = []
+    for el in root.iter():
+        tag = el.tag.removeprefix(SVG)
+        if tag == "circle":
+            cx, cy, r = (float(el.get(a)) for a in ("cx", "cy", "r"))
+            points += [(cx - r, cy - r), (cx + r, cy + r)]
+        elif tag == "rect":
+            x, y, w, h = (float(el.get(a)) for a in ("x", "y", "width", "height"))
+            points += [(x, y), (x + w, y + h)]
+        elif tag == "path":
+            for command, args in re.findall(r"([MLQAZ])([^MLQAZ]*)", el.get("d")):
+                numbers = [float(n) for n in args.replace(",", " ").split()]
+                if command == "A":  # rx ry rotation large-arc sweep x y
+                    numbers = numbers[5:7]
+                points += list(zip(numbers[::2], numbers[1::2], strict=True))
+    return points
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_nothing_is_cropped(scenes, slug):
+    svg = render_svg(scenes[slug], slug)
+    for x, y in _coordinates(svg):
+        assert -0.5 <= x <= WIDTH + 0.5 and -0.5 <= y <= HEIGHT + 0.5, (x, y)
+    # The body's thick strokes too, each within its own picture.
+    assert not [p for p in rules.framing_problems(scenes[slug]) if "runs off" in p]
+
+
+def test_the_cropping_check_catches_an_arrow_off_the_picture(scenes):
+    spec = copy.deepcopy(load_specs()["pelvic-tilt"])
+    spec["arrows"][0]["offset"] = [0, -400]
+    svg = render_svg(make_scene("pelvic-tilt", spec), "x")
+    assert any(y < 0 for _, y in _coordinates(svg))
+
+
+def test_a_wide_mat_is_cut_to_the_picture(scenes):
+    spec = copy.deepcopy(load_specs()["glute-bridge"])
+    spec["props"][0] |= {"x0": -5.0, "x1": 5.0}
+    svg = render_svg(make_scene("glute-bridge", spec), "x")
+    (mat,) = SafeET.fromstring(svg).iter(f"{SVG}rect")
+    x, width = float(mat.get("x")), float(mat.get("width"))
+    assert x >= 0 and x + width <= WIDTH
+
+
+def _near_paths(svg, k):
+    """The near side's limb strokes, in drawing order, by segment kind (the
+    thigh and the upper arm have widths of their own)."""
+    widths = {kind: f'stroke-width="{drawing._f(2 * RADIUS[kind] * k)}"' for kind in RADIUS}
+    near = COLOURS["solid"][0]
+    order = []
+    for path in re.findall(r"<path [^>]*>", svg):
+        if f'stroke="{near}"' in path:
+            order += [k for k, w in widths.items() if w in path and k in drawing.LIMB_ORDER]
+    return order
+
+
+def test_an_arm_reaching_behind_a_crossed_leg_is_drawn_under_it(scenes):
+    scene = scenes["supine-piriformis-stretch"]
+    (panel,) = _panels(scene)
+    order = _near_paths(render_svg(scene, "x"), panel.to.k)
+    assert order.index("upperarm") < order.index("thigh")
+
+
+def test_an_arm_hanging_by_the_side_is_drawn_over_the_leg(scenes):
+    scene = scenes["tandem-stance"]
+    (panel,) = _panels(scene)
+    order = _near_paths(render_svg(scene, "x"), panel.to.k)
+    assert order.index("thigh") < order.index("upperarm")
