@@ -15,6 +15,7 @@ from django.contrib import admin
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest
 
+from clinic.admin_site import SafeAutocompleteMixin
 from clinic.models import Clinic, Therapist, therapist_for
 
 
@@ -96,7 +97,7 @@ class ClinicScopedAdmin(HiddenIs404Admin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class ClinicScopedInline(admin.options.InlineModelAdmin):
+class ClinicScopedInline(SafeAutocompleteMixin, admin.options.InlineModelAdmin):
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         queryset = scoped_choices(db_field.related_model, request)
         if queryset is not None:

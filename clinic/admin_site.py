@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
@@ -23,12 +27,81 @@ class ExerciseAutocompleteView(AutocompleteJsonView):
         return result
 
 
+class SafeAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete re-renders a refused form by querying the submitted
+    value; a value that cannot be a key ("abc") makes that query raise, a 500
+    instead of "Select a valid choice". Such values are left out of the query."""
+
+    def optgroups(self, name: str, value: Any, attr: Any = None) -> Any:
+        remote = self.field.remote_field
+        target = remote.model._meta.get_field(remote.field_name)
+        usable = []
+        for item in value:
+            if item not in (None, ""):
+                try:
+                    target.clean(item, None)
+                except ValidationError:
+                    continue
+            usable.append(item)
+        return super().optgroups(name, usable, attr)
+
+
+class SafeAutocompleteMixin:
+    """Use SafeAutocompleteSelect for autocomplete fields (ModelAdmin and inlines)."""
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        autocomplete = self.get_autocomplete_fields(request)  # type: ignore[attr-defined]
+        if "widget" not in kwargs and db_field.name in autocomplete:
+            kwargs["widget"] = SafeAutocompleteSelect(
+                db_field,
+                self.admin_site,  # type: ignore[attr-defined]
+                using=kwargs.get("using"),
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+
+
+class ValidSelectionMixin(SafeAutocompleteMixin, admin.ModelAdmin):
+    """Tampered input gets the admin's own message, never a 500.
+
+    Besides safe autocomplete widgets: a tampered action request
+    (`_selected_action=abc`, or a number past the column's range) makes the
+    stock admin's action query raise. Such ids are dropped instead, which leaves
+    Django's own answer for an empty selection: "Items must be selected in order
+    to perform actions on them. No items have been changed."
+    """
+
+    def response_action(
+        self, request: HttpRequest, queryset: QuerySet[Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        valid = []
+        for value in selected:
+            try:
+                self.opts.pk.clean(value, None)
+            except ValidationError:
+                continue
+            valid.append(value)
+        if len(valid) != len(selected):
+            post = request.POST.copy()
+            post.setlist(helpers.ACTION_CHECKBOX_NAME, valid)
+            request.POST = post  # type: ignore[assignment]
+        return super().response_action(request, queryset, *args, **kwargs)
+
+
 class RehabitAdminSite(admin.AdminSite):
     site_header = _("Rehabit")
     site_title = _("Rehabit")
     index_title = _("Home-exercise plans")
     # The plan page and the patient list need the full width for their columns.
     enable_nav_sidebar = False
+
+    def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
+        # Every ModelAdmin on this site, including Django's and third-party ones
+        # (groups, axes, task results), gets the safe action selection.
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, ValidSelectionMixin):
+            admin_class = type(admin_class.__name__, (ValidSelectionMixin, admin_class), {})
+        super().register(model_or_iterable, admin_class, **options)
 
     def autocomplete_view(self, request: HttpRequest) -> HttpResponse:
         return ExerciseAutocompleteView.as_view(admin_site=self)(request)  # type: ignore[return-value]

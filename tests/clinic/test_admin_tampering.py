@@ -1,0 +1,100 @@
+"""Tampered admin requests get the admin's own messages, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from prescriptions.models import Exercise, Plan
+from tests.conftest import login
+from tests.prescriptions.test_admin import item_rows, plan_form
+
+pytestmark = pytest.mark.django_db
+
+NOT_KEYS = ["abc", "1.5", "9" * 30, "<b>1</b>"]
+
+
+@pytest.mark.parametrize("value", NOT_KEYS)
+def test_it_refuses_a_patient_that_is_not_a_key(client, therapist, patient, value):
+    login(client, therapist)
+    data = plan_form(patient, therapist) | item_rows([]) | {"patient": value}
+
+    response = client.post(reverse("admin:prescriptions_plan_add"), data)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "Select a valid choice" in str(errors["patient"])
+    assert not Plan.objects.exists()
+
+
+@pytest.mark.parametrize("value", NOT_KEYS)
+def test_it_refuses_an_exercise_row_that_is_not_a_key(client, therapist, plan, value):
+    login(client, therapist)
+    item = plan.items.get()
+    data = plan_form(plan.patient, therapist, title=plan.title) | item_rows(
+        [{"id": item.pk, "plan": plan.pk, "exercise": value, "order": 1}], initial=1
+    )
+
+    response = client.post(reverse("admin:prescriptions_plan_change", args=[plan.pk]), data)
+
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert plan.items.get().exercise_id == item.exercise_id
+
+
+@pytest.mark.parametrize("value", NOT_KEYS)
+def test_it_refuses_an_easier_variant_that_is_not_a_key(client, therapist, value):
+    login(client, therapist)
+
+    response = client.post(
+        reverse("admin:prescriptions_exercise_add"), {"name": "Wall sit", "easier": value}
+    )
+
+    assert response.status_code == 200
+    assert "Select a valid choice" in str(response.context["adminform"].form.errors["easier"])
+    assert not Exercise.objects.filter(name="Wall sit").exists()
+
+
+@pytest.mark.parametrize("value", NOT_KEYS)
+def test_an_action_on_ids_that_are_not_keys_changes_nothing(client, therapist, plan, value):
+    login(client, therapist)
+    status = plan.status
+
+    response = client.post(
+        reverse("admin:prescriptions_plan_changelist"),
+        {"action": "complete", "_selected_action": [value], "index": "0"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "Items must be selected" in response.content.decode()
+    plan.refresh_from_db()
+    assert plan.status == status != Plan.Status.COMPLETED
+
+
+def test_valid_ids_beside_tampered_ones_still_act(client, therapist, plan):
+    login(client, therapist)
+
+    client.post(
+        reverse("admin:prescriptions_plan_changelist"),
+        {"action": "complete", "_selected_action": ["abc", str(plan.pk)], "index": "0"},
+    )
+
+    plan.refresh_from_db()
+    assert plan.status == Plan.Status.COMPLETED
+
+
+def test_djangos_own_admins_are_covered_too(client, django_user_model):
+    superuser = django_user_model.objects.create_superuser("root@example.org", "pass-12345678")
+    client.force_login(superuser)
+    group = Group.objects.create(name="Front desk")
+
+    response = client.post(
+        reverse("admin:auth_group_changelist"),
+        {"action": "delete_selected", "_selected_action": ["abc"], "index": "0"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert Group.objects.filter(pk=group.pk).exists()
