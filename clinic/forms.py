@@ -6,7 +6,9 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Patient, User
@@ -48,6 +50,18 @@ class PortalPasswordResetForm(PasswordResetForm):
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
+
+    def send_mail(self, *args: Any, **kwargs: Any) -> None:
+        # Written in the language the patient chose, not the one of the browser
+        # that asked (a relative's computer, a clinic kiosk).
+        context = kwargs["context"] if "context" in kwargs else args[2]
+        language = (
+            Patient.objects.filter(user=context["user"])
+            .values_list("preferred_language", flat=True)
+            .first()
+        )
+        with translation.override(language or settings.LANGUAGE_CODE):
+            super().send_mail(*args, **kwargs)
 
 
 class PortalSetPasswordForm(SetPasswordForm[User]):

@@ -182,11 +182,11 @@ AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
 AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en"
+# Only languages with a complete catalogue in locale/: offering one without it would
+# show patients English under another name (tests/clinic/test_translations.py).
 LANGUAGES = [
     ("en", _("English")),
     ("de", _("German")),
-    ("fr", _("French")),
-    ("es", _("Spanish")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("TIME_ZONE", "Europe/London")

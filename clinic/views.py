@@ -58,7 +58,18 @@ def patient_required(view: PatientView) -> Callable[..., HttpResponse]:
         )
         if patient is None:
             raise Http404
-        return view(request, patient, *args, **kwargs)
+        # The patient's own setting decides the language, not whatever cookie
+        # this browser carries (a shared tablet, a new phone); the cookie is
+        # refreshed so that the sign-in and error pages follow as well.
+        language = patient.preferred_language or settings.LANGUAGE_CODE
+        with translation.override(language):
+            request.LANGUAGE_CODE = language
+            response = view(request, patient, *args, **kwargs)
+        cookie = settings.LANGUAGE_COOKIE_NAME
+        # A view that changed the language (Settings) has set the cookie itself.
+        if request.COOKIES.get(cookie) != language and cookie not in response.cookies:
+            _set_language(response, language)
+        return response
 
     return wrapper
 
@@ -113,8 +124,11 @@ def welcome(request: HttpRequest, token: str) -> HttpResponse:
             form.add_error("new_password1", error)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, _("Your password is set. Welcome!"))
-            return _set_language(redirect("portal:today"), invitation.patient.preferred_language)
+            language = invitation.patient.preferred_language
+            # The next page is in the patient's language, so is its welcome message.
+            with translation.override(language):
+                messages.success(request, _("Your password is set. Welcome!"))
+            return _set_language(redirect("portal:today"), language)
     return render(
         request,
         "portal/welcome.html",

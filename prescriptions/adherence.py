@@ -95,7 +95,9 @@ from django.db.models import (
 from django.db.models.expressions import Combinable, Expression, ExpressionWrapper
 from django.db.models.functions import Coalesce, DenseRank, Greatest, Least
 from django.db.models.lookups import GreaterThanOrEqual, LessThan
+from django.utils.dateformat import format as format_date
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from clinic.models import Clinic, Patient
 from prescriptions.models import ExerciseLog, Plan, PlanItem, SessionLog
@@ -607,7 +609,10 @@ def attention_reasons(patient: Patient, clinic: Clinic, today: datetime.date) ->
     if row.latest_pain is not None and row.latest_pain >= clinic.attention_pain_at_least:
         reasons.append(
             _("Pain %(pain)s/10 on %(date)s")
-            % {"pain": row.latest_pain, "date": row.last_log_date.strftime("%d %b")}
+            % {
+                "pain": row.latest_pain,
+                "date": format_date(row.last_log_date, pgettext("date format", "j M")),
+            }
         )
     if row.pain_change_7d is not None and row.pain_change_7d >= clinic.attention_pain_rise:
         reasons.append(_("Pain up %(points)s points in a week") % {"points": row.pain_change_7d})

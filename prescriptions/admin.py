@@ -567,27 +567,31 @@ class PlanAdmin(PlanHandoutAdminMixin, PlanAdherenceAdminMixin, ClinicScopedAdmi
             schedule_handout(plan)
 
     def _set_status(
-        self, request: HttpRequest, queryset: QuerySet[Plan], status: Plan.Status, done: Any
-    ) -> None:
+        self, request: HttpRequest, queryset: QuerySet[Plan], status: Plan.Status
+    ) -> int:
         changed = plans.set_status(queryset, status)
         for plan in changed:
             plan.refresh_from_db()
             self.plan_saved(plan)
-        self.message_user(request, done % {"n": len(changed)}, messages.SUCCESS)
+        return len(changed)
 
     @admin.action(description=_("Activate selected plans"), permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
-        self._set_status(request, queryset, Plan.Status.ACTIVE, _("%(n)d plan(s) activated."))
+        n = self._set_status(request, queryset, Plan.Status.ACTIVE)
+        message = ngettext("%(n)d plan activated.", "%(n)d plans activated.", n)
+        self.message_user(request, message % {"n": n}, messages.SUCCESS)
 
     @admin.action(description=_("Pause selected plans"), permissions=["change"])
     def pause(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
-        self._set_status(request, queryset, Plan.Status.PAUSED, _("%(n)d plan(s) paused."))
+        n = self._set_status(request, queryset, Plan.Status.PAUSED)
+        message = ngettext("%(n)d plan paused.", "%(n)d plans paused.", n)
+        self.message_user(request, message % {"n": n}, messages.SUCCESS)
 
     @admin.action(description=_("Mark selected plans completed"), permissions=["change"])
     def complete(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
-        self._set_status(
-            request, queryset, Plan.Status.COMPLETED, _("%(n)d plan(s) marked completed.")
-        )
+        n = self._set_status(request, queryset, Plan.Status.COMPLETED)
+        message = ngettext("%(n)d plan marked completed.", "%(n)d plans marked completed.", n)
+        self.message_user(request, message % {"n": n}, messages.SUCCESS)
 
     @admin.action(description=_("Duplicate selected plans (as drafts)"), permissions=["add"])
     def duplicate(self, request: HttpRequest, queryset: QuerySet[Plan]) -> HttpResponse | None:

@@ -13,10 +13,11 @@ import datetime
 import hashlib
 from collections.abc import Sequence
 
+from django.utils.dateformat import format as format_date
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from prescriptions.adherence import DayRecord, percent
 
@@ -38,7 +39,9 @@ PAIN_MAX = 10
 
 
 def _day(d: datetime.date) -> str:
-    return f"{d.day} {d:%b}"
+    # strftime would print the server locale's month names, not the reader's.
+    # Translators: letters of Django's date filter; "j M" prints "2 Mar".
+    return format_date(d, pgettext("date format", "j M"))
 
 
 def _ids(kind: str, title: str, data: str) -> tuple[str, str]:

@@ -7,7 +7,7 @@ sentence everywhere: "3 sets of 10, each side, twice a day".
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, npgettext
 
 from prescriptions.models import DosageFields, Side
 
@@ -50,9 +50,15 @@ def describe(d: DosageFields) -> str:
             % {"n": d.duration_minutes}
         )
     elif d.reps:
+        # English says "3 sets of 10"; other languages name the repetitions, and
+        # their plural follows the repetitions, not the sets.
+        # Translators: the repetitions in "3 sets of 10", e.g. "10 Wiederholungen".
+        reps = npgettext("dosage: the repetitions in '3 sets of 10'", "%(n)s", "%(n)s", d.reps) % {
+            "n": d.reps
+        }
         parts.append(
             ngettext("%(sets)s set of %(reps)s", "%(sets)s sets of %(reps)s", d.sets)
-            % {"sets": d.sets, "reps": d.reps}
+            % {"sets": d.sets, "reps": reps}
         )
         if d.hold_seconds:
             parts.append(

@@ -58,7 +58,7 @@ logger = logging.getLogger(__name__)
 
 # Bump when the template or stylesheet changes how a handout looks: every cached
 # handout is then rendered again on its next download.
-TEMPLATE_VERSION = "2026.11-6"
+TEMPLATE_VERSION = "2026.11-7"
 
 TEMPLATE_NAME = "prescriptions/handout.html"
 STYLESHEET = "prescriptions/handout.css"
@@ -498,6 +498,19 @@ def _file_stamp(path: Path | None) -> list[object]:
     return [path.name, stat.st_size, stat.st_mtime_ns]
 
 
+@lru_cache
+def _catalogue_digest(language: str) -> str:
+    """A hash of the compiled translations for `language`: a changed catalogue
+    changes the handout's fixed texts, so it must change the cache key too."""
+    digest = hashlib.sha256()
+    for root in settings.LOCALE_PATHS:
+        try:
+            digest.update(Path(root, language, "LC_MESSAGES", "django.mo").read_bytes())
+        except OSError:
+            continue
+    return digest.hexdigest()
+
+
 def handout_key(plan: Plan, items: list[PlanItem]) -> str:
     """A hash of everything that changes the PDF; a new key means a new render."""
     patient = plan.patient
@@ -550,6 +563,7 @@ def handout_key(plan: Plan, items: list[PlanItem]) -> str:
             _file_stamp(local_file(logo) if logo else None),
         ],
         "patient": [patient.full_name, patient.preferred_language, patient.large_print],
+        "catalogue": _catalogue_digest(patient.preferred_language or settings.LANGUAGE_CODE),
         "portal": portal_login_url(),
     }
     blob = json.dumps(shape, sort_keys=True, default=str, separators=(",", ":"))

@@ -4,11 +4,21 @@ another clinic, a clinic administrator, a patient and another patient."""
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.utils import translation
 
 from clinic.models import Clinic, Patient, Therapist
 from prescriptions.models import Exercise, Plan
 from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards():
+    """The test client leaves the last request's language active in this thread;
+    the next test expects the default (English) again."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

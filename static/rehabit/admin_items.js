@@ -83,7 +83,9 @@
             const button = document.createElement("button");
             button.type = "button";
             button.textContent = label;
-            button.setAttribute("aria-label", dir < 0 ? "Move up" : "Move down");
+            // gettext comes from the admin's JavaScript catalogue (admin:jsi18n), which
+            // also carries locale/*/LC_MESSAGES/djangojs.mo.
+            button.setAttribute("aria-label", dir < 0 ? gettext("Move up") : gettext("Move down"));
             button.addEventListener("click", () => {
                 const sibling = dir < 0 ? row.previousElementSibling : row.nextElementSibling;
                 if (sibling && sibling.classList.contains("form-row") && !sibling.classList.contains("empty-form")) {

@@ -28,12 +28,12 @@ def _error_text(response) -> str:
 
 
 def test_it_signs_a_patient_in_and_sets_their_language(client, patient):
-    patient.preferred_language = "fr"
+    patient.preferred_language = "de"
     patient.save()
     response = _sign_in(client, patient.user.email.upper(), PASSWORD)
     assert response.status_code == 302
     assert response["Location"] == reverse("portal:today")
-    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "fr"
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "de"
     assert client.get(reverse("portal:today")).status_code == 200
 
 

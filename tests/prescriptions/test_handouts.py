@@ -281,7 +281,7 @@ class TestCache:
             lambda plan: (
                 type(plan.patient)
                 .objects.filter(pk=plan.patient_id)
-                .update(preferred_language="fr")
+                .update(preferred_language="de")
             ),
             lambda plan: (
                 type(plan.patient).objects.filter(pk=plan.patient_id).update(large_print=True)
@@ -304,6 +304,21 @@ class TestCache:
         change(two_exercise_plan)
         after = handouts.handout_key(*handouts._load_plan(two_exercise_plan))
         assert before != after
+
+    def test_its_key_covers_the_translation_catalogue(self, two_exercise_plan, tmp_path, settings):
+        two_exercise_plan.patient.preferred_language = "de"
+        two_exercise_plan.patient.save()
+        before = handouts.handout_key(*handouts._load_plan(two_exercise_plan))
+        catalogue = tmp_path / "de" / "LC_MESSAGES" / "django.mo"
+        catalogue.parent.mkdir(parents=True)
+        catalogue.write_bytes(b"a newer catalogue")
+        settings.LOCALE_PATHS = [*settings.LOCALE_PATHS, tmp_path]
+        handouts._catalogue_digest.cache_clear()
+        try:
+            after = handouts.handout_key(*handouts._load_plan(two_exercise_plan))
+        finally:
+            handouts._catalogue_digest.cache_clear()
+        assert after != before
 
     def test_its_key_covers_the_template_version(self, two_exercise_plan, monkeypatch):
         before = handouts.handout_key(*handouts._load_plan(two_exercise_plan))
