@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 from django.utils import translation
+from django.utils.formats import time_format
 from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Patient, User
@@ -218,19 +220,44 @@ class SessionForm(forms.Form):
         return result
 
 
+def _reminder_times(current: datetime.time | None) -> list[tuple[str, str]]:
+    # Half-hour steps from 06:00 to 22:30: a list is easier on a phone than a
+    # time box, and "No reminders" is a choice of its own rather than an empty
+    # box that is hard to clear. A time set earlier off the grid stays listed.
+    times = [datetime.time(hour, minute) for hour in range(6, 23) for minute in (0, 30)]
+    if current is not None and current not in times:
+        times = sorted([*times, current])
+    return [("", str(_("No reminders")))] + [
+        (moment.strftime("%H:%M"), time_format(moment)) for moment in times
+    ]
+
+
+def _parse_time(value: str) -> datetime.time:
+    return datetime.datetime.strptime(value, "%H:%M").time()
+
+
 class PortalSettingsForm(forms.ModelForm[Patient]):
+    reminder_time = forms.TypedChoiceField(
+        label=_("Preferred reminder time"),
+        help_text=_(
+            "On days with exercises to do, we send you an email at about this time, "
+            "unless you have already recorded a session."
+        ),
+        coerce=_parse_time,
+        empty_value=None,
+        required=False,
+    )
+
     class Meta:
         model = Patient
         fields = ["preferred_language", "reminder_time"]
-        labels = {
-            "preferred_language": _("Language"),
-            "reminder_time": _("Preferred reminder time"),
-        }
-        help_texts = {
-            "reminder_time": _(
-                "On days with exercises to do, we send you an email at about this time, "
-                "e.g. 18:30, unless you have already recorded a session. "
-                "Leave it empty for no reminders."
-            ),
-        }
-        widgets = {"reminder_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+        labels = {"preferred_language": _("Language")}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        current = self.instance.reminder_time
+        field = self.fields["reminder_time"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = _reminder_times(current)
+        if current is not None:
+            self.initial["reminder_time"] = current.strftime("%H:%M")

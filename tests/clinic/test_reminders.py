@@ -539,7 +539,10 @@ def test_the_loop_keeps_going_after_a_failed_pass(due_now, monkeypatch):
 
 def test_the_settings_form_explains_and_clears_the_reminder_time(reminded):
     form = PortalSettingsForm(instance=reminded)
-    assert "Leave it empty for no reminders" in str(form["reminder_time"].help_text)
+    assert "we send you an email at about this time" in str(form["reminder_time"].help_text)
+    # "No reminders" is a choice of its own, first in the list.
+    assert form.fields["reminder_time"].choices[0] == ("", "No reminders")
+    assert form["reminder_time"].value() == "18:30"
     form = PortalSettingsForm({"preferred_language": "en", "reminder_time": ""}, instance=reminded)
     assert form.is_valid(), form.errors
     form.save()
@@ -566,7 +569,31 @@ def test_the_settings_page_refuses_a_time_that_does_not_exist(client, reminded):
         reverse("portal:settings"), {"preferred_language": "en", "reminder_time": "25:99"}
     )
     assert response.status_code == 400
-    assert "Enter a valid time." in response.content.decode()
+    assert "Select a valid choice." in response.content.decode()
+    reminded.refresh_from_db()
+    assert reminded.reminder_time == SIX_THIRTY
+
+
+def test_the_settings_page_offers_half_hours_and_keeps_an_earlier_time(client, reminded):
+    Patient.objects.filter(pk=reminded.pk).update(reminder_time=datetime.time(7, 15))
+    login(client, reminded)
+    page = client.get(reverse("portal:settings")).content.decode()
+    assert '<option value="07:15" selected>7:15 a.m.</option>' in page
+    assert '<option value="18:30">6:30 p.m.</option>' in page
+    response = client.post(
+        reverse("portal:settings"), {"preferred_language": "en", "reminder_time": "18:30"}
+    )
+    assert response.status_code == 302
+    reminded.refresh_from_db()
+    assert reminded.reminder_time == datetime.time(18, 30)
+
+
+def test_the_settings_page_refuses_a_time_off_the_list(client, reminded):
+    login(client, reminded)
+    response = client.post(
+        reverse("portal:settings"), {"preferred_language": "en", "reminder_time": "18:31"}
+    )
+    assert response.status_code == 400
     reminded.refresh_from_db()
     assert reminded.reminder_time == SIX_THIRTY
 
