@@ -111,6 +111,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "clinic.context_processors.source_url",
             ],
         },
     },
@@ -288,6 +289,9 @@ if env("SECURE_PROXY_SSL_HEADER"):
 
 # The portal link printed in handouts and invitation emails.
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+# Rehabit is AGPL-licensed: users of a modified copy served over the network must be
+# offered its source. The portal and admin footers link here when it is set.
+SOURCE_URL = env("SOURCE_URL", "")
 
 LOGGING = {
     "version": 1,

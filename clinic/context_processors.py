@@ -1,0 +1,8 @@
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def source_url(request: HttpRequest) -> dict[str, Any]:
+    return {"SOURCE_URL": settings.SOURCE_URL}
