@@ -58,7 +58,7 @@ logger = logging.getLogger(__name__)
 
 # Bump when the template or stylesheet changes how a handout looks: every cached
 # handout is then rendered again on its next download.
-TEMPLATE_VERSION = "2026.11-7"
+TEMPLATE_VERSION = "2026.11-8"
 
 TEMPLATE_NAME = "prescriptions/handout.html"
 STYLESHEET = "prescriptions/handout.css"

@@ -104,7 +104,7 @@ def test_it_shows_todays_exercises_with_pictures_and_dosage(client, patient, run
     assert "Sciatica plan" in html
     assert "Standing hamstring stretch" in html
     assert "Glute bridge" in html
-    assert "hold 30 seconds, 3 times, each side, once a day" in html
+    assert "Hold 30 seconds, 3 times, each side, once a day" in html
     assert "3 sets of 10, once a day" in html
     assert "/static/prescriptions/illustrations/shared-stretch.svg" in html
     assert 'alt="Drawing of Standing hamstring stretch' in html

@@ -12,6 +12,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.utils.text import capfirst
 from pypdf import PdfReader
 
 from prescriptions import dosage, handouts
@@ -83,7 +84,7 @@ class TestContent:
         assert "Paula Reed" in text
         for item in two_exercise_plan.items.select_related("exercise"):
             assert item.exercise.name in text
-            assert dosage.describe(item) in text
+            assert capfirst(dosage.describe(item)) in text
         assert "Squeeze your buttocks at the top." in text
         assert "Riverside Physio" in text
         assert "Tick sheet" in text
