@@ -209,6 +209,14 @@ class ItemForm(forms.ModelForm):
 
     class Meta:
         fields = "__all__"
+        # Short column headings: sixteen columns must fit a laptop screen; the
+        # full names stay in the help texts and error messages.
+        labels = {
+            "reps": _("reps"),
+            "hold_seconds": _("hold (s)"),
+            "duration_minutes": _("minutes"),
+            "rest_seconds": _("rest (s)"),
+        }
         widgets = {
             "instructions": forms.Textarea(attrs={"rows": 2, "cols": 28}),
             "load": forms.TextInput(attrs={"size": 10}),
@@ -265,7 +273,7 @@ class ItemInline(ClinicScopedInline, admin.TabularInline):
 
     @admin.display(description="")
     def picture(self, obj: Any) -> str:
-        return thumbnail(obj.exercise, 56) if obj.pk else ""
+        return thumbnail(obj.exercise, 48) if obj.pk else ""
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).select_related("exercise")
