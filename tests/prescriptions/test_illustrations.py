@@ -345,6 +345,20 @@ def test_the_knee_rolls_turn_both_knees_to_one_side_with_the_shoulders_flat(scen
         assert end.points[point] == pytest.approx(start.points[point], abs=1e-6)
 
 
+def test_the_knee_rolls_drawing_shows_the_knees_up_then_rolled_down_beside_a_flat_body(scenes):
+    # As drawn (projected): the body lies across the picture, the knees stand up
+    # as a tent above it and visibly drop when they roll; the head does not move.
+    drawn = drawing.tilt_scene(scenes["lying-knee-rolls"])
+    start, end = drawn.start, drawn.end
+    head, pelvis = start.points["head"], start.points["pelvis"]
+    assert abs(head[0] - pelvis[0]) > 3 * abs(head[1] - pelvis[1])
+    for side in ("r", "l"):
+        knee, heel = start.points[f"{side}_knee"], start.points[f"{side}_heel"]
+        assert knee[1] > max(pelvis[1], heel[1]) + 0.15
+        assert start.points[f"{side}_knee"][1] - end.points[f"{side}_knee"][1] > 0.08
+    assert end.points["head"][:2] == pytest.approx(head[:2], abs=1e-6)
+
+
 def test_the_ball_curl_rolls_the_ball_in_towards_the_buttocks_with_the_hips_up(scenes):
     scene = scenes["ball-hamstring-curl"]
     balls = {p.only: p.circle() for p in scene.props if p.kind == "ball"}
