@@ -27,23 +27,29 @@ class ExerciseAutocompleteView(AutocompleteJsonView):
         return result
 
 
+def possible_keys(field: Any, values: list[Any]) -> list[Any]:
+    """`values` without those that cannot be a value of `field` ("abc" for an
+    integer key, a number past the column's range): querying with one raises."""
+    kept = []
+    for value in values:
+        if value not in (None, ""):
+            try:
+                field.clean(value, None)
+            except ValidationError:
+                continue
+        kept.append(value)
+    return kept
+
+
 class SafeAutocompleteSelect(AutocompleteSelect):
     """Django's autocomplete re-renders a refused form by querying the submitted
-    value; a value that cannot be a key ("abc") makes that query raise, a 500
-    instead of "Select a valid choice". Such values are left out of the query."""
+    value; a value that cannot be a key makes that query raise, a 500 instead of
+    "Select a valid choice". Such values are left out of the query."""
 
     def optgroups(self, name: str, value: Any, attr: Any = None) -> Any:
         remote = self.field.remote_field
         target = remote.model._meta.get_field(remote.field_name)
-        usable = []
-        for item in value:
-            if item not in (None, ""):
-                try:
-                    target.clean(item, None)
-                except ValidationError:
-                    continue
-            usable.append(item)
-        return super().optgroups(name, usable, attr)
+        return super().optgroups(name, possible_keys(target, value), attr)
 
 
 class SafeAutocompleteMixin:
@@ -60,7 +66,7 @@ class SafeAutocompleteMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
 
-class ValidSelectionMixin(SafeAutocompleteMixin, admin.ModelAdmin):
+class SafeInputAdminMixin(SafeAutocompleteMixin, admin.ModelAdmin):
     """Tampered input gets the admin's own message, never a 500.
 
     Besides safe autocomplete widgets: a tampered action request
@@ -74,13 +80,7 @@ class ValidSelectionMixin(SafeAutocompleteMixin, admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[Any], *args: Any, **kwargs: Any
     ) -> Any:
         selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
-        valid = []
-        for value in selected:
-            try:
-                self.opts.pk.clean(value, None)
-            except ValidationError:
-                continue
-            valid.append(value)
+        valid = possible_keys(self.opts.pk, selected)
         if len(valid) != len(selected):
             post = request.POST.copy()
             post.setlist(helpers.ACTION_CHECKBOX_NAME, valid)
@@ -97,10 +97,10 @@ class RehabitAdminSite(admin.AdminSite):
 
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
         # Every ModelAdmin on this site, including Django's and third-party ones
-        # (groups, axes, task results), gets the safe action selection.
+        # (groups, axes, task results), gets the safe autocomplete and actions.
         admin_class = admin_class or admin.ModelAdmin
-        if not issubclass(admin_class, ValidSelectionMixin):
-            admin_class = type(admin_class.__name__, (ValidSelectionMixin, admin_class), {})
+        if not issubclass(admin_class, SafeInputAdminMixin):
+            admin_class = type(admin_class.__name__, (SafeInputAdminMixin, admin_class), {})
         super().register(model_or_iterable, admin_class, **options)
 
     def autocomplete_view(self, request: HttpRequest) -> HttpResponse:

@@ -53,17 +53,23 @@ class PortalPasswordResetForm(PasswordResetForm):
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
-    def send_mail(self, *args: Any, **kwargs: Any) -> None:
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
         # Written in the language the patient chose, not the one of the browser
         # that asked (a relative's computer, a clinic kiosk).
-        context = kwargs["context"] if "context" in kwargs else args[2]
         language = (
             Patient.objects.filter(user=context["user"])
             .values_list("preferred_language", flat=True)
             .first()
         )
         with translation.override(language or settings.LANGUAGE_CODE):
-            super().send_mail(*args, **kwargs)
+            super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
 
 
 class PortalSetPasswordForm(SetPasswordForm[User]):

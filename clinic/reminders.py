@@ -38,15 +38,14 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives
-from django.db.models import Case, DateField, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, DateField, Exists, OuterRef, Q, QuerySet, Value, When
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from clinic.models import Clinic, Patient
-from prescriptions.adherence import due_days
-from prescriptions.models import Plan, PlanItem, SessionLog
+from prescriptions.adherence import due_days, plan_item_max
+from prescriptions.models import Plan, SessionLog
 
 logger = logging.getLogger(__name__)
 
@@ -123,11 +122,6 @@ def candidate_plans(windows: dict[str, ZoneWindow]) -> QuerySet[Plan]:
         ],
         output_field=DateField(),
     )
-    days_per_week = (
-        PlanItem.objects.filter(plan=OuterRef("pk"))
-        .order_by("-days_per_week")
-        .values("days_per_week")[:1]
-    )
     return (
         Plan.objects.active()
         .filter(
@@ -140,7 +134,7 @@ def candidate_plans(windows: dict[str, ZoneWindow]) -> QuerySet[Plan]:
         .select_related("patient__clinic", "patient__user")
         .annotate(local_today=local_today)
         .annotate(
-            days_per_week=Coalesce(Subquery(days_per_week), 0),
+            days_per_week=plan_item_max("days_per_week"),
             logged_today=Exists(
                 SessionLog.objects.filter(plan=OuterRef("pk"), date=OuterRef("local_today"))
             ),

@@ -272,16 +272,17 @@ def _due_expression(
     )
 
 
+def plan_item_max(field: str) -> Coalesce:
+    """The highest `field` among a plan's items (0 without items), for a Plan
+    queryset: a plan is as frequent as its most frequent exercise."""
+    items = PlanItem.objects.filter(plan=OuterRef("pk")).order_by(f"-{field}").values(field)
+    return Coalesce(Subquery(items[:1]), 0)
+
+
 def annotate_plans(qs: QuerySet[Plan], start: datetime.date, end: datetime.date) -> QuerySet[Plan]:
     """Add `adh_prescribed` and `adh_completed` (capped) for the period start..end."""
-    items = PlanItem.objects.filter(plan=OuterRef("pk")).order_by()
     qs = qs.annotate(
-        adh_times=Coalesce(
-            Subquery(items.order_by("-times_per_day").values("times_per_day")[:1]), 0
-        ),
-        adh_days=Coalesce(
-            Subquery(items.order_by("-days_per_week").values("days_per_week")[:1]), 0
-        ),
+        adh_times=plan_item_max("times_per_day"), adh_days=plan_item_max("days_per_week")
     )
     lo, hi = _window(start, end, OuterRef)
     logs = (
@@ -589,6 +590,12 @@ def low_adherence_q() -> Q:
     return Q(LessThan(F("adherence_7"), F("clinic__attention_adherence_below")))
 
 
+def short_date(d: datetime.date) -> str:
+    """The day as "2 Mar", in the reader's language (strftime would use the server's)."""
+    # Translators: letters of Django's date filter; "j M" prints "2 Mar".
+    return format_date(d, pgettext("date format", "j M"))
+
+
 def attention_reasons(patient: Patient, clinic: Clinic, today: datetime.date) -> list[str]:
     """Why an annotated patient row is on the attention list, in plain words."""
     row: Any = patient
@@ -609,10 +616,7 @@ def attention_reasons(patient: Patient, clinic: Clinic, today: datetime.date) ->
     if row.latest_pain is not None and row.latest_pain >= clinic.attention_pain_at_least:
         reasons.append(
             _("Pain %(pain)s/10 on %(date)s")
-            % {
-                "pain": row.latest_pain,
-                "date": format_date(row.last_log_date, pgettext("date format", "j M")),
-            }
+            % {"pain": row.latest_pain, "date": short_date(row.last_log_date)}
         )
     if row.pain_change_7d is not None and row.pain_change_7d >= clinic.attention_pain_rise:
         reasons.append(_("Pain up %(points)s points in a week") % {"points": row.pain_change_7d})

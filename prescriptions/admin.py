@@ -14,7 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, ngettext_lazy
 
 from clinic.admin_scoping import (
     ClinicOwnedForm,
@@ -575,31 +575,28 @@ class PlanAdmin(PlanHandoutAdminMixin, PlanAdherenceAdminMixin, ClinicScopedAdmi
             schedule_handout(plan)
 
     def _set_status(
-        self, request: HttpRequest, queryset: QuerySet[Plan], status: Plan.Status
-    ) -> int:
+        self, request: HttpRequest, queryset: QuerySet[Plan], status: Plan.Status, done: Any
+    ) -> None:
         changed = plans.set_status(queryset, status)
         for plan in changed:
             plan.refresh_from_db()
             self.plan_saved(plan)
-        return len(changed)
+        self.message_user(request, done % {"n": len(changed)}, messages.SUCCESS)
 
     @admin.action(description=_("Activate selected plans"), permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
-        n = self._set_status(request, queryset, Plan.Status.ACTIVE)
-        message = ngettext("%(n)d plan activated.", "%(n)d plans activated.", n)
-        self.message_user(request, message % {"n": n}, messages.SUCCESS)
+        done = ngettext_lazy("%(n)d plan activated.", "%(n)d plans activated.", "n")
+        self._set_status(request, queryset, Plan.Status.ACTIVE, done)
 
     @admin.action(description=_("Pause selected plans"), permissions=["change"])
     def pause(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
-        n = self._set_status(request, queryset, Plan.Status.PAUSED)
-        message = ngettext("%(n)d plan paused.", "%(n)d plans paused.", n)
-        self.message_user(request, message % {"n": n}, messages.SUCCESS)
+        done = ngettext_lazy("%(n)d plan paused.", "%(n)d plans paused.", "n")
+        self._set_status(request, queryset, Plan.Status.PAUSED, done)
 
     @admin.action(description=_("Mark selected plans completed"), permissions=["change"])
     def complete(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
-        n = self._set_status(request, queryset, Plan.Status.COMPLETED)
-        message = ngettext("%(n)d plan marked completed.", "%(n)d plans marked completed.", n)
-        self.message_user(request, message % {"n": n}, messages.SUCCESS)
+        done = ngettext_lazy("%(n)d plan marked completed.", "%(n)d plans marked completed.", "n")
+        self._set_status(request, queryset, Plan.Status.COMPLETED, done)
 
     @admin.action(description=_("Duplicate selected plans (as drafts)"), permissions=["add"])
     def duplicate(self, request: HttpRequest, queryset: QuerySet[Plan]) -> HttpResponse | None:

@@ -13,13 +13,12 @@ import datetime
 import hashlib
 from collections.abc import Sequence
 
-from django.utils.dateformat import format as format_date
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, pgettext
+from django.utils.translation import ngettext
 
-from prescriptions.adherence import DayRecord, percent
+from prescriptions.adherence import DayRecord, percent, short_date
 
 WIDTH = 320
 HEIGHT = 140
@@ -36,12 +35,6 @@ DUE = "#dfe7e6"
 DONE = "#0b6e69"
 PAIN = "#a4262c"
 PAIN_MAX = 10
-
-
-def _day(d: datetime.date) -> str:
-    # strftime would print the server locale's month names, not the reader's.
-    # Translators: letters of Django's date filter; "j M" prints "2 Mar".
-    return format_date(d, pgettext("date format", "j M"))
 
 
 def _ids(kind: str, title: str, data: str) -> tuple[str, str]:
@@ -76,12 +69,12 @@ def _x_labels(first: datetime.date, last: datetime.date, x_first: float, x_last:
     y = HEIGHT - 6
     labels = [
         f'<text x="{x_first:.1f}" y="{y}" font-size="10" fill="{INK}" text-anchor="start">'
-        f"{escape(_day(first))}</text>"
+        f"{escape(short_date(first))}</text>"
     ]
     if last != first:
         labels.append(
             f'<text x="{x_last:.1f}" y="{y}" font-size="10" fill="{INK}" text-anchor="end">'
-            f"{escape(_day(last))}</text>"
+            f"{escape(short_date(last))}</text>"
         )
     return "".join(labels)
 
@@ -101,8 +94,8 @@ def adherence_chart_svg(days: Sequence[DayRecord], *, title: str) -> SafeString:
             "(%(percent)s%%)."
         ) % {
             "days": len(days),
-            "first": _day(first),
-            "last": _day(last),
+            "first": short_date(first),
+            "last": short_date(last),
             "done": done,
             "due": due,
             "percent": percent(done, due),
@@ -115,8 +108,8 @@ def adherence_chart_svg(days: Sequence[DayRecord], *, title: str) -> SafeString:
     else:
         desc = _("%(days)s days from %(first)s to %(last)s: no sessions were due.") % {
             "days": len(days),
-            "first": _day(first),
-            "last": _day(last),
+            "first": short_date(first),
+            "last": short_date(last),
         }
     if extra:
         desc += " " + ngettext(
@@ -138,7 +131,7 @@ def adherence_chart_svg(days: Sequence[DayRecord], *, title: str) -> SafeString:
         x = LEFT + i * slot + (slot - bar) / 2
         label = escape(
             _("%(day)s: %(done)s of %(due)s done")
-            % {"day": _day(d.date), "done": d.done, "due": d.due}
+            % {"day": short_date(d.date), "done": d.done, "due": d.due}
         )
         body.append(f"<g><title>{label}</title>")
         if d.due:
@@ -170,7 +163,7 @@ def pain_chart_svg(points: Sequence[tuple[datetime.date, int]], *, title: str) -
         "%(n)s pain score from %(first)s to %(last)s",
         "%(n)s pain scores from %(first)s to %(last)s",
         len(points),
-    ) % {"n": len(points), "first": _day(first), "last": _day(last)}
+    ) % {"n": len(points), "first": short_date(first), "last": short_date(last)}
     desc += ", " + _("lowest %(low)s, highest %(high)s, latest %(latest)s out of 10.") % {
         "low": min(scores),
         "high": max(scores),
@@ -202,7 +195,7 @@ def pain_chart_svg(points: Sequence[tuple[datetime.date, int]], *, title: str) -
             f'stroke-linejoin="round"/>'
         )
     for d, p in points:
-        label = escape(_("%(day)s: pain %(score)s/10") % {"day": _day(d), "score": p})
+        label = escape(_("%(day)s: pain %(score)s/10") % {"day": short_date(d), "score": p})
         body.append(
             f'<circle cx="{x_of(d):.1f}" cy="{y_of(p):.1f}" r="3" fill="{PAIN}">'
             f"<title>{label}</title></circle>"

@@ -275,9 +275,9 @@ def test_english_dosage_keeps_its_short_form():
 def test_chart_dates_follow_the_language():
     day = datetime.date(2026, 3, 2)
     with translation.override("en"):
-        assert charts._day(day) == "2 Mar"
+        assert charts.short_date(day) == "2 Mar"
     with translation.override("de"):
-        assert charts._day(day) == "2. Mär"
+        assert charts.short_date(day) == "2. Mär"
 
 
 # --- The portal in German -----------------------------------------------------------
