@@ -39,15 +39,16 @@ from prescriptions.models import (
 )
 from prescriptions.uploads import sanitise_svg
 
-THUMB = '<img src="{}" alt="{}" class="rehabit-thumb" width="{}" height="{}" loading="lazy">'
+THUMB = (
+    '<img src="{}" alt="{}" title="{}" class="rehabit-thumb" width="{}" height="{}" loading="lazy">'
+)
 
 
 def thumbnail(exercise: Exercise | None, size: int = 64) -> str:
     if exercise is None:
         return "–"
-    return format_html(
-        THUMB, exercise.illustration_url(), exercise.illustration_text(), size, size * 5 // 8
-    )
+    text = exercise.illustration_text()
+    return format_html(THUMB, exercise.illustration_url(), text, text, size, size * 5 // 8)
 
 
 class OwnerFilter(admin.SimpleListFilter):

@@ -47,7 +47,7 @@ from django.utils.translation import gettext as _
 
 from clinic.models import Clinic
 from prescriptions import dosage
-from prescriptions.models import Exercise, Handout, Plan, PlanItem
+from prescriptions.models import Exercise, Handout, Plan, PlanItem, placeholder_url
 
 if TYPE_CHECKING:
     from weasyprint import CSS
@@ -287,14 +287,13 @@ class TickWeek:
 
 
 def _illustration_url(exercise: Exercise) -> str:
-    """The drawing's URL when its file is there; '' draws the card without a picture."""
-    try:
-        url = exercise.illustration_url()
-    except ValueError:
-        # The manifest storage raises for a drawing that was never collected.
-        return ""
-    absolute = _absolute(url)
-    return absolute if local_file(absolute) else ""
+    """The picture's URL when its file is there, else the placeholder's; '' (a card
+    without a picture) only when neither file can be read."""
+    for url in (exercise.illustration_url(), placeholder_url()):
+        absolute = _absolute(url)
+        if local_file(absolute):
+            return absolute
+    return ""
 
 
 def _media_url(file: Any) -> str:

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import datetime
+import functools
+import logging
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
@@ -17,6 +20,8 @@ from prescriptions.uploads import validate_illustration
 
 if TYPE_CHECKING:
     from django_stubs_ext.db.models.manager import RelatedManager
+
+logger = logging.getLogger(__name__)
 
 # Clinical bounds for a prescription, enforced by the database (see DosageFields).
 # They are generous enough for any home programme and catch typos (100 sets,
@@ -315,17 +320,65 @@ class Exercise(DosageFields):
     def stop_sign_list(self) -> list[str]:
         return _lines(self.stop_signs)
 
+    @property
+    def has_picture(self) -> bool:
+        """An uploaded picture, or a drawing shipped for this slug (a clinic's copy of a
+        library exercise keeps its drawing); otherwise the portal, admin and handout
+        show the placeholder."""
+        return bool(self.illustration) or self.slug in shipped_drawings()
+
     def illustration_url(self) -> str:
-        """Where the picture lives: an upload, else the drawing shipped with the library."""
+        """Where the picture lives: an upload, the shipped drawing, or the placeholder."""
         if self.illustration:
             return self.illustration.url
-        return static(f"prescriptions/illustrations/{self.slug}.svg")
+        if self.slug in shipped_drawings():
+            try:
+                return static(f"{DRAWINGS_STATIC_DIR}/{self.slug}.svg")
+            except ValueError:
+                # The manifest storage raises for a file that was not collected
+                # (collectstatic not rerun after an upgrade): a placeholder, not a 500.
+                logger.warning("The drawing of %r is missing from the static files.", self.slug)
+        return placeholder_url()
 
     def illustration_text(self) -> str:
-        return self.illustration_alt or _("Drawing of %(name)s: %(purpose)s") % {
+        if self.illustration_alt:
+            return self.illustration_alt
+        if not self.has_picture:
+            return _("No picture yet for %(name)s (%(category)s)") % {
+                "name": self.name,
+                "category": self.get_category_display(),
+            }
+        return _("Drawing of %(name)s: %(purpose)s") % {
             "name": self.name,
             "purpose": self.purpose,
         }
+
+
+# The drawings that ship with the library, one SVG per slug (see prescriptions/illustrations).
+DRAWINGS_STATIC_DIR = "prescriptions/illustrations"
+PLACEHOLDER_STATIC_PATH = "prescriptions/placeholder.svg"
+_DRAWINGS_DIR = Path(__file__).resolve().parent / "static" / DRAWINGS_STATIC_DIR
+# Used when even the placeholder was not collected: an image that cannot be missing.
+_PLACEHOLDER_DATA_URI = (
+    "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 320 200'%3E"
+    "%3Crect x='6' y='6' width='308' height='188' rx='10' fill='none' stroke='%238a9499' "
+    "stroke-width='2' stroke-dasharray='8 6'/%3E%3C/svg%3E"
+)
+
+
+@functools.cache
+def shipped_drawings() -> frozenset[str]:
+    """Slugs that have a drawing among the app's static files."""
+    return frozenset(path.stem for path in _DRAWINGS_DIR.glob("*.svg"))
+
+
+def placeholder_url() -> str:
+    """The neutral figure shown for an exercise without a picture."""
+    try:
+        return static(PLACEHOLDER_STATIC_PATH)
+    except ValueError:
+        logger.warning("The exercise placeholder picture is missing from the static files.")
+        return _PLACEHOLDER_DATA_URI
 
 
 def _lines(text: str) -> list[str]:

@@ -106,8 +106,11 @@ def test_it_shows_todays_exercises_with_pictures_and_dosage(client, patient, run
     assert "Glute bridge" in html
     assert "Hold 30 seconds, 3 times, each side, once a day" in html
     assert "3 sets of 10, once a day" in html
-    assert "/static/prescriptions/illustrations/shared-stretch.svg" in html
-    assert 'alt="Drawing of Standing hamstring stretch' in html
+    assert "/static/prescriptions/illustrations/glute-bridge.svg" in html
+    assert 'alt="Drawing of Glute bridge' in html
+    # The stretch has no drawing: a placeholder, named by the exercise's category.
+    assert '<img class="exercise-picture" src="/static/prescriptions/placeholder.svg"' in html
+    assert "No picture yet · Static stretch" in html
     # Held stretches get a timer (hidden until JavaScript starts it).
     assert 'data-seconds="30"' in html
     # Each side is recorded per side; other items once.

@@ -95,11 +95,21 @@ class TestExerciseAdmin:
         response = client.get(url, {"q": "special"})
         assert [e.name for e in response.context["cl"].result_list] == [own_exercise.name]
 
-    def test_it_shows_a_thumbnail_with_a_text_alternative(self, client, therapist, shared_exercise):
+    def test_it_shows_a_thumbnail_with_a_text_alternative(
+        self, client, therapist, shared_exercise, clinic
+    ):
+        shared_exercise.slug = "standing-hamstring-stretch-bench"
+        shared_exercise.save()
+        factories.make_exercise(clinic, name="Wall sit (own)", slug="wall-sit-own")
         login(client, therapist)
         response = client.get(reverse("admin:prescriptions_exercise_changelist"))
-        assert b"prescriptions/illustrations/shared-stretch.svg" in response.content
+        assert (
+            b"prescriptions/illustrations/standing-hamstring-stretch-bench.svg" in response.content
+        )
         assert b'alt="Drawing of Standing hamstring stretch' in response.content
+        # A clinic's own exercise without a picture: the placeholder, saying so.
+        assert b'src="/static/prescriptions/placeholder.svg"' in response.content
+        assert b'alt="No picture yet for Wall sit (own) (Strengthening)"' in response.content
 
     def test_it_404s_on_another_clinics_exercise(self, client, therapist, outside_exercise):
         login(client, therapist)

@@ -105,30 +105,35 @@ class TestContent:
         bridge.illustration.save("bridge.svg", ContentFile(SVG))
         html = handouts.render_html(*handouts._load_plan(two_exercise_plan))
         images = re.findall(r"<img [^>]*>", html)
-        assert len(images) == 2  # the bridge drawing and the QR code
+        # The stretch's placeholder, the bridge's picture and the QR code.
+        assert len(images) == 3
         assert all(re.search(r'alt="[^"]+"', tag) for tag in images)
         assert bridge.illustration.url in html
 
-    def test_it_leaves_the_picture_out_when_the_drawing_is_missing(self, two_exercise_plan):
+    def test_it_shows_the_placeholder_when_there_is_no_drawing(self, two_exercise_plan):
         html = handouts.render_html(*handouts._load_plan(two_exercise_plan))
         assert "illustrations/" not in html
+        placeholder = 'src="https://handout.rehabit.invalid/static/prescriptions/placeholder.svg"'
+        assert html.count(placeholder) == 2
+        assert 'alt="No picture yet for Glute bridge (Strengthening)"' in html
         assert handouts.get_handout(two_exercise_plan).pages >= 2
 
-    def test_it_embeds_the_drawing_shipped_with_the_library(
-        self, two_exercise_plan, settings, tmp_path
+    def test_it_leaves_the_picture_out_when_no_file_can_be_read(
+        self, two_exercise_plan, monkeypatch
     ):
-        settings.STATIC_ROOT = tmp_path / "static"
-        drawing = settings.STATIC_ROOT / "prescriptions" / "illustrations" / "test-bridge.svg"
-        drawing.parent.mkdir(parents=True)
-        drawing.write_bytes(SVG)
-        handouts.reset_engine()
+        monkeypatch.setattr(handouts, "local_file", lambda url: None)
+        html = handouts.render_html(*handouts._load_plan(two_exercise_plan))
+        assert 'class="figure"' not in html
+        assert handouts.render_pdf(two_exercise_plan).pages >= 2
+
+    def test_it_embeds_the_drawing_shipped_with_the_library(self, two_exercise_plan):
+        Exercise.objects.filter(slug="test-bridge").update(slug="glute-bridge")
         html = handouts.render_html(*handouts._load_plan(two_exercise_plan))
         assert (
-            'src="https://handout.rehabit.invalid/static/prescriptions/illustrations/test-bridge.svg"'
+            'src="https://handout.rehabit.invalid/static/prescriptions/illustrations/glute-bridge.svg"'
             in html
         )
         assert handouts.get_handout(two_exercise_plan).size_bytes > 0
-        handouts.reset_engine()
 
     def test_it_follows_the_patients_language_and_print_options(self, two_exercise_plan, clinic):
         patient = two_exercise_plan.patient
