@@ -50,7 +50,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy clinic prescriptions
+	$(BIN)/mypy clinic prescriptions portal
 
 check: $(STAMP)
 	DJANGO_SETTINGS_MODULE=clinic.settings_test $(PY) manage.py check

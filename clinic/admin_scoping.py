@@ -16,7 +16,7 @@ from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from clinic.admin_site import SafeAutocompleteMixin
-from clinic.models import Clinic, Therapist, therapist_for
+from clinic.models import Clinic, Patient, Therapist, therapist_for
 
 
 def clinic_of(request: HttpRequest) -> Clinic | None:
@@ -107,9 +107,6 @@ class ClinicScopedInline(SafeAutocompleteMixin, admin.options.InlineModelAdmin):
 
 def scoped_choices(model: type[Model], request: HttpRequest) -> QuerySet[Any] | None:
     """What a therapist may pick in a foreign-key field pointing at `model`."""
-    from clinic.models import Patient
-    from prescriptions.models import Exercise, PlanTemplate
-
     if is_superuser(request):
         return None
     clinic = clinic_of(request)
@@ -119,10 +116,11 @@ def scoped_choices(model: type[Model], request: HttpRequest) -> QuerySet[Any] | 
         return Therapist.objects.filter(clinic=clinic).select_related("user")
     if model is Clinic:
         return Clinic.objects.filter(pk=clinic.pk) if clinic else Clinic.objects.none()
-    if model is Exercise:
-        return Exercise.objects.visible_to(clinic).filter(is_active=True)
-    if model is PlanTemplate:
-        return PlanTemplate.objects.visible_to(clinic)
+    choices = model._default_manager.all()
+    if hasattr(choices, "visible_to"):
+        # A shared library (the exercises, the protocols): its rows plus the clinic's own.
+        visible: QuerySet[Any] = choices.visible_to(clinic)
+        return visible
     return None
 
 

@@ -1,4 +1,4 @@
-"""Rehabit's admin site: the stock admin, with pictures in the exercise picker."""
+"""Rehabit's admin site: the stock admin, with tamper-proof inputs and richer pickers."""
 
 from __future__ import annotations
 
@@ -14,16 +14,18 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 
-class ExerciseAutocompleteView(AutocompleteJsonView):
-    """Adds each exercise's drawing, category and default dosage to the results."""
+class RichAutocompleteView(AutocompleteJsonView):
+    """Lets the searched model's admin add to each result (a picture, a dosage).
+
+    A ModelAdmin with an `autocomplete_extra(obj)` method returns a dict that is
+    merged into the result for `obj`; the exercise admin adds the drawing.
+    """
 
     def serialize_result(self, obj: Any, to_field_name: str) -> dict[str, Any]:
         result = super().serialize_result(obj, to_field_name)
-        if hasattr(obj, "illustration_url"):
-            result["image"] = obj.illustration_url()
-            result["category"] = obj.get_category_display()
-            # The plan row's dosage boxes start from the exercise's default dosage.
-            result["dosage"] = obj.dosage_dict()
+        extra = getattr(self.model_admin, "autocomplete_extra", None)
+        if extra is not None:
+            result.update(extra(obj))
         return result
 
 
@@ -104,4 +106,4 @@ class RehabitAdminSite(admin.AdminSite):
         super().register(model_or_iterable, admin_class, **options)
 
     def autocomplete_view(self, request: HttpRequest) -> HttpResponse:
-        return ExerciseAutocompleteView.as_view(admin_site=self)(request)  # type: ignore[return-value]
+        return RichAutocompleteView.as_view(admin_site=self)(request)  # type: ignore[return-value]

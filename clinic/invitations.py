@@ -1,15 +1,16 @@
-"""Portal invitations: a one-time link with which a patient sets their password.
+"""Issuing portal invitations: a one-time link with which a patient sets their password.
 
 The therapist invites a patient from the admin. The patient's login is created
 then if it does not exist (never a staff login), earlier links stop working, and
 only a hash of the new token is kept, so the link can be shown or mailed once
-and never read back from the database.
+and never read back from the database. The link leads to the portal, which
+accepts it (`portal.invitations`); this module only names the portal's URL and
+email templates, so the clinic layer never imports the portal.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
@@ -19,10 +20,6 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from clinic.models import Patient, PortalInvitation, User
-
-
-class InvitationInvalid(Exception):
-    """The link is unknown, used, revoked or expired: the patient needs a new one."""
 
 
 def invitation_link(token: str) -> str:
@@ -83,39 +80,3 @@ def invite_patient(*, patient: Patient, invited_by: User | None, send_email: boo
             lambda: send_mail(" ".join(subject.split()), body, None, [user.email])
         )
     return link
-
-
-def find_invitation(token: str) -> PortalInvitation:
-    """The usable invitation for `token`, or InvitationInvalid."""
-    invitation = (
-        PortalInvitation.objects.usable()
-        .select_related("patient__user", "patient__clinic")
-        .filter(token_hash=PortalInvitation.hash_token(token))
-        .first()
-    )
-    if invitation is None or invitation.patient.user is None:
-        raise InvitationInvalid(token)
-    return invitation
-
-
-@transaction.atomic
-def accept_invitation(token: str, password: str) -> User:
-    """Set the patient's password with a usable invitation and use it up.
-
-    Raises InvitationInvalid for a bad link, ValidationError for a weak password;
-    either way nothing changes.
-    """
-    invitation = find_invitation(token)
-    # Lock the row so that two simultaneous submits cannot both use the link.
-    locked = PortalInvitation.objects.select_for_update().usable().filter(pk=invitation.pk)
-    if locked.first() is None:
-        raise InvitationInvalid(token)
-    user = invitation.patient.user
-    assert user is not None
-    validate_password(password, user)
-    user.set_password(password)
-    user.is_active = True
-    user.save(update_fields=["password", "is_active"])
-    invitation.used_at = timezone.now()
-    invitation.save(update_fields=["used_at"])
-    return user

@@ -17,14 +17,10 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic.uploads import validate_illustration
+
 if TYPE_CHECKING:
     from django.http import HttpRequest
-
-
-def validate_logo(file: Any) -> None:
-    from prescriptions.uploads import validate_illustration
-
-    validate_illustration(file)
 
 
 def time_zone_choices() -> list[tuple[str, str]]:
@@ -116,7 +112,7 @@ class Clinic(models.Model):
         _("logo"),
         upload_to="clinics/logos/",
         blank=True,
-        validators=[validate_logo],
+        validators=[validate_illustration],
         help_text=_("PNG or JPEG, up to 2 MB. Printed on handouts."),
     )
     brand_colour = models.CharField(
@@ -280,7 +276,7 @@ class Patient(models.Model):
             "that have no session logged yet. Empty: no reminders."
         ),
     )
-    # Written only by clinic.reminders, which claims the day here before sending
+    # Written only by portal.reminders, which claims the day here before sending
     # so that two senders never email the same patient twice on one day.
     last_reminded_on = models.DateField(
         _("last reminded on"),

@@ -68,6 +68,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 INSTALLED_APPS = [
     "clinic.apps.ClinicConfig",
     "prescriptions.apps.PrescriptionsConfig",
+    "portal.apps.PortalConfig",
     "clinic.apps.RehabitAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -7,7 +7,7 @@ from clinic.media import favicon, public_media
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", RedirectView.as_view(pattern_name="portal:login", permanent=False)),
-    path("portal/", include("clinic.portal_urls")),
+    path("portal/", include("portal.urls")),
     path("media/<path:path>", public_media, name="public_media"),
     path("favicon.ico", favicon),
 ]

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinic.constraints import FieldCheckConstraint
 from clinic.models import Clinic, Patient, Therapist
-from prescriptions.uploads import validate_illustration
+from clinic.uploads import validate_illustration
 
 if TYPE_CHECKING:
     from django_stubs_ext.db.models.manager import RelatedManager

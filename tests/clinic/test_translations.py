@@ -33,7 +33,7 @@ from pypdf import PdfReader
 
 from clinic.invitations import invite_patient
 from clinic.models import Patient
-from clinic.reminders import reminder_email
+from portal.reminders import reminder_email
 from prescriptions import charts, dosage, handouts
 from prescriptions.models import Exercise, Plan
 from tests import factories
@@ -192,7 +192,7 @@ def test_the_catalogue_holds_every_message_in_the_source(domain, entries, tmp_pa
     # makemessages writes into every locale/ it can see, so it runs in a scratch
     # directory that links to the sources and holds a copy of the catalogues.
     root = Path(settings.BASE_DIR)
-    for name in ["clinic", "prescriptions", "templates", "static"]:
+    for name in ["clinic", "prescriptions", "portal", "templates", "static"]:
         (tmp_path / name).symlink_to(root / name)
     copy = tmp_path / "locale"
     shutil.copytree(LOCALE, copy)

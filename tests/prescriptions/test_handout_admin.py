@@ -86,7 +86,7 @@ class TestZipAction:
     def test_it_refuses_too_many_plans_with_a_message(
         self, client, therapist, patient, shared_exercise, monkeypatch
     ):
-        from prescriptions import admin_handouts
+        from prescriptions.admin import handouts as admin_handouts
 
         monkeypatch.setattr(admin_handouts, "ZIP_MAX_PLANS", 1)
         plans = [factories.make_plan(patient, therapist, [shared_exercise]) for _ in range(2)]

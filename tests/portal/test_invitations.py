@@ -11,8 +11,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.invitations import InvitationInvalid, accept_invitation, invite_patient
+from clinic.invitations import invite_patient
 from clinic.models import PortalInvitation, User
+from portal.invitations import InvitationInvalid, accept_invitation
 from tests import factories
 from tests.conftest import login
 

@@ -23,6 +23,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from clinic.admin_scoping import clinic_of
 from clinic.models import Clinic, Patient
 from prescriptions import adherence
 from prescriptions.charts import adherence_chart_svg, pain_chart_svg
@@ -35,8 +36,6 @@ DASH = "–"
 
 def asking_clinic(request: HttpRequest) -> Clinic | None:
     """The signed-in therapist's clinic, looked up once per request (shared with the admin)."""
-    from clinic.admin_scoping import clinic_of
-
     return clinic_of(request)
 
 

@@ -1,4 +1,4 @@
-"""Send the exercise reminder emails that are due now (see clinic/reminders.py)."""
+"""Send the exercise reminder emails that are due now (see portal/reminders.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 
-from clinic.reminders import LATE_WINDOW, PassResult, send_due_reminders
+from portal.reminders import LATE_WINDOW, PassResult, send_due_reminders
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from clinic import forms, views
+from portal import forms, views
 
 app_name = "portal"
 

@@ -29,9 +29,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from clinic import forms
-from clinic.invitations import InvitationInvalid, accept_invitation, find_invitation
 from clinic.models import Patient, User
+from portal import forms
+from portal.invitations import InvitationInvalid, accept_invitation, find_invitation
 from prescriptions.dosage import describe
 from prescriptions.models import Plan, PlanItem, SessionLog
 from prescriptions.recording import EDITABLE_DAYS, check_day, record_session

@@ -1,4 +1,4 @@
-"""The demo data: seed_demo and clinic.demo."""
+"""The demo data: seed_demo and prescriptions.demo."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client, RequestFactory, override_settings
 
-from clinic import demo
 from clinic.models import Clinic, Patient, Therapist, User
+from prescriptions import demo
 from prescriptions.adherence import plan_adherence
 from prescriptions.models import Exercise, Plan, PlanTemplate, SessionLog
 

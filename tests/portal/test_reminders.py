@@ -17,10 +17,10 @@ from django.db import OperationalError
 from django.urls import reverse
 from django.utils import translation
 
-from clinic import reminders
-from clinic.forms import PortalSettingsForm
 from clinic.models import Clinic, Patient
-from clinic.reminders import LATE_WINDOW, send_due_reminders, zone_window
+from portal import reminders
+from portal.forms import PortalSettingsForm
+from portal.reminders import LATE_WINDOW, send_due_reminders, zone_window
 from prescriptions.models import Plan, PlanItem, SessionLog
 from tests import factories
 from tests.clinic.test_admin import patient_form
@@ -504,7 +504,7 @@ def test_the_command_refuses_a_bad_interval(db):
 
 
 def test_the_loop_keeps_going_after_a_failed_pass(due_now, monkeypatch):
-    from clinic.management.commands import send_reminders as command
+    from portal.management.commands import send_reminders as command
 
     passes = iter([OperationalError("database is restarting"), None])
     real_pass = command.send_due_reminders

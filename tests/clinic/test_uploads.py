@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from prescriptions.uploads import MAX_BYTES, sanitise_svg, validate_illustration
+from clinic.uploads import MAX_BYTES, sanitise_svg, validate_illustration
 
 
 def raster(fmt: str, size: tuple[int, int] = (20, 10)) -> bytes:

@@ -1,0 +1,9 @@
+"""The therapist admin for this app, one module a page.
+
+Importing the package registers every ModelAdmin: Django's admin autodiscovery
+imports `prescriptions.admin`.
+"""
+
+from prescriptions.admin import exercises, logs, patients, plans, templates
+
+__all__ = ["exercises", "logs", "patients", "plans", "templates"]

@@ -1,0 +1,172 @@
+"""The exercise library in the admin: shared exercises read-only, a clinic's own editable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from clinic.admin_scoping import (
+    ClinicOwnedForm,
+    ClinicScopedAdmin,
+    clinic_of,
+    is_superuser,
+    owned_form,
+)
+from clinic.uploads import sanitise_svg
+from prescriptions.admin.common import OwnerFilter, thumbnail
+from prescriptions.models import Exercise
+
+
+class ExerciseForm(ClinicOwnedForm):
+    def clean_illustration(self) -> Any:
+        upload = self.cleaned_data.get("illustration")
+        if isinstance(upload, UploadedFile) and (upload.name or "").lower().endswith(".svg"):
+            # Store the rebuilt SVG, never the file as uploaded: it is shown in
+            # the portal and embedded in handouts.
+            upload.seek(0)
+            return ContentFile(sanitise_svg(upload.read()), name=upload.name)
+        return upload
+
+    class Meta:
+        model = Exercise
+        fields = "__all__"
+        widgets = {
+            "steps": forms.Textarea(attrs={"rows": 6}),
+            "cautions": forms.Textarea(attrs={"rows": 3}),
+            "stop_signs": forms.Textarea(attrs={"rows": 3}),
+        }
+
+
+@admin.register(Exercise)
+class ExerciseAdmin(ClinicScopedAdmin):
+    form = ExerciseForm
+    shared_rows = True
+    list_display = (
+        "picture",
+        "name",
+        "category",
+        "body_region",
+        "equipment",
+        "difficulty",
+        "owner",
+        "is_active",
+    )
+    list_display_links = ("picture", "name")
+    list_filter = ("category", "body_region", "equipment", "difficulty", OwnerFilter, "is_active")
+    list_select_related = ("clinic",)
+    search_fields = ("name", "purpose")
+    prepopulated_fields = {"slug": ("name",)}
+    autocomplete_fields = ("easier", "harder")
+    readonly_fields = ("picture_large",)
+    actions = ["copy_to_clinic"]
+    list_per_page = 50
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        main = ["name", "slug", "category", "body_region", "equipment", "difficulty", "is_active"]
+        if is_superuser(request):
+            main.insert(0, "clinic")
+        return (
+            (None, {"fields": main}),
+            (_("How to do it"), {"fields": ("purpose", "steps", "cautions", "stop_signs")}),
+            (
+                _("Default dosage"),
+                {
+                    "description": _("Copied into a plan when the exercise is added."),
+                    "fields": (
+                        ("sets", "reps", "hold_seconds", "duration_minutes"),
+                        ("rest_seconds", "side", "times_per_day", "days_per_week"),
+                    ),
+                },
+            ),
+            (
+                _("Illustration"),
+                {"fields": ("picture_large", "illustration", "illustration_alt")},
+            ),
+            (_("Variants"), {"fields": ("easier", "harder")}),
+        )
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        return owned_form(super().get_form(request, obj, change, **kwargs), request)
+
+    def autocomplete_extra(self, obj: Exercise) -> dict[str, Any]:
+        """The picker shows each exercise's drawing and category; a plan row's dosage
+        boxes start from the exercise's default dosage."""
+        return {
+            "image": obj.illustration_url(),
+            "category": obj.get_category_display(),
+            "dosage": obj.dosage_dict(),
+        }
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.related_model is Exercise and field is not None:
+            # A retired exercise cannot become another's variant.
+            field.queryset = field.queryset.filter(is_active=True)
+        return field
+
+    @admin.display(description=_("picture"))
+    def picture(self, obj: Exercise) -> str:
+        return thumbnail(obj)
+
+    @admin.display(description=_("picture"))
+    def picture_large(self, obj: Exercise) -> str:
+        return thumbnail(obj, 320) if obj.pk else "–"
+
+    @admin.display(description=_("owner"), ordering="clinic__name")
+    def owner(self, obj: Exercise) -> str:
+        return obj.clinic.name if obj.clinic else str(_("Shared library"))
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if request.path.endswith("/autocomplete/"):
+            # Retired exercises stay in old plans but cannot be picked for new ones.
+            queryset = queryset.filter(is_active=True)
+        return queryset, may_have_duplicates
+
+    def save_model(self, request: HttpRequest, obj: Exercise, form: Any, change: bool) -> None:
+        if not is_superuser(request):
+            obj.clinic = clinic_of(request)
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("Copy to our clinic's exercises (to adapt them)"))
+    def copy_to_clinic(self, request: HttpRequest, queryset: QuerySet[Exercise]) -> None:
+        clinic = clinic_of(request)
+        if clinic is None:
+            self.message_user(
+                request, _("Only a clinic's therapists can copy exercises."), messages.ERROR
+            )
+            return
+        taken = set(Exercise.objects.filter(clinic=clinic).values_list("slug", flat=True))
+        copied = []
+        for exercise in queryset.filter(clinic__isnull=True):
+            if exercise.slug in taken:
+                continue
+            exercise.pk = None
+            exercise.id = None
+            exercise._state.adding = True
+            exercise.clinic = clinic
+            exercise.easier = exercise.harder = None
+            exercise.save()
+            copied.append(exercise)
+        self.message_user(
+            request,
+            ngettext(
+                "Copied %(n)d exercise to your clinic's own.",
+                "Copied %(n)d exercises to your clinic's own.",
+                len(copied),
+            )
+            % {"n": len(copied)},
+            messages.SUCCESS if copied else messages.WARNING,
+        )

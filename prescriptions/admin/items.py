@@ -1,0 +1,144 @@
+"""The exercise rows of a plan or a template: one inline, positions renumbered on save."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from clinic.admin_scoping import ClinicScopedInline
+from prescriptions import plans
+from prescriptions.admin.common import thumbnail
+from prescriptions.models import PlanItem, TemplateItem
+
+
+class ItemForm(forms.ModelForm):
+    """A plan or template row. `order` is a sort key: rows are renumbered 1..n on save."""
+
+    order = forms.IntegerField(
+        label=_("position"),
+        min_value=1,
+        max_value=999,
+        required=False,
+        widget=forms.NumberInput(attrs={"class": "rehabit-order"}),
+    )
+
+    class Meta:
+        fields = "__all__"
+        # Short column headings: sixteen columns must fit a laptop screen; the
+        # full names stay in the help texts and error messages.
+        labels = {
+            "reps": _("reps"),
+            "hold_seconds": _("hold (s)"),
+            "duration_minutes": _("minutes"),
+            "rest_seconds": _("rest (s)"),
+        }
+        widgets = {
+            "instructions": forms.Textarea(attrs={"rows": 2, "cols": 28}),
+            "load": forms.TextInput(attrs={"size": 10}),
+            "tempo": forms.TextInput(attrs={"size": 8}),
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        exercise = data.get("exercise")
+        amounts = ("reps", "hold_seconds", "duration_minutes")
+        if exercise and not self.instance.pk and not any(data.get(a) for a in amounts):
+            # A new row left without an amount takes the exercise's default dosage
+            # (what the picker fills in with JavaScript, for browsers without it).
+            data.update(exercise.dosage_dict())
+        return data
+
+    def _get_validation_exclusions(self) -> set[str]:
+        # Positions are renumbered on save, so two rows with the same number are
+        # merely ordered by their place on the page; don't report a clash.
+        return {*super()._get_validation_exclusions(), "order"}  # type: ignore[misc]
+
+
+class ItemInline(ClinicScopedInline, admin.TabularInline):
+    form = ItemForm
+    autocomplete_fields = ("exercise",)
+    fields = (
+        "order",
+        "picture",
+        "exercise",
+        "sets",
+        "reps",
+        "hold_seconds",
+        "duration_minutes",
+        "rest_seconds",
+        "side",
+        "times_per_day",
+        "days_per_week",
+        "load",
+        "tempo",
+        "instructions",
+    )
+    readonly_fields = ("picture",)
+    extra = 0
+    classes = ("rehabit-items",)
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "exercise" and field is not None:
+            # Editing the library from inside a plan row only clutters the row.
+            wrapper = field.widget
+            wrapper.can_add_related = wrapper.can_change_related = False
+            wrapper.can_delete_related = wrapper.can_view_related = False
+        return field
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "exercise" and field is not None:
+            # Retired exercises stay in old plans but cannot be picked for new rows.
+            field.queryset = field.queryset.filter(is_active=True)
+        return field
+
+    @admin.display(description="")
+    def picture(self, obj: Any) -> str:
+        return thumbnail(obj.exercise, 48) if obj.pk else ""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).select_related("exercise")
+
+    class Media:
+        # Listed with its dependencies so that form media keeps it after them.
+        js = ("admin/js/jquery.init.js", "admin/js/autocomplete.js", "rehabit/admin_items.js")
+        css = {"all": ("rehabit/admin.css",)}
+
+
+class PlanItemInline(ItemInline):
+    model = PlanItem
+
+
+class TemplateItemInline(ItemInline):
+    model = TemplateItem
+
+
+def save_items(formset: Any) -> None:
+    """Save an item inline with positions renumbered 1..n in the order shown."""
+    instances = formset.save(commit=False)
+    for obj in formset.deleted_objects:
+        obj.delete()
+    kept = [
+        (form.cleaned_data.get("order"), index, form.instance)
+        for index, form in enumerate(formset.forms)
+        if form.cleaned_data
+        and not form.cleaned_data.get("DELETE")
+        and (form.instance.pk or form.instance in instances)
+    ]
+    kept.sort(key=lambda row: (row[0] if row[0] is not None else 10_000, row[1]))
+    items = []
+    for position, (_order, _index, item) in enumerate(kept, start=1):
+        item.order = position
+        items.append(item)
+    plans.renumber(items, formset.model)
+    formset.save_m2m()
+
+
+def items_changed(formsets: list[Any]) -> bool:
+    return any(fs.has_changed() or fs.deleted_objects for fs in formsets)

@@ -1,0 +1,108 @@
+"""Patients in the admin: the list with adherence columns, plans, portal invitations.
+
+Registered here rather than in `clinic.admin`: the patient list shows adherence
+and the patient's plans, which belong to this app.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from clinic.admin_portal import PatientPortalAdminMixin
+from clinic.admin_scoping import ClinicScopedAdmin, clinic_of, is_superuser
+from clinic.models import Patient, therapist_for
+from prescriptions.admin.adherence import PatientAdherenceAdminMixin
+from prescriptions.models import Plan
+
+
+class PlanInline(admin.TabularInline):
+    """The patient's plans, as links: plans are edited on their own page."""
+
+    model = Plan
+    fields = ("title", "status", "start_date", "end_date", "therapist", "revision")
+    readonly_fields = fields
+    show_change_link = True
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("plans")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Plan]:
+        return super().get_queryset(request).select_related("therapist__user")
+
+
+@admin.register(Patient)
+class PatientAdmin(PatientAdherenceAdminMixin, PatientPortalAdminMixin, ClinicScopedAdmin):
+    list_display = (
+        "full_name",
+        "date_of_birth",
+        "primary_therapist",
+        "has_login",
+        *PatientAdherenceAdminMixin.adherence_list_display,
+    )
+    list_display_links = ("full_name",)
+    list_filter = (
+        "is_active",
+        ("primary_therapist", admin.RelatedOnlyFieldListFilter),
+        *PatientAdherenceAdminMixin.adherence_list_filter,  # type: ignore[arg-type]
+    )
+    list_select_related = ("primary_therapist__user",)
+    search_fields = ("first_name", "last_name", "email", "phone")
+    actions = [*PatientPortalAdminMixin.portal_actions]
+    readonly_fields = (
+        "created_at",
+        "last_reminded_on",
+        *PatientPortalAdminMixin.portal_readonly_fields,
+    )
+    inlines = [PlanInline]
+    list_per_page = 50
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        who = ["first_name", "last_name", "date_of_birth", "primary_therapist", "is_active"]
+        if is_superuser(request):
+            who.insert(0, "clinic")
+        return (
+            (None, {"fields": who}),
+            (_("Contact"), {"fields": ("email", "phone", "preferred_language")}),
+            (
+                _("Handouts and portal"),
+                {
+                    "fields": (
+                        "large_print",
+                        "reminder_time",
+                        "last_reminded_on",
+                        *PatientPortalAdminMixin.portal_readonly_fields,
+                    )
+                },
+            ),
+            (_("Clinical notes"), {"fields": ("notes", "created_at")}),
+        )
+
+    @admin.display(description=_("name"), ordering="last_name")
+    def full_name(self, obj: Patient) -> str:
+        return obj.full_name
+
+    @admin.display(description=_("portal"), boolean=True, ordering="user")
+    def has_login(self, obj: Patient) -> bool:
+        return obj.user_id is not None
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial: dict[str, Any] = dict(super().get_changeform_initial_data(request))
+        therapist = therapist_for(request)
+        if therapist is not None:
+            initial.setdefault("primary_therapist", therapist.pk)
+        return initial
+
+    def save_model(self, request: HttpRequest, obj: Patient, form: Any, change: bool) -> None:
+        if not is_superuser(request):
+            clinic = clinic_of(request)
+            assert clinic is not None
+            obj.clinic = clinic
+        super().save_model(request, obj, form, change)

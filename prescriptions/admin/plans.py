@@ -1,0 +1,211 @@
+"""A patient's plan in the admin: exercises in order, status actions, handout and adherence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+
+from clinic.admin_scoping import ClinicScopedAdmin
+from clinic.models import therapist_for
+from prescriptions import plans
+from prescriptions.admin.adherence import PlanAdherenceAdminMixin
+from prescriptions.admin.handouts import PlanHandoutAdminMixin
+from prescriptions.admin.items import PlanItemInline, items_changed, save_items
+from prescriptions.models import Plan
+
+
+class PlanForm(forms.ModelForm):
+    class Meta:
+        model = Plan
+        fields = "__all__"
+        widgets = {
+            "goals": forms.Textarea(attrs={"rows": 3}),
+            "notes_for_patient": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "template": _(
+                "When you create a plan from a template, its exercises are copied "
+                "in (unless you add exercises yourself)."
+            ),
+        }
+
+
+@admin.register(Plan)
+class PlanAdmin(PlanHandoutAdminMixin, PlanAdherenceAdminMixin, ClinicScopedAdmin):
+    form = PlanForm
+    clinic_path = "patient__clinic"
+    list_display = (
+        "title",
+        "patient_link",
+        "therapist",
+        "status",
+        "start_date",
+        "end_date",
+        "exercise_count",
+        "revision",
+    )
+    list_filter = ("status", ("therapist", admin.RelatedOnlyFieldListFilter), "start_date")
+    list_select_related = ("patient", "therapist__user")
+    search_fields = ("title", "condition", "patient__first_name", "patient__last_name")
+    autocomplete_fields = ("patient",)
+    date_hierarchy = "start_date"
+    inlines = [PlanItemInline]
+    actions = [
+        "activate",
+        "pause",
+        "complete",
+        "duplicate",
+        "save_as_template",
+        *PlanHandoutAdminMixin.handout_actions,
+    ]
+    readonly_fields = (
+        "revision",
+        "created_at",
+        "updated_at",
+        *PlanHandoutAdminMixin.handout_readonly_fields,
+        *PlanAdherenceAdminMixin.adherence_readonly_fields,
+    )
+    save_on_top = True
+    list_per_page = 50
+    # The plan's own page is the admin page: there is no public page to view.
+    view_on_site = False
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        top: list[Any] = [
+            ("patient", "therapist"),
+            ("title", "condition"),
+            ("status", "start_date", "end_date"),
+        ]
+        if obj is None:
+            top.append("template")
+        sets: list[Any] = [
+            (None, {"fields": top}),
+            (_("For the patient"), {"fields": ("goals", "notes_for_patient")}),
+        ]
+        extra = (
+            *PlanHandoutAdminMixin.handout_readonly_fields,
+            *PlanAdherenceAdminMixin.adherence_readonly_fields,
+        )
+        if obj is not None and extra:
+            sets.insert(1, (_("Handout and progress"), {"fields": extra}))
+        if obj is not None:
+            sets.append(
+                (
+                    _("Record"),
+                    {
+                        "fields": (("revision", "created_at", "updated_at"),),
+                        "classes": ("collapse",),
+                    },
+                )
+            )
+        return sets
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Plan]:
+        return super().get_queryset(request).annotate(n_items=Count("items"))
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "template" and field is not None:
+            # Pick a template here; editing or deleting one belongs on its own page.
+            field.widget.can_change_related = field.widget.can_delete_related = False
+        return field
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial: dict[str, Any] = dict(super().get_changeform_initial_data(request))
+        therapist = therapist_for(request)
+        if therapist is not None:
+            initial.setdefault("therapist", therapist.pk)
+            initial.setdefault("start_date", therapist.clinic.today())
+        return initial
+
+    @admin.display(description=_("patient"), ordering="patient__last_name")
+    def patient_link(self, obj: Plan) -> str:
+        url = reverse("admin:clinic_patient_change", args=[obj.patient_id])
+        return format_html('<a href="{}">{}</a>', url, obj.patient.full_name)
+
+    @admin.display(description=_("exercises"), ordering="n_items")
+    def exercise_count(self, obj: Any) -> int:
+        return obj.n_items
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        save_items(formset)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        plan: Plan = form.instance
+        if not change and plan.template_id and not plan.items.exists():
+            assert plan.template is not None
+            plans.copy_template_items(plan.template, plan)
+        elif change and (form.has_changed() or items_changed(formsets)):
+            plans.bump_revision(plan)
+        self.plan_saved(plan)
+
+    def plan_saved(self, plan: Plan) -> None:
+        """Pre-render the handout so that the patient's first download is instant."""
+        try:
+            from prescriptions.tasks import schedule_handout
+        except ImportError:  # handouts not installed yet
+            return
+        if plan.status == Plan.Status.ACTIVE:
+            schedule_handout(plan)
+
+    def _set_status(
+        self, request: HttpRequest, queryset: QuerySet[Plan], status: Plan.Status, done: Any
+    ) -> None:
+        changed = plans.set_status(queryset, status)
+        for plan in changed:
+            plan.refresh_from_db()
+            self.plan_saved(plan)
+        self.message_user(request, done % {"n": len(changed)}, messages.SUCCESS)
+
+    @admin.action(description=_("Activate selected plans"), permissions=["change"])
+    def activate(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
+        done = ngettext_lazy("%(n)d plan activated.", "%(n)d plans activated.", "n")
+        self._set_status(request, queryset, Plan.Status.ACTIVE, done)
+
+    @admin.action(description=_("Pause selected plans"), permissions=["change"])
+    def pause(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
+        done = ngettext_lazy("%(n)d plan paused.", "%(n)d plans paused.", "n")
+        self._set_status(request, queryset, Plan.Status.PAUSED, done)
+
+    @admin.action(description=_("Mark selected plans completed"), permissions=["change"])
+    def complete(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
+        done = ngettext_lazy("%(n)d plan marked completed.", "%(n)d plans marked completed.", "n")
+        self._set_status(request, queryset, Plan.Status.COMPLETED, done)
+
+    @admin.action(description=_("Duplicate selected plans (as drafts)"), permissions=["add"])
+    def duplicate(self, request: HttpRequest, queryset: QuerySet[Plan]) -> HttpResponse | None:
+        therapist = therapist_for(request)
+        copies = [
+            plans.duplicate_plan(plan, therapist=therapist)
+            for plan in queryset.select_related("patient__clinic")
+        ]
+        if len(copies) == 1:
+            self.message_user(request, _("Draft copy created."), messages.SUCCESS)
+            return HttpResponseRedirect(
+                reverse("admin:prescriptions_plan_change", args=[copies[0].pk])
+            )
+        self.message_user(
+            request, _("%(n)d draft copies created.") % {"n": len(copies)}, messages.SUCCESS
+        )
+        return None
+
+    @admin.action(description=_("Save selected plans as templates"), permissions=["add"])
+    def save_as_template(self, request: HttpRequest, queryset: QuerySet[Plan]) -> None:
+        names = []
+        for plan in queryset.select_related("patient__clinic"):
+            template = plans.save_plan_as_template(plan, clinic=plan.patient.clinic)
+            names.append(template.name)
+        self.message_user(
+            request,
+            _("Saved as template: %(names)s.") % {"names": ", ".join(names)},
+            messages.SUCCESS,
+        )

@@ -1,0 +1,150 @@
+"""Plan templates (protocols) in the admin, and starting a patient's plan from one."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from clinic.admin_scoping import (
+    ClinicOwnedForm,
+    ClinicScopedAdmin,
+    clinic_of,
+    is_superuser,
+    owned_form,
+)
+from clinic.models import Patient, Therapist, therapist_for
+from prescriptions import plans
+from prescriptions.admin.common import OwnerFilter
+from prescriptions.admin.items import TemplateItemInline, save_items
+from prescriptions.models import PlanTemplate
+
+
+class TemplateForm(ClinicOwnedForm):
+    class Meta:
+        model = PlanTemplate
+        fields = "__all__"
+
+
+@admin.register(PlanTemplate)
+class PlanTemplateAdmin(ClinicScopedAdmin):
+    form = TemplateForm
+    shared_rows = True
+    list_display = ("name", "condition", "owner", "exercise_count", "duration_weeks")
+    list_filter = (OwnerFilter,)
+    list_select_related = ("clinic",)
+    search_fields = ("name", "condition")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [TemplateItemInline]
+    actions = ["start_plan"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = [
+            "name",
+            "slug",
+            "condition",
+            "duration_weeks",
+            "description",
+            "goals",
+            "notes_for_patient",
+        ]
+        if is_superuser(request):
+            fields.insert(0, "clinic")
+        return fields
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        return owned_form(super().get_form(request, obj, change, **kwargs), request)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PlanTemplate]:
+        return super().get_queryset(request).annotate(n_items=Count("items"))
+
+    @admin.display(description=_("exercises"), ordering="n_items")
+    def exercise_count(self, obj: Any) -> int:
+        return obj.n_items
+
+    @admin.display(description=_("owner"), ordering="clinic__name")
+    def owner(self, obj: PlanTemplate) -> str:
+        return obj.clinic.name if obj.clinic else str(_("Shared"))
+
+    def save_model(self, request: HttpRequest, obj: PlanTemplate, form: Any, change: bool) -> None:
+        if not is_superuser(request):
+            obj.clinic = clinic_of(request)
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        save_items(formset)
+
+    @admin.action(description=_("Start a plan for a patient from this template"))
+    def start_plan(self, request: HttpRequest, queryset: QuerySet[PlanTemplate]) -> Any:
+        if queryset.count() != 1:
+            self.message_user(request, _("Choose exactly one template."), messages.WARNING)
+            return None
+        template = queryset.get()
+        therapist = therapist_for(request)
+        form = StartPlanForm(request.POST if "apply" in request.POST else None, request=request)
+        if form.is_valid():
+            plan = plans.start_plan_from_template(
+                template,
+                patient=form.cleaned_data["patient"],
+                therapist=form.cleaned_data["therapist"],
+                start_date=form.cleaned_data["start_date"],
+            )
+            self.message_user(
+                request,
+                _("Draft plan created from “%(template)s”. Adjust it, then activate it.")
+                % {"template": template.name},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:prescriptions_plan_change", args=[plan.pk]))
+        if therapist and not form.is_bound:
+            form.initial["therapist"] = therapist.pk
+        return TemplateResponse(
+            request,
+            "admin/prescriptions/start_plan.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Start a plan from “%(name)s”") % {"name": template.name},
+                "template": template,
+                "form": form,
+                "opts": self.opts,
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                "selected": template.pk,
+            },
+        )
+
+
+class StartPlanForm(forms.Form):
+    patient = forms.ModelChoiceField(queryset=Patient.objects.none(), label=_("Patient"))
+    therapist = forms.ModelChoiceField(queryset=Therapist.objects.none(), label=_("Therapist"))
+    start_date = forms.DateField(
+        label=_("Start date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        clinic = clinic_of(request)
+        patients = Patient.objects.active()
+        therapists = Therapist.objects.select_related("user")
+        if not is_superuser(request):
+            patients = patients.filter(clinic=clinic)
+            therapists = therapists.filter(clinic=clinic)
+        self.fields["patient"].queryset = patients  # type: ignore[attr-defined]
+        self.fields["therapist"].queryset = therapists  # type: ignore[attr-defined]
+        self.fields["start_date"].initial = clinic.today() if clinic else datetime.date.today()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        patient, therapist = data.get("patient"), data.get("therapist")
+        if patient and therapist and patient.clinic_id != therapist.clinic_id:
+            raise forms.ValidationError(_("The therapist must work at the patient's clinic."))
+        return data
