@@ -17,7 +17,7 @@ from django.db.models import Count, Model, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from clinic.admin_scoping import ClinicScopedAdmin, HiddenIs404Admin, clinic_of, is_superuser
+from clinic.admin_scoping import clinic_of, is_superuser
 from clinic.models import Clinic, Therapist, User, therapist_for
 from clinic.services import create_therapist, sync_role
 
@@ -75,7 +75,7 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(Clinic)
-class ClinicAdmin(HiddenIs404Admin):
+class ClinicAdmin(admin.ModelAdmin):
     list_display = ("name", "email", "phone", "time_zone", "therapist_count", "patient_count")
     search_fields = ("name",)
     prepopulated_fields = {"slug": ("name",)}
@@ -105,7 +105,7 @@ class ClinicAdmin(HiddenIs404Admin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Clinic]:
-        qs = (
+        return (
             super()
             .get_queryset(request)
             .annotate(
@@ -113,10 +113,6 @@ class ClinicAdmin(HiddenIs404Admin):
                 n_patients=Count("patients", distinct=True, filter=Q(patients__is_active=True)),
             )
         )
-        if is_superuser(request):
-            return qs
-        clinic = clinic_of(request)
-        return qs.filter(pk=clinic.pk) if clinic else qs.none()
 
     @admin.display(description=_("therapists"), ordering="n_therapists")
     def therapist_count(self, obj: Any) -> int:
@@ -181,7 +177,7 @@ class TherapistForm(forms.ModelForm):
 
 
 @admin.register(Therapist)
-class TherapistAdmin(ClinicScopedAdmin):
+class TherapistAdmin(admin.ModelAdmin):
     """Clinic administrators manage their clinic's therapists; therapists only see them."""
 
     form = TherapistForm

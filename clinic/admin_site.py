@@ -13,6 +13,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
+from clinic.admin_scoping import ClinicAdminMixin
+
 
 class RichAutocompleteView(AutocompleteJsonView):
     """Lets the searched model's admin add to each result (a picture, a dosage).
@@ -99,10 +101,12 @@ class RehabitAdminSite(admin.AdminSite):
 
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
         # Every ModelAdmin on this site, including Django's and third-party ones
-        # (groups, axes, task results), gets the safe autocomplete and actions.
+        # (groups, axes, task results), gets the safe autocomplete and actions,
+        # and the clinic rules (404 for hidden objects, a read-only shared library).
         admin_class = admin_class or admin.ModelAdmin
         if not issubclass(admin_class, SafeInputAdminMixin):
-            admin_class = type(admin_class.__name__, (SafeInputAdminMixin, admin_class), {})
+            bases = (SafeInputAdminMixin, ClinicAdminMixin, admin_class)
+            admin_class = type(admin_class.__name__, bases, {})
         super().register(model_or_iterable, admin_class, **options)
 
     def autocomplete_view(self, request: HttpRequest) -> HttpResponse:

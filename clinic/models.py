@@ -17,6 +17,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic.scoping import ScopedManager, ScopedQuerySet, unscoped
 from clinic.uploads import validate_illustration
 
 if TYPE_CHECKING:
@@ -97,6 +98,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
 
+class ClinicQuerySet(ScopedQuerySet["Clinic"]):
+    clinic_path = "pk"
+
+
 class Clinic(models.Model):
     class PaperSize(models.TextChoices):
         A4 = "A4", _("A4")
@@ -167,6 +172,8 @@ class Clinic(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
+    objects = ScopedManager.from_queryset(ClinicQuerySet)()
+
     class Meta:
         verbose_name = _("clinic")
         verbose_name_plural = _("clinics")
@@ -196,6 +203,10 @@ class Clinic(models.Model):
         return timezone.localdate(timezone=self.zone)
 
 
+class TherapistQuerySet(ScopedQuerySet["Therapist"]):
+    clinic_path = "clinic"
+
+
 class Therapist(models.Model):
     class Role(models.TextChoices):
         THERAPIST = "therapist", _("Therapist")
@@ -215,6 +226,8 @@ class Therapist(models.Model):
         _("job title"), max_length=80, blank=True, help_text=_("e.g. Physiotherapist, MSc")
     )
 
+    objects = ScopedManager.from_queryset(TherapistQuerySet)()
+
     class Meta:
         verbose_name = _("therapist")
         verbose_name_plural = _("therapists")
@@ -228,7 +241,9 @@ class Therapist(models.Model):
         return self.role == self.Role.CLINIC_ADMIN
 
 
-class PatientQuerySet(models.QuerySet["Patient"]):
+class PatientQuerySet(ScopedQuerySet["Patient"]):
+    clinic_path = "clinic"
+
     def active(self) -> PatientQuerySet:
         return self.filter(is_active=True)
 
@@ -290,7 +305,7 @@ class Patient(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
-    objects = PatientQuerySet.as_manager()
+    objects = ScopedManager.from_queryset(PatientQuerySet)()
 
     class Meta:
         verbose_name = _("patient")
@@ -314,7 +329,9 @@ class Patient(models.Model):
         return f"{self.first_name} {self.last_name}".strip()
 
 
-class PortalInvitationQuerySet(models.QuerySet["PortalInvitation"]):
+class PortalInvitationQuerySet(ScopedQuerySet["PortalInvitation"]):
+    clinic_path = "patient__clinic"
+
     def usable(self) -> PortalInvitationQuerySet:
         return self.filter(used_at=None, revoked_at=None, expires_at__gt=timezone.now())
 
@@ -340,7 +357,7 @@ class PortalInvitation(models.Model):
     used_at = models.DateTimeField(_("used"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
-    objects = PortalInvitationQuerySet.as_manager()
+    objects = ScopedManager.from_queryset(PortalInvitationQuerySet)()
 
     class Meta:
         verbose_name = _("portal invitation")
@@ -367,11 +384,27 @@ class PortalInvitation(models.Model):
 
 
 def therapist_for(request: HttpRequest) -> Therapist | None:
-    """The signed-in therapist's profile, or None (superusers and patients have none)."""
+    """The signed-in therapist's profile with its clinic, or None (superusers without a
+    profile, patients). Looked up once per request."""
+    if not hasattr(request, "_rehabit_therapist"):
+        request._rehabit_therapist = _profile(Therapist, request)  # type: ignore[attr-defined]
+    therapist: Therapist | None = request._rehabit_therapist  # type: ignore[attr-defined]
+    return therapist
+
+
+def patient_for(request: HttpRequest) -> Patient | None:
+    """The signed-in patient's record with its clinic (active or not), or None.
+    Looked up once per request."""
+    if not hasattr(request, "_rehabit_patient"):
+        request._rehabit_patient = _profile(Patient, request)  # type: ignore[attr-defined]
+    patient: Patient | None = request._rehabit_patient  # type: ignore[attr-defined]
+    return patient
+
+
+def _profile[P: (Therapist, Patient)](model: type[P], request: HttpRequest) -> P | None:
     user = request.user
     if not user.is_authenticated:
         return None
-    try:
-        return user.therapist
-    except Therapist.DoesNotExist:
-        return None
+    # A sign-in lookup: it decides which clinic's scope the request enters.
+    with unscoped():
+        return model.objects.select_related("clinic").filter(user_id=user.pk).first()

@@ -6,11 +6,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from clinic.models import Clinic, Therapist, User
-
-GROUP_FOR_ROLE = {
-    Therapist.Role.THERAPIST: "Therapists",
-    Therapist.Role.CLINIC_ADMIN: "Clinic administrators",
-}
+from clinic.roles import GROUP_FOR_ROLE
 
 
 def sync_role(therapist: Therapist) -> None:

@@ -14,6 +14,7 @@ from django.utils.formats import time_format
 from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Patient, User
+from clinic.scoping import unscoped
 from prescriptions.models import PlanItem, SessionLog, Side
 from prescriptions.recording import SYMPTOM_MINUTES_MAX, SetsDone
 
@@ -41,7 +42,9 @@ class PortalLoginForm(AuthenticationForm):
         super().confirm_login_allowed(user)
         if user.is_staff:
             return  # the view sends staff to the admin
-        patient = Patient.objects.filter(user=user, is_active=True).first()
+        # A sign-in lookup: nobody is signed in yet, so there is no clinic scope.
+        with unscoped():
+            patient = Patient.objects.filter(user=user, is_active=True).first()
         if patient is None:
             raise forms.ValidationError(self.error_messages["invalid_login"], code="invalid_login")
 
@@ -63,11 +66,13 @@ class PortalPasswordResetForm(PasswordResetForm):
     ) -> None:
         # Written in the language the patient chose, not the one of the browser
         # that asked (a relative's computer, a clinic kiosk).
-        language = (
-            Patient.objects.filter(user=context["user"])
-            .values_list("preferred_language", flat=True)
-            .first()
-        )
+        # Asked by someone not signed in: no clinic scope, so the lookup says it.
+        with unscoped():
+            language = (
+                Patient.objects.filter(user=context["user"])
+                .values_list("preferred_language", flat=True)
+                .first()
+            )
         with translation.override(language or settings.LANGUAGE_CODE):
             super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
 

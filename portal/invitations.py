@@ -39,7 +39,10 @@ def accept_invitation(token: str, password: str) -> User:
     """
     invitation = find_invitation(token)
     # Lock the row so that two simultaneous submits cannot both use the link.
-    locked = PortalInvitation.objects.select_for_update().usable().filter(pk=invitation.pk)
+    # of=self: the clinic scope joins the patient, whose row stays unlocked.
+    locked = (
+        PortalInvitation.objects.select_for_update(of=("self",)).usable().filter(pk=invitation.pk)
+    )
     if locked.first() is None:
         raise InvitationInvalid(token)
     user = invitation.patient.user

@@ -44,6 +44,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from clinic.models import Clinic, Patient
+from clinic.scoping import unscoped
 from prescriptions.adherence import due_days, plan_item_max
 from prescriptions.models import Plan, SessionLog
 
@@ -222,7 +223,13 @@ def send_due_reminders(now: datetime.datetime | None = None) -> PassResult:
             "SITE_URL is not set: reminder emails link to the patient portal by its "
             "public address (see .env.example)."
         )
-    now = now or timezone.now()
+    # A pass covers every clinic's patients, so it says so: each email still
+    # goes to one patient, about their own day.
+    with unscoped():
+        return _send_pass(now or timezone.now())
+
+
+def _send_pass(now: datetime.datetime) -> PassResult:
     result = PassResult()
     windows = _zone_windows(now)
     if not windows:

@@ -11,7 +11,7 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -29,10 +29,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from clinic.models import Patient, User
+from clinic.models import Patient, PortalInvitation, patient_for
+from clinic.scoping import scope, unscoped
 from portal import forms
 from portal.invitations import InvitationInvalid, accept_invitation, find_invitation
+from prescriptions.adherence import day_by_day, patient_overview
+from prescriptions.charts import pain_chart_svg
 from prescriptions.dosage import describe
+from prescriptions.handouts import handout_response
 from prescriptions.models import Plan, PlanItem, SessionLog
 from prescriptions.recording import EDITABLE_DAYS, check_day, record_session
 
@@ -48,15 +52,11 @@ def patient_required(view: PatientView) -> Callable[..., HttpResponse]:
     @wraps(view)
     @login_required
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user = request.user
-        if user.is_staff:
+        if request.user.is_staff:
             return redirect("admin:index")
-        patient = (
-            Patient.objects.select_related("clinic")
-            .filter(user=cast(User, user), is_active=True)
-            .first()
-        )
-        if patient is None:
+        # Looked up (with the clinic) by the middleware, which entered the clinic's scope.
+        patient = patient_for(request)
+        if patient is None or not patient.is_active:
             raise Http404
         # The patient's own setting decides the language, not whatever cookie
         # this browser carries (a shared tablet, a new phone); the cookie is
@@ -96,7 +96,9 @@ class PortalLoginView(LoginView):
         if user.is_staff:
             # Therapists work in the admin; the portal is for patients.
             return HttpResponseRedirect(reverse("admin:index"))
-        patient = Patient.objects.filter(user=user).only("preferred_language").first()
+        # Signed in during this request, after it began without a clinic scope.
+        with unscoped():
+            patient = Patient.objects.filter(user=user).only("preferred_language").first()
         if patient is not None:
             _set_language(response, patient.preferred_language)
         return response
@@ -108,10 +110,18 @@ class PortalLoginView(LoginView):
 
 @require_http_methods(["GET", "POST"])
 def welcome(request: HttpRequest, token: str) -> HttpResponse:
+    # The visitor is not signed in: the token is their credential, and the
+    # invitation it names decides the clinic scope for the rest of the request.
     try:
-        invitation = find_invitation(token)
+        with unscoped():
+            invitation = find_invitation(token)
     except InvitationInvalid:
         return render(request, "portal/welcome_invalid.html", status=404)
+    with scope(invitation.patient.clinic):
+        return _welcome(request, token, invitation)
+
+
+def _welcome(request: HttpRequest, token: str, invitation: PortalInvitation) -> HttpResponse:
     user = invitation.patient.user
     assert user is not None
     form = forms.PortalSetPasswordForm(user, request.POST or None)
@@ -340,8 +350,6 @@ def my_plan(request: HttpRequest, patient: Patient) -> HttpResponse:
 @patient_required
 @require_http_methods(["GET"])
 def handout(request: HttpRequest, patient: Patient, plan_id: int) -> HttpResponse:
-    from prescriptions.handouts import handout_response
-
     # Drafts are the therapist's work in progress, not the patient's plan yet.
     plan = get_object_or_404(patient.plans.exclude(status=Plan.Status.DRAFT), pk=plan_id)
     return handout_response(plan)
@@ -418,9 +426,6 @@ def _calendar(
 @patient_required
 @require_http_methods(["GET"])
 def history(request: HttpRequest, patient: Patient) -> HttpResponse:
-    from prescriptions.adherence import day_by_day, patient_overview
-    from prescriptions.charts import pain_chart_svg
-
     day = patient.clinic.today()
     plan = patient.plans.active().order_by("-start_date", "-pk").first()
     if plan is not None:

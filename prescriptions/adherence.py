@@ -113,8 +113,10 @@ PAIN_LOOKBACK_DAYS = 14
 RECENT_DAYS = 14
 # "The newest session": latest day, then latest session of the day; between two
 # plans logged for the same day and session, the newer plan. Not the row id, so
-# that the sort reads only columns of the sessionlog_newest_pain index.
-NEWEST_FIRST = ("-date", "-session_number", "-plan")
+# that the sort reads only columns of the sessionlog_newest_pain index; and
+# "plan_id", not "plan", which would sort by the plan's own default ordering
+# (start date first) through a join.
+NEWEST_FIRST = ("-date", "-session_number", "-plan_id")
 
 
 # ---------------------------------------------------------------------------
@@ -407,7 +409,7 @@ def exercise_adherence(
                 )
                 * item.times_per_day
             )
-        done: int = item.adh_done
+        done: int = getattr(item, "adh_done")  # noqa: B009 - an annotation mypy cannot see
         result.append(ExerciseAdherence(item, Adherence.of(done, prescribed)))
     return result
 

@@ -1,4 +1,7 @@
+"""The prescriptions app's configuration: its role permissions and the handout file cleanup."""
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -10,3 +13,6 @@ class PrescriptionsConfig(AppConfig):
     def ready(self) -> None:
         # Connects the receiver that deletes a handout's PDF with its row.
         from prescriptions import handouts  # noqa: F401
+        from prescriptions.roles import create_role_groups
+
+        post_migrate.connect(create_role_groups, sender=self, dispatch_uid="prescriptions.roles")

@@ -26,9 +26,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinic.models import Clinic, Patient, Therapist, User
-from clinic.services import GROUP_FOR_ROLE
+from clinic.roles import GROUP_FOR_ROLE
+from clinic.scoping import unscoped
 from prescriptions import plans
 from prescriptions.adherence import due_days
+from prescriptions.library.loader import load_library
 from prescriptions.models import ExerciseLog, Plan, PlanItem, PlanTemplate, SessionLog, Side
 
 # Any fixed text: the same seed gives the same history everywhere.
@@ -405,9 +407,15 @@ class DemoReport:
         return sum(self.created.values())
 
 
-@transaction.atomic
 def seed_demo() -> DemoReport:
     """Create whatever demo rows are missing; see the module docstring."""
+    # The demo spans two clinics and the shared library.
+    with unscoped():
+        return _seed()
+
+
+@transaction.atomic
+def _seed() -> DemoReport:
     templates = _templates()
     created: Counter[str] = Counter()
     hashes: dict[str, str] = {}
@@ -441,8 +449,6 @@ def _templates() -> dict[str, PlanTemplate]:
 
     templates = found()
     if len(templates) < len(PLAN_TEMPLATES):
-        from prescriptions.library.loader import load_library
-
         load_library()
         templates = found()
     return templates

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinic.constraints import FieldCheckConstraint
 from clinic.models import Clinic, Patient, Therapist
+from clinic.scoping import ScopedManager, ScopedQuerySet
 from clinic.uploads import validate_illustration
 
 if TYPE_CHECKING:
@@ -164,15 +165,13 @@ DOSAGE_FIELD_NAMES = (
 )
 
 
-class ExerciseQuerySet(models.QuerySet["Exercise"]):
-    def shared(self) -> ExerciseQuerySet:
-        return self.filter(clinic=None)
+class ExerciseQuerySet(ScopedQuerySet["Exercise"]):
+    clinic_path = "clinic"
+    shared_rows = True
 
-    def visible_to(self, clinic: Clinic | None) -> ExerciseQuerySet:
-        """The shared library plus the clinic's own exercises."""
-        if clinic is None:
-            return self.shared()
-        return self.filter(Q(clinic=None) | Q(clinic=clinic))
+    def shared(self) -> ExerciseQuerySet:
+        """The library that ships with Rehabit, without any clinic's own exercises."""
+        return self.filter(clinic=None)
 
 
 class Exercise(DosageFields):
@@ -278,7 +277,7 @@ class Exercise(DosageFields):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
-    objects = ExerciseQuerySet.as_manager()
+    objects = ScopedManager.from_queryset(ExerciseQuerySet)()
 
     class Meta(DosageFields.Meta):
         verbose_name = _("exercise")
@@ -385,7 +384,9 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-class PlanQuerySet(models.QuerySet["Plan"]):
+class PlanQuerySet(ScopedQuerySet["Plan"]):
+    clinic_path = "patient__clinic"
+
     def active(self) -> PlanQuerySet:
         return self.filter(status=Plan.Status.ACTIVE)
 
@@ -429,7 +430,7 @@ class Plan(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
-    objects = PlanQuerySet.as_manager()
+    objects = ScopedManager.from_queryset(PlanQuerySet)()
 
     if TYPE_CHECKING:
         items: RelatedManager[PlanItem]
@@ -492,10 +493,16 @@ class ItemFields(DosageFields):
         ordering = ["order"]
 
 
+class PlanItemQuerySet(ScopedQuerySet["PlanItem"]):
+    clinic_path = "plan__patient__clinic"
+
+
 class PlanItem(ItemFields):
     plan = models.ForeignKey(
         Plan, on_delete=models.CASCADE, related_name="items", verbose_name=_("plan")
     )
+
+    objects = ScopedManager.from_queryset(PlanItemQuerySet)()
 
     class Meta(ItemFields.Meta):
         verbose_name = _("exercise in plan")
@@ -519,11 +526,9 @@ class PlanItem(ItemFields):
         return f"{self.order}. {self.exercise}"
 
 
-class PlanTemplateQuerySet(models.QuerySet["PlanTemplate"]):
-    def visible_to(self, clinic: Clinic | None) -> PlanTemplateQuerySet:
-        if clinic is None:
-            return self.filter(clinic=None)
-        return self.filter(Q(clinic=None) | Q(clinic=clinic))
+class PlanTemplateQuerySet(ScopedQuerySet["PlanTemplate"]):
+    clinic_path = "clinic"
+    shared_rows = True
 
 
 class PlanTemplate(models.Model):
@@ -552,7 +557,7 @@ class PlanTemplate(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
-    objects = PlanTemplateQuerySet.as_manager()
+    objects = ScopedManager.from_queryset(PlanTemplateQuerySet)()
 
     if TYPE_CHECKING:
         items: RelatedManager[TemplateItem]
@@ -579,10 +584,17 @@ class PlanTemplate(models.Model):
         return self.name
 
 
+class TemplateItemQuerySet(ScopedQuerySet["TemplateItem"]):
+    clinic_path = "template__clinic"
+    shared_rows = True
+
+
 class TemplateItem(ItemFields):
     template = models.ForeignKey(
         PlanTemplate, on_delete=models.CASCADE, related_name="items", verbose_name=_("template")
     )
+
+    objects = ScopedManager.from_queryset(TemplateItemQuerySet)()
 
     class Meta(ItemFields.Meta):
         verbose_name = _("exercise in template")
@@ -604,6 +616,10 @@ class TemplateItem(ItemFields):
 
     def __str__(self) -> str:
         return f"{self.order}. {self.exercise}"
+
+
+class SessionLogQuerySet(ScopedQuerySet["SessionLog"]):
+    clinic_path = "plan__patient__clinic"
 
 
 class SessionLog(models.Model):
@@ -646,6 +662,8 @@ class SessionLog(models.Model):
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ScopedManager.from_queryset(SessionLogQuerySet)()
 
     class Meta:
         verbose_name = _("session log")
@@ -705,6 +723,10 @@ class SessionLog(models.Model):
         return f"{self.plan.patient} – {self.date}"
 
 
+class ExerciseLogQuerySet(ScopedQuerySet["ExerciseLog"]):
+    clinic_path = "session__plan__patient__clinic"
+
+
 class ExerciseLog(models.Model):
     """What was done of one exercise in a logged session."""
 
@@ -723,6 +745,8 @@ class ExerciseLog(models.Model):
     sets_right = models.PositiveSmallIntegerField(
         _("sets done, right side"), null=True, blank=True, validators=[MaxValueValidator(SETS_MAX)]
     )
+
+    objects = ScopedManager.from_queryset(ExerciseLogQuerySet)()
 
     class Meta:
         verbose_name = _("exercise log")
@@ -747,6 +771,10 @@ class ExerciseLog(models.Model):
         return f"{self.item.exercise}: {self.sets_done}"
 
 
+class HandoutQuerySet(ScopedQuerySet["Handout"]):
+    clinic_path = "plan__patient__clinic"
+
+
 class Handout(models.Model):
     """A rendered PDF handout, stored under a key of everything that shaped it."""
 
@@ -758,6 +786,8 @@ class Handout(models.Model):
     pages = models.PositiveSmallIntegerField(default=0)
     size_bytes = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager.from_queryset(HandoutQuerySet)()
 
     class Meta:
         verbose_name = _("handout")

@@ -182,7 +182,8 @@ def record_session(
     }
 
     log = (
-        SessionLog.objects.select_for_update()
+        # of=self: the clinic scope joins the plan and patient, whose rows stay unlocked.
+        SessionLog.objects.select_for_update(of=("self",))
         .filter(plan=plan, date=date, session_number=session_number)
         .first()
     )

@@ -7,6 +7,7 @@ import logging
 from django.db import transaction
 from django.tasks import task
 
+from clinic.scoping import scope
 from prescriptions.handouts import get_handout
 from prescriptions.models import Plan
 
@@ -14,12 +15,14 @@ logger = logging.getLogger(__name__)
 
 
 @task()
-def render_handout(plan_id: int) -> None:
-    plan = Plan.objects.filter(pk=plan_id).first()
-    if plan is None:
-        # Deleted between the save and the worker picking the task up.
-        return
-    get_handout(plan)
+def render_handout(plan_id: int, clinic_id: int) -> None:
+    """Render in the scope of the plan's clinic, which the enqueuer passes along."""
+    with scope(clinic_id):
+        plan = Plan.objects.filter(pk=plan_id).first()
+        if plan is None:
+            # Deleted between the save and the worker picking the task up.
+            return
+        get_handout(plan)
 
 
 def schedule_handout(plan: Plan) -> None:
@@ -31,11 +34,11 @@ def schedule_handout(plan: Plan) -> None:
     """
     if plan.pk is None or plan.status != Plan.Status.ACTIVE:
         return
-    plan_id = plan.pk
+    plan_id, clinic_id = plan.pk, plan.patient.clinic_id
 
     def enqueue() -> None:
         try:
-            render_handout.enqueue(plan_id)
+            render_handout.enqueue(plan_id, clinic_id)
         except Exception:
             # A missing worker table must not break saving a plan: the handout is
             # then rendered on the first download instead.

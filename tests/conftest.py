@@ -1,7 +1,18 @@
 """Shared personas: a therapist, a colleague in the same clinic, an outsider in
-another clinic, a clinic administrator, a patient and another patient."""
+another clinic, a clinic administrator, a patient and another patient.
+
+Clinic scoping (clinic.scoping) is on in tests as in production. Fixtures build
+their rows outside any clinic's scope (`pytest_fixture_setup` below, as pretix
+does); test bodies are not: a test that reads clinic-owned rows itself says in
+which scope, and every request through the test client starts from no scope at
+all (clinic.middleware), so a view that forgot its scope fails its test.
+"""
 
 from __future__ import annotations
+
+import inspect
+from collections.abc import Generator, Iterator
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -9,8 +20,28 @@ from django.test import Client
 from django.utils import translation
 
 from clinic.models import Clinic, Patient, Therapist
+from clinic.scoping import scope, unscoped
 from prescriptions.models import Exercise, Plan
 from tests import factories
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: Any, request: Any) -> Generator[None, Any, Any]:
+    """Plain fixtures build their rows in `unscoped()`. Yield fixtures are left
+    alone: a scope entered around their setup would outlive it or cut it short."""
+    if inspect.isgeneratorfunction(fixturedef.func):
+        return (yield)
+    with unscoped():
+        return (yield)
+
+
+@pytest.fixture
+def clinic_scope(clinic: Clinic) -> Iterator[None]:
+    """The test body runs in the clinic's scope, as the views that call the code under
+    test do. For tests of that code, never of an entry point (a view, a command, a
+    task), which must enter a scope of its own."""
+    with scope(clinic):
+        yield
 
 
 @pytest.fixture(autouse=True)

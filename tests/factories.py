@@ -1,26 +1,43 @@
-"""Small builders for test data. Plain functions: explicit beats magic here."""
+"""Small builders for test data. Plain functions: explicit beats magic here.
+
+Each builds its rows in `unscoped()`: setting up a test is not a query that a
+clinic's scope should guard, while the code under test still is.
+"""
 
 from __future__ import annotations
 
 import datetime
-import importlib
+import functools
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import Group
 
 from clinic.models import Clinic, Patient, Therapist, User
+from clinic.scoping import unscoped
 from prescriptions.models import Exercise, Plan, PlanItem, PlanTemplate, TemplateItem
 
 _seq = itertools.count(1)
 
 
+def _unscoped[**P, R](builder: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(builder)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with unscoped():
+            return builder(*args, **kwargs)
+
+    return wrapper
+
+
+@_unscoped
 def make_clinic(name: str = "Riverside Physio", **kw: Any) -> Clinic:
     n = next(_seq)
     kw.setdefault("slug", f"clinic-{n}")
     return Clinic.objects.create(name=name, **kw)
 
 
+@_unscoped
 def make_therapist(
     clinic: Clinic,
     email: str | None = None,
@@ -35,14 +52,11 @@ def make_therapist(
         is_staff=True,
     )
     group = "Clinic administrators" if role == Therapist.Role.CLINIC_ADMIN else "Therapists"
-    if not Group.objects.filter(name=group).exists():
-        # A transactional test earlier in this worker (the browser test) flushed
-        # the groups the migration made; whether one ran depends on test order.
-        restore_role_groups()
     user.groups.add(Group.objects.get(name=group))
     return Therapist.objects.create(user=user, clinic=clinic, role=role)
 
 
+@_unscoped
 def make_patient(
     clinic: Clinic,
     therapist: Therapist | None = None,
@@ -63,6 +77,7 @@ def make_patient(
     return patient
 
 
+@_unscoped
 def make_exercise(clinic: Clinic | None = None, **kw: Any) -> Exercise:
     n = next(_seq)
     kw.setdefault("name", f"Exercise {n}")
@@ -76,6 +91,7 @@ def make_exercise(clinic: Clinic | None = None, **kw: Any) -> Exercise:
     return Exercise.objects.create(clinic=clinic, **kw)
 
 
+@_unscoped
 def make_plan(
     patient: Patient,
     therapist: Therapist,
@@ -91,6 +107,7 @@ def make_plan(
     return plan
 
 
+@_unscoped
 def make_template(
     clinic: Clinic | None, exercises: list[Exercise], name: str = "Protocol"
 ) -> PlanTemplate:
@@ -101,21 +118,3 @@ def make_template(
             template=template, exercise=exercise, order=order, **exercise.dosage_dict()
         )
     return template
-
-
-def restore_role_groups() -> None:
-    """Recreate the role groups from their data migration.
-
-    A transactional test empties the database when it ends, including the groups
-    the migration created, so a later transactional test builds them again.
-    """
-    from django.apps import apps
-
-    migration = importlib.import_module("clinic.migrations.0002_role_groups")
-    # The migration flips models_module on each app config; put it back after.
-    saved = {config.label: config.models_module for config in apps.get_app_configs()}
-    try:
-        migration.create_groups(apps, None)
-    finally:
-        for config in apps.get_app_configs():
-            config.models_module = saved[config.label]

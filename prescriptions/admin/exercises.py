@@ -15,7 +15,6 @@ from django.utils.translation import ngettext
 
 from clinic.admin_scoping import (
     ClinicOwnedForm,
-    ClinicScopedAdmin,
     clinic_of,
     is_superuser,
     owned_form,
@@ -46,9 +45,8 @@ class ExerciseForm(ClinicOwnedForm):
 
 
 @admin.register(Exercise)
-class ExerciseAdmin(ClinicScopedAdmin):
+class ExerciseAdmin(admin.ModelAdmin):
     form = ExerciseForm
-    shared_rows = True
     list_display = (
         "picture",
         "name",
@@ -108,11 +106,10 @@ class ExerciseAdmin(ClinicScopedAdmin):
         }
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if db_field.related_model is Exercise and field is not None:
+        if db_field.related_model is Exercise:
             # A retired exercise cannot become another's variant.
-            field.queryset = field.queryset.filter(is_active=True)
-        return field
+            kwargs.setdefault("queryset", Exercise.objects.filter(is_active=True))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description=_("picture"))
     def picture(self, obj: Exercise) -> str:

@@ -23,9 +23,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-# Imported here, not lazily: the admin is loaded in every process, and importing the
-# handouts module connects the signal that deletes a handout's file with its row.
-from prescriptions import handouts  # noqa: F401
+from prescriptions.handouts import handout_bytes, handout_filename, handout_response, plan_load
 from prescriptions.models import Plan
 
 if TYPE_CHECKING:
@@ -54,8 +52,6 @@ class PlanHandoutAdminMixin(_Base):
         ]
 
     def handout_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        from prescriptions.handouts import handout_response
-
         plan = self.get_object(request, unquote(object_id))
         if plan is None or not self.has_view_or_change_permission(request, plan):
             raise Http404(_("No plan with this ID."))
@@ -65,8 +61,6 @@ class PlanHandoutAdminMixin(_Base):
     def download_handouts(
         self, request: HttpRequest, queryset: QuerySet[Plan]
     ) -> HttpResponse | None:
-        from prescriptions.handouts import handout_bytes, handout_filename
-
         plans = list(queryset.select_related("patient").order_by("pk")[: ZIP_MAX_PLANS + 1])
         if len(plans) > ZIP_MAX_PLANS:
             self.message_user(
@@ -95,8 +89,6 @@ class PlanHandoutAdminMixin(_Base):
     def handout_summary(self, obj: Plan | None) -> SafeString | str:
         if obj is None or obj.pk is None:
             return _("Save the plan to see its time and download its handout.")
-        from prescriptions.handouts import plan_load
-
         items = list(obj.items.all())
         load = plan_load(items, obj.patient.clinic)
         clinic = obj.patient.clinic

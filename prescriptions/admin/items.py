@@ -10,10 +10,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from clinic.admin_scoping import ClinicScopedInline
+from clinic.admin_site import SafeAutocompleteMixin
 from prescriptions import plans
 from prescriptions.admin.common import thumbnail
-from prescriptions.models import PlanItem, TemplateItem
+from prescriptions.models import Exercise, PlanItem, TemplateItem
 
 
 class ItemForm(forms.ModelForm):
@@ -59,7 +59,7 @@ class ItemForm(forms.ModelForm):
         return {*super()._get_validation_exclusions(), "order"}  # type: ignore[misc]
 
 
-class ItemInline(ClinicScopedInline, admin.TabularInline):
+class ItemInline(SafeAutocompleteMixin, admin.TabularInline):
     form = ItemForm
     autocomplete_fields = ("exercise",)
     fields = (
@@ -92,11 +92,10 @@ class ItemInline(ClinicScopedInline, admin.TabularInline):
         return field
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if db_field.name == "exercise" and field is not None:
+        if db_field.name == "exercise":
             # Retired exercises stay in old plans but cannot be picked for new rows.
-            field.queryset = field.queryset.filter(is_active=True)
-        return field
+            kwargs.setdefault("queryset", Exercise.objects.filter(is_active=True))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="")
     def picture(self, obj: Any) -> str:

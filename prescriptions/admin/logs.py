@@ -9,7 +9,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from clinic.admin_scoping import ClinicScopedAdmin, is_superuser
+from clinic.admin_scoping import is_superuser
 from prescriptions.models import ExerciseLog, SessionLog
 
 
@@ -28,10 +28,9 @@ class ExerciseLogInline(admin.TabularInline):
 
 
 @admin.register(SessionLog)
-class SessionLogAdmin(ClinicScopedAdmin):
+class SessionLogAdmin(admin.ModelAdmin):
     """What patients recorded: read-only for therapists."""
 
-    clinic_path = "plan__patient__clinic"
     list_display = (
         "date",
         "patient",

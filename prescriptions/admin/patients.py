@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from clinic.admin_portal import PatientPortalAdminMixin
-from clinic.admin_scoping import ClinicScopedAdmin, clinic_of, is_superuser
+from clinic.admin_scoping import clinic_of, is_superuser
 from clinic.models import Patient, therapist_for
 from prescriptions.admin.adherence import PatientAdherenceAdminMixin
 from prescriptions.models import Plan
@@ -39,7 +39,7 @@ class PlanInline(admin.TabularInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(PatientAdherenceAdminMixin, PatientPortalAdminMixin, ClinicScopedAdmin):
+class PatientAdmin(PatientAdherenceAdminMixin, PatientPortalAdminMixin, admin.ModelAdmin):
     list_display = (
         "full_name",
         "date_of_birth",

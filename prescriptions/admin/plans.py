@@ -13,13 +13,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from clinic.admin_scoping import ClinicScopedAdmin
 from clinic.models import therapist_for
 from prescriptions import plans
 from prescriptions.admin.adherence import PlanAdherenceAdminMixin
 from prescriptions.admin.handouts import PlanHandoutAdminMixin
 from prescriptions.admin.items import PlanItemInline, items_changed, save_items
 from prescriptions.models import Plan
+from prescriptions.tasks import schedule_handout
 
 
 class PlanForm(forms.ModelForm):
@@ -39,9 +39,8 @@ class PlanForm(forms.ModelForm):
 
 
 @admin.register(Plan)
-class PlanAdmin(PlanHandoutAdminMixin, PlanAdherenceAdminMixin, ClinicScopedAdmin):
+class PlanAdmin(PlanHandoutAdminMixin, PlanAdherenceAdminMixin, admin.ModelAdmin):
     form = PlanForm
-    clinic_path = "patient__clinic"
     list_display = (
         "title",
         "patient_link",
@@ -150,12 +149,7 @@ class PlanAdmin(PlanHandoutAdminMixin, PlanAdherenceAdminMixin, ClinicScopedAdmi
 
     def plan_saved(self, plan: Plan) -> None:
         """Pre-render the handout so that the patient's first download is instant."""
-        try:
-            from prescriptions.tasks import schedule_handout
-        except ImportError:  # handouts not installed yet
-            return
-        if plan.status == Plan.Status.ACTIVE:
-            schedule_handout(plan)
+        schedule_handout(plan)
 
     def _set_status(
         self, request: HttpRequest, queryset: QuerySet[Plan], status: Plan.Status, done: Any

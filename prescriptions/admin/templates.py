@@ -16,7 +16,6 @@ from django.utils.translation import gettext_lazy as _
 
 from clinic.admin_scoping import (
     ClinicOwnedForm,
-    ClinicScopedAdmin,
     clinic_of,
     is_superuser,
     owned_form,
@@ -35,9 +34,8 @@ class TemplateForm(ClinicOwnedForm):
 
 
 @admin.register(PlanTemplate)
-class PlanTemplateAdmin(ClinicScopedAdmin):
+class PlanTemplateAdmin(admin.ModelAdmin):
     form = TemplateForm
-    shared_rows = True
     list_display = ("name", "condition", "owner", "exercise_count", "duration_weeks")
     list_filter = (OwnerFilter,)
     list_select_related = ("clinic",)
@@ -124,8 +122,12 @@ class PlanTemplateAdmin(ClinicScopedAdmin):
 
 
 class StartPlanForm(forms.Form):
-    patient = forms.ModelChoiceField(queryset=Patient.objects.none(), label=_("Patient"))
-    therapist = forms.ModelChoiceField(queryset=Therapist.objects.none(), label=_("Therapist"))
+    """Whom the plan is for. The choices are the request's scope: the therapist's clinic."""
+
+    patient = forms.ModelChoiceField(queryset=Patient.objects.active(), label=_("Patient"))
+    therapist = forms.ModelChoiceField(
+        queryset=Therapist.objects.select_related("user"), label=_("Therapist")
+    )
     start_date = forms.DateField(
         label=_("Start date"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -133,13 +135,6 @@ class StartPlanForm(forms.Form):
     def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         clinic = clinic_of(request)
-        patients = Patient.objects.active()
-        therapists = Therapist.objects.select_related("user")
-        if not is_superuser(request):
-            patients = patients.filter(clinic=clinic)
-            therapists = therapists.filter(clinic=clinic)
-        self.fields["patient"].queryset = patients  # type: ignore[attr-defined]
-        self.fields["therapist"].queryset = therapists  # type: ignore[attr-defined]
         self.fields["start_date"].initial = clinic.today() if clinic else datetime.date.today()
 
     def clean(self) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 
+from clinic.scoping import scope
 from prescriptions.models import (
     DOSAGE_FIELD_NAMES,
     DosageFields,
@@ -350,7 +351,6 @@ def _item_signature(item: TemplateItem) -> tuple[Any, ...]:
     )
 
 
-@transaction.atomic
 def load_library(
     exercises: Sequence[LibraryExercise] | None = None,
     protocols: Sequence[LibraryProtocol] | None = None,
@@ -360,6 +360,16 @@ def load_library(
     Everything happens in one transaction: bad data raises LibraryError and
     leaves the database as it was.
     """
+    # The scope of no clinic: the shared library's rows and nothing else, so a
+    # clinic's own exercises and templates are out of reach even by mistake.
+    with scope(None):
+        return _load(exercises, protocols)
+
+
+@transaction.atomic
+def _load(
+    exercises: Sequence[LibraryExercise] | None, protocols: Sequence[LibraryProtocol] | None
+) -> LoadReport:
     if exercises is None:
         exercises = library_exercises()
     if protocols is None:

@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 
-from tests import factories
-
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENS = Path(__file__).resolve().parents[2] / "artifacts" / "screens"
 PHONE = {"width": 390, "height": 844}
@@ -18,11 +16,6 @@ PHONE = {"width": 390, "height": 844}
 # Playwright's sync API runs an event loop in this thread; the live server's
 # database work happens in its own thread, so Django's async guard can be relaxed.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-
-@pytest.fixture
-def role_groups(transactional_db: None) -> None:
-    factories.restore_role_groups()
 
 
 @pytest.fixture(scope="session")

@@ -33,6 +33,7 @@ from pypdf import PdfReader
 
 from clinic.invitations import invite_patient
 from clinic.models import Patient
+from clinic.scoping import unscoped
 from portal.reminders import reminder_email
 from prescriptions import charts, dosage, handouts
 from prescriptions.models import Exercise, Plan
@@ -434,12 +435,15 @@ def test_a_german_patients_handout_is_german(client, german_plan, media):
 
 
 def test_the_handout_goes_back_to_english_with_the_patient(german_plan, media):
-    german = handouts.handout_bytes(german_plan)
-    Patient.objects.filter(pk=german_plan.patient_id).update(preferred_language="en")
+    with unscoped():
+        german = handouts.handout_bytes(german_plan)
+        Patient.objects.filter(pk=german_plan.patient_id).update(preferred_language="en")
 
-    text, reader = pdf_of(handouts.handout_bytes(german_plan))
+    with unscoped():
+        text, reader = pdf_of(handouts.handout_bytes(german_plan))
 
-    assert handouts.handout_bytes(german_plan) != german
+    with unscoped():
+        assert handouts.handout_bytes(german_plan) != german
     assert reader.trailer["/Root"]["/Lang"] == "en"
     assert "How to use this plan" in text and "3 sets of 10" in text
     assert "Sätze" not in text
@@ -454,7 +458,7 @@ def test_a_german_patient_is_invited_in_german(
     patient = factories.make_patient(
         clinic, therapist, first_name="Nora", email="nora@example.org", preferred_language="de"
     )
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True), unscoped():
         link = invite_patient(patient=patient, invited_by=therapist.user)
 
     (email,) = mail.outbox
@@ -462,7 +466,8 @@ def test_a_german_patient_is_invited_in_german(
     assert email.body.startswith("Hallo Nora,")
     assert "Öffnen Sie diesen Link, um Ihr Passwort zu wählen:" in email.body
     assert link in email.body
-    expires = timezone.localtime(patient.invitations.get().expires_at, clinic.zone)
+    with unscoped():
+        expires = timezone.localtime(patient.invitations.get().expires_at, clinic.zone)
     with translation.override("de"):
         expected = format_date(expires, "j. F Y, H:i")  # e.g. "25. November 2026, 14:30"
     assert f"läuft am {expected} ab" in email.body
@@ -487,7 +492,8 @@ def test_accepting_a_german_invitation_welcomes_in_german(client, clinic, therap
     patient = factories.make_patient(
         clinic, therapist, email="nora@example.org", preferred_language="de"
     )
-    link = invite_patient(patient=patient, invited_by=therapist.user, send_email=False)
+    with unscoped():
+        link = invite_patient(patient=patient, invited_by=therapist.user, send_email=False)
     response = client.post(
         link.removeprefix(settings.SITE_URL),
         {"new_password1": "a-long-new-passphrase", "new_password2": "a-long-new-passphrase"},
@@ -505,12 +511,15 @@ def test_the_migration_moves_untranslated_languages_to_english(db, clinic):
     kept = [factories.make_patient(clinic, preferred_language=code) for code in ("en", "de")]
     moved = [factories.make_patient(clinic) for _code in ("fr", "es")]
     for patient, code in zip(moved, ("fr", "es"), strict=True):
-        Patient.objects.filter(pk=patient.pk).update(preferred_language=code)
+        with unscoped():
+            Patient.objects.filter(pk=patient.pk).update(preferred_language=code)
     migration = importlib.import_module("clinic.migrations.0005_preferred_language_en_de_only")
 
-    migration.untranslated_languages_to_english(apps, None)
+    with unscoped():
+        migration.untranslated_languages_to_english(apps, None)
 
-    languages = dict(Patient.objects.values_list("pk", "preferred_language"))
+    with unscoped():
+        languages = dict(Patient.objects.values_list("pk", "preferred_language"))
     assert [languages[p.pk] for p in kept] == ["en", "de"]
     assert [languages[p.pk] for p in moved] == ["en", "en"]
 

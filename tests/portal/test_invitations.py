@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from clinic.invitations import invite_patient
 from clinic.models import PortalInvitation, User
+from clinic.scoping import unscoped
 from portal.invitations import InvitationInvalid, accept_invitation
 from tests import factories
 from tests.conftest import login
@@ -32,7 +33,8 @@ def new_patient(clinic, therapist):
 
 
 def test_it_creates_a_patient_login_that_is_never_staff(new_patient, therapist):
-    link = invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False)
+    with unscoped():
+        link = invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False)
     new_patient.refresh_from_db()
     user = new_patient.user
     assert user is not None
@@ -44,8 +46,11 @@ def test_it_creates_a_patient_login_that_is_never_staff(new_patient, therapist):
 
 
 def test_it_stores_only_a_hash_of_the_token(new_patient, therapist):
-    token = _token(invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False))
-    invitation = PortalInvitation.objects.get()
+    with unscoped():
+        token = _token(
+            invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False)
+        )
+        invitation = PortalInvitation.objects.get()
     assert invitation.token_hash == PortalInvitation.hash_token(token)
     assert token not in invitation.token_hash
     assert invitation.created_by == therapist.user
@@ -53,7 +58,7 @@ def test_it_stores_only_a_hash_of_the_token(new_patient, therapist):
 
 
 def test_it_emails_the_link(new_patient, therapist, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True), unscoped():
         link = invite_patient(patient=new_patient, invited_by=therapist.user)
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["nora@example.org"]
@@ -62,54 +67,74 @@ def test_it_emails_the_link(new_patient, therapist, django_capture_on_commit_cal
 
 
 def test_it_accepts_once(new_patient, therapist):
-    token = _token(invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False))
-    user = accept_invitation(token, NEW_PASSWORD)
-    assert user.check_password(NEW_PASSWORD)
-    assert PortalInvitation.objects.get().used_at is not None
-    with pytest.raises(InvitationInvalid):
+    with unscoped():
+        token = _token(
+            invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False)
+        )
+        user = accept_invitation(token, NEW_PASSWORD)
+        assert user.check_password(NEW_PASSWORD)
+        assert PortalInvitation.objects.get().used_at is not None
+    with pytest.raises(InvitationInvalid), unscoped():
         accept_invitation(token, "another-password-99")
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD)
 
 
 def test_it_expires_after_72_hours(new_patient, therapist, monkeypatch):
-    token = _token(invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False))
+    with unscoped():
+        token = _token(
+            invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False)
+        )
     later = timezone.now() + datetime.timedelta(hours=72, seconds=1)
     monkeypatch.setattr(timezone, "now", lambda: later)
-    with pytest.raises(InvitationInvalid):
+    with pytest.raises(InvitationInvalid), unscoped():
         accept_invitation(token, NEW_PASSWORD)
     new_patient.refresh_from_db()
     assert new_patient.user.has_usable_password() is False
 
 
 def test_it_still_works_just_before_72_hours(new_patient, therapist, monkeypatch):
-    token = _token(invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False))
-    later = timezone.now() + datetime.timedelta(hours=71, minutes=59)
-    monkeypatch.setattr(timezone, "now", lambda: later)
-    assert accept_invitation(token, NEW_PASSWORD).check_password(NEW_PASSWORD)
+    with unscoped():
+        token = _token(
+            invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False)
+        )
+        later = timezone.now() + datetime.timedelta(hours=71, minutes=59)
+        monkeypatch.setattr(timezone, "now", lambda: later)
+        assert accept_invitation(token, NEW_PASSWORD).check_password(NEW_PASSWORD)
 
 
 def test_a_new_invitation_revokes_the_old_one(new_patient, therapist):
-    old = _token(invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False))
-    new = _token(invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False))
+    with unscoped():
+        old = _token(
+            invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False)
+        )
+        new = _token(
+            invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False)
+        )
     assert User.objects.filter(email="nora@example.org").count() == 1
-    with pytest.raises(InvitationInvalid):
+    with pytest.raises(InvitationInvalid), unscoped():
         accept_invitation(old, NEW_PASSWORD)
-    accept_invitation(new, NEW_PASSWORD)
+    with unscoped():
+        accept_invitation(new, NEW_PASSWORD)
 
 
 def test_it_refuses_a_weak_password_and_keeps_the_link(new_patient, therapist):
-    token = _token(invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False))
-    with pytest.raises(ValidationError):
+    with unscoped():
+        token = _token(
+            invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False)
+        )
+    with pytest.raises(ValidationError), unscoped():
         accept_invitation(token, "123")
-    assert PortalInvitation.objects.usable().count() == 1
+    with unscoped():
+        assert PortalInvitation.objects.usable().count() == 1
 
 
 def test_it_refuses_a_patient_without_an_email(clinic, therapist):
     patient = factories.make_patient(clinic, therapist, email="")
     with pytest.raises(ValidationError, match="email address"):
         invite_patient(patient=patient, invited_by=therapist.user, send_email=False)
-    assert not PortalInvitation.objects.exists()
+    with unscoped():
+        assert not PortalInvitation.objects.exists()
 
 
 def test_it_refuses_an_address_that_belongs_to_a_therapist(clinic, therapist, colleague):
@@ -118,7 +143,8 @@ def test_it_refuses_an_address_that_belongs_to_a_therapist(clinic, therapist, co
         invite_patient(patient=patient, invited_by=therapist.user, send_email=False)
     patient.refresh_from_db()
     assert patient.user is None
-    assert not PortalInvitation.objects.exists()
+    with unscoped():
+        assert not PortalInvitation.objects.exists()
 
 
 def test_it_refuses_a_patient_whose_login_is_staff(clinic, therapist, colleague):
@@ -133,7 +159,8 @@ def test_it_refuses_a_patient_whose_login_is_staff(clinic, therapist, colleague)
 
 
 def test_it_sets_the_password_on_the_welcome_page_and_signs_in(client, new_patient, therapist):
-    link = invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False)
+    with unscoped():
+        link = invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False)
     url = link.removeprefix("http://testserver")
     page = client.get(url)
     assert page.status_code == 200
@@ -150,11 +177,13 @@ def test_it_sets_the_password_on_the_welcome_page_and_signs_in(client, new_patie
 
 
 def test_it_keeps_the_link_when_the_passwords_differ(client, new_patient, therapist):
-    link = invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False)
+    with unscoped():
+        link = invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False)
     url = link.removeprefix("http://testserver")
     response = client.post(url, {"new_password1": NEW_PASSWORD, "new_password2": "other-pass-77"})
     assert response.status_code == 200
-    assert PortalInvitation.objects.usable().count() == 1
+    with unscoped():
+        assert PortalInvitation.objects.usable().count() == 1
     assert "_auth_user_id" not in client.session
 
 
@@ -175,7 +204,8 @@ def test_the_admin_prints_a_fresh_link(client, therapist, new_patient):
     login(client, therapist)
     confirm = client.get(_invitation_url(new_patient))
     assert confirm.status_code == 200
-    assert not PortalInvitation.objects.exists()
+    with unscoped():
+        assert not PortalInvitation.objects.exists()
     response = client.post(_invitation_url(new_patient))
     assert response.status_code == 200
     html = response.content.decode()
@@ -183,7 +213,8 @@ def test_the_admin_prints_a_fresh_link(client, therapist, new_patient):
     assert link is not None
     assert "no-store" in response["Cache-Control"]
     assert 'src="data:image/svg+xml' in html  # the QR code
-    accept_invitation(_token(link.group(0)), NEW_PASSWORD)
+    with unscoped():
+        accept_invitation(_token(link.group(0)), NEW_PASSWORD)
     assert mail.outbox == []
 
 
@@ -191,7 +222,8 @@ def test_the_admin_hides_other_clinics_patients(client, outsider, new_patient):
     login(client, outsider)
     assert client.get(_invitation_url(new_patient)).status_code == 404
     assert client.post(_invitation_url(new_patient)).status_code == 404
-    assert not PortalInvitation.objects.exists()
+    with unscoped():
+        assert not PortalInvitation.objects.exists()
 
 
 def test_the_admin_refuses_patients_and_anonymous_visitors(client, patient, new_patient):
@@ -201,7 +233,8 @@ def test_the_admin_refuses_patients_and_anonymous_visitors(client, patient, new_
     response = client.post(_invitation_url(new_patient))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
-    assert not PortalInvitation.objects.exists()
+    with unscoped():
+        assert not PortalInvitation.objects.exists()
 
 
 def test_the_admin_action_invites_by_email(
@@ -231,14 +264,16 @@ def test_the_admin_action_cannot_reach_other_clinics(client, outsider, new_patie
         reverse("admin:clinic_patient_changelist"),
         {"action": "invite_to_portal", "_selected_action": [new_patient.pk]},
     )
-    assert not PortalInvitation.objects.exists()
+    with unscoped():
+        assert not PortalInvitation.objects.exists()
 
 
 def test_the_patient_page_shows_the_portal_status(client, therapist, new_patient):
     login(client, therapist)
     url = reverse("admin:clinic_patient_change", args=[new_patient.pk])
     assert "Not invited yet." in client.get(url).content.decode()
-    invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False)
+    with unscoped():
+        invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False)
     html = client.get(url).content.decode()
     assert "Invited; the link works until" in html
     assert _invitation_url(new_patient) in html

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from clinic.models import Clinic, Patient
+from clinic.scoping import unscoped
 from portal import reminders
 from portal.forms import PortalSettingsForm
 from portal.reminders import LATE_WINDOW, send_due_reminders, zone_window
@@ -39,7 +40,8 @@ def at(clinic: Clinic, day: datetime.date, hour: int, minute: int = 0) -> dateti
 
 
 def log(plan: Plan, day: datetime.date, session_number: int = 1) -> SessionLog:
-    return SessionLog.objects.create(plan=plan, date=day, session_number=session_number, pain=2)
+    with unscoped():  # setting up, like a factory
+        return SessionLog.objects.create(plan=plan, date=day, session_number=session_number, pain=2)
 
 
 @pytest.fixture
@@ -188,16 +190,19 @@ def test_it_still_reminds_after_only_yesterdays_session(reminded, clinic, plan):
 
 def test_it_skips_a_day_the_plan_does_not_ask_for(reminded, clinic, plan):
     # Three days a week from Sunday 1 November: days 1, 3 and 5 of each week are due.
-    PlanItem.objects.filter(plan=plan).update(days_per_week=3)
+    with unscoped():
+        PlanItem.objects.filter(plan=plan).update(days_per_week=3)
     result = send_due_reminders(at(clinic, datetime.date(2026, 11, 2), 18, 30))
     assert (result.sent, result.skipped) == (0, 1)
     assert send_due_reminders(at(clinic, datetime.date(2026, 11, 3), 18, 30)).sent == 1
 
 
 def test_it_counts_the_plans_most_frequent_exercise(reminded, clinic, plan, therapist):
-    PlanItem.objects.filter(plan=plan).update(days_per_week=3)
+    with unscoped():
+        PlanItem.objects.filter(plan=plan).update(days_per_week=3)
     daily = factories.make_exercise(None, days_per_week=7)
-    PlanItem.objects.create(plan=plan, exercise=daily, order=2, **daily.dosage_dict())
+    with unscoped():
+        PlanItem.objects.create(plan=plan, exercise=daily, order=2, **daily.dosage_dict())
     assert send_due_reminders(at(clinic, datetime.date(2026, 11, 2), 18, 30)).sent == 1
 
 
@@ -213,15 +218,18 @@ def test_it_reminds_about_a_second_plan_not_yet_logged(reminded, clinic, plan, t
 
 
 def _no_reminder_time(patient: Patient, plan: Plan) -> None:
-    Patient.objects.filter(pk=patient.pk).update(reminder_time=None)
+    with unscoped():
+        Patient.objects.filter(pk=patient.pk).update(reminder_time=None)
 
 
 def _inactive_patient(patient: Patient, plan: Plan) -> None:
-    Patient.objects.filter(pk=patient.pk).update(is_active=False)
+    with unscoped():
+        Patient.objects.filter(pk=patient.pk).update(is_active=False)
 
 
 def _no_portal_login(patient: Patient, plan: Plan) -> None:
-    Patient.objects.filter(pk=patient.pk).update(user=None)
+    with unscoped():
+        Patient.objects.filter(pk=patient.pk).update(user=None)
 
 
 def _inactive_login(patient: Patient, plan: Plan) -> None:
@@ -241,21 +249,25 @@ def _staff_login(patient: Patient, plan: Plan) -> None:
 
 def _plan_status(status: str):
     def change(patient: Patient, plan: Plan) -> None:
-        Plan.objects.filter(pk=plan.pk).update(status=status)
+        with unscoped():
+            Plan.objects.filter(pk=plan.pk).update(status=status)
 
     return change
 
 
 def _plan_ended_yesterday(patient: Patient, plan: Plan) -> None:
-    Plan.objects.filter(pk=plan.pk).update(end_date=DAY - datetime.timedelta(days=1))
+    with unscoped():
+        Plan.objects.filter(pk=plan.pk).update(end_date=DAY - datetime.timedelta(days=1))
 
 
 def _plan_starts_tomorrow(patient: Patient, plan: Plan) -> None:
-    Plan.objects.filter(pk=plan.pk).update(start_date=DAY + datetime.timedelta(days=1))
+    with unscoped():
+        Plan.objects.filter(pk=plan.pk).update(start_date=DAY + datetime.timedelta(days=1))
 
 
 def _plan_without_exercises(patient: Patient, plan: Plan) -> None:
-    PlanItem.objects.filter(plan=plan).delete()
+    with unscoped():
+        PlanItem.objects.filter(plan=plan).delete()
 
 
 @pytest.mark.parametrize(
@@ -284,7 +296,8 @@ def test_it_sends_nothing_when(change, reminded, clinic, plan):
 
 
 def test_it_sends_on_the_plans_last_day(reminded, clinic, plan):
-    Plan.objects.filter(pk=plan.pk).update(end_date=DAY)
+    with unscoped():
+        Plan.objects.filter(pk=plan.pk).update(end_date=DAY)
     assert send_due_reminders(at(clinic, DAY, 18, 30)).sent == 1
 
 
@@ -294,7 +307,8 @@ def test_it_sends_on_the_plans_last_day(reminded, clinic, plan):
 
 def test_it_gives_the_day_back_when_sending_fails(reminded, clinic, monkeypatch, caplog):
     yesterday = DAY - datetime.timedelta(days=1)
-    Patient.objects.filter(pk=reminded.pk).update(last_reminded_on=yesterday)
+    with unscoped():
+        Patient.objects.filter(pk=reminded.pk).update(last_reminded_on=yesterday)
 
     def refuse(self: EmailMultiAlternatives, *args: object, **kwargs: object) -> int:
         raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
@@ -314,7 +328,8 @@ def test_one_failure_does_not_stop_the_others(
     reminded, other_patient, plan, therapist, clinic, monkeypatch
 ):
     factories.make_plan(other_patient, therapist, [factories.make_exercise(None)])
-    Patient.objects.filter(pk=other_patient.pk).update(reminder_time=SIX_THIRTY)
+    with unscoped():
+        Patient.objects.filter(pk=other_patient.pk).update(reminder_time=SIX_THIRTY)
     real_send = EmailMultiAlternatives.send
 
     def flaky(self: EmailMultiAlternatives, *args: Any, **kwargs: Any) -> int:
@@ -335,9 +350,10 @@ def test_one_failure_does_not_stop_the_others(
 
 
 def test_it_writes_a_short_email_from_the_clinic(reminded, clinic):
-    Clinic.objects.filter(pk=clinic.pk).update(
-        email="desk@riverside.example", phone="01632 960 123"
-    )
+    with unscoped():
+        Clinic.objects.filter(pk=clinic.pk).update(
+            email="desk@riverside.example", phone="01632 960 123"
+        )
     send_due_reminders(at(clinic, DAY, 18, 30))
     message = the_email()
     assert message.subject == "Time for today's exercises – Riverside Physio"
@@ -363,12 +379,13 @@ def test_it_sets_no_reply_to_without_a_clinic_email(reminded, clinic):
 
 
 def test_it_keeps_health_details_out_of_the_email(reminded, clinic, plan):
-    Plan.objects.filter(pk=plan.pk).update(
-        title="Sciatica after disc surgery",
-        condition="L5 radiculopathy",
-        goals="Walk without leg pain",
-        notes_for_patient="Stop if the tingling spreads",
-    )
+    with unscoped():
+        Plan.objects.filter(pk=plan.pk).update(
+            title="Sciatica after disc surgery",
+            condition="L5 radiculopathy",
+            goals="Walk without leg pain",
+            notes_for_patient="Stop if the tingling spreads",
+        )
     log(plan, DAY - datetime.timedelta(days=1))
     send_due_reminders(at(clinic, DAY, 18, 30))
     message = the_email()
@@ -379,7 +396,8 @@ def test_it_keeps_health_details_out_of_the_email(reminded, clinic, plan):
 
 
 def test_it_writes_in_the_patients_language(reminded, clinic, monkeypatch):
-    Patient.objects.filter(pk=reminded.pk).update(preferred_language="de")
+    with unscoped():
+        Patient.objects.filter(pk=reminded.pk).update(preferred_language="de")
     languages = []
     real_render = reminders.render_to_string
 
@@ -400,7 +418,8 @@ def test_it_writes_in_the_patients_language(reminded, clinic, monkeypatch):
 
 
 def test_it_escapes_the_clinic_name_in_the_html_part(reminded, clinic):
-    Clinic.objects.filter(pk=clinic.pk).update(name="Physio <Müller> & Co,\nKöln")
+    with unscoped():
+        Clinic.objects.filter(pk=clinic.pk).update(name="Physio <Müller> & Co,\nKöln")
     send_due_reminders(at(clinic, DAY, 18, 30))
     message = the_email()
     assert "Physio &lt;Müller&gt; &amp; Co" in html_of(message)
@@ -418,7 +437,8 @@ def test_it_escapes_the_clinic_name_in_the_html_part(reminded, clinic):
 def test_it_pins_the_query_count_of_a_pass(
     reminded, clinic, other_clinic, therapist, outsider, django_assert_num_queries
 ):
-    Clinic.objects.filter(pk=other_clinic.pk).update(time_zone="Europe/Berlin")
+    with unscoped():
+        Clinic.objects.filter(pk=other_clinic.pk).update(time_zone="Europe/Berlin")
     other_clinic.refresh_from_db()
     exercise = factories.make_exercise(None)
     for n in range(3):
@@ -581,7 +601,8 @@ def test_the_settings_page_refuses_a_time_that_does_not_exist(client, reminded):
 
 
 def test_the_settings_page_offers_half_hours_and_keeps_an_earlier_time(client, reminded):
-    Patient.objects.filter(pk=reminded.pk).update(reminder_time=datetime.time(7, 15))
+    with unscoped():
+        Patient.objects.filter(pk=reminded.pk).update(reminder_time=datetime.time(7, 15))
     login(client, reminded)
     page = client.get(reverse("portal:settings")).content.decode()
     assert '<option value="07:15" selected>7:15 a.m.</option>' in page
@@ -605,7 +626,8 @@ def test_the_settings_page_refuses_a_time_off_the_list(client, reminded):
 
 
 def test_the_admin_shows_the_last_reminder_read_only(client, therapist, reminded):
-    Patient.objects.filter(pk=reminded.pk).update(last_reminded_on=DAY)
+    with unscoped():
+        Patient.objects.filter(pk=reminded.pk).update(last_reminded_on=DAY)
     login(client, therapist)
     url = reverse("admin:clinic_patient_change", args=[reminded.pk])
     page = client.get(url)

@@ -13,6 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from clinic.scoping import unscoped
 from prescriptions.models import ExerciseLog, Plan, SessionLog
 from tests import factories
 from tests.conftest import login
@@ -114,8 +115,9 @@ def test_it_shows_todays_exercises_with_pictures_and_dosage(client, patient, run
     # Held stretches get a timer (hidden until JavaScript starts it).
     assert 'data-seconds="30"' in html
     # Each side is recorded per side; other items once.
-    stretch = running_plan.items.get(exercise__slug="shared-stretch")
-    bridge = running_plan.items.get(exercise__slug="glute-bridge")
+    with unscoped():
+        stretch = running_plan.items.get(exercise__slug="shared-stretch")
+        bridge = running_plan.items.get(exercise__slug="glute-bridge")
     assert f'name="item_{stretch.pk}_left"' in html
     assert f'name="item_{stretch.pk}_right"' in html
     assert f'name="item_{bridge.pk}"' in html
@@ -130,7 +132,8 @@ def test_it_does_not_show_another_patients_plan_on_today(client, other_patient, 
 def test_it_records_todays_session_and_shows_it_done(client, patient, running_plan):
     login(client, patient)
     url = _log_url(running_plan, _today(running_plan))
-    stretch = running_plan.items.get(exercise__slug="shared-stretch")
+    with unscoped():
+        stretch = running_plan.items.get(exercise__slug="shared-stretch")
     data = _form_data(
         client,
         url,
@@ -144,15 +147,16 @@ def test_it_records_todays_session_and_shows_it_done(client, patient, running_pl
     response = client.post(url, data)
     assert response.status_code == 302
     assert response["Location"] == reverse("portal:today")
-    log = SessionLog.objects.get(plan=running_plan)
-    assert (log.pain, log.nerve_symptoms, log.symptoms_lasted, log.symptoms_minutes) == (
-        6,
-        "tingling",
-        True,
-        15,
-    )
-    assert log.comment == "Tight on the left"
-    row = ExerciseLog.objects.get(session=log, item=stretch)
+    with unscoped():
+        log = SessionLog.objects.get(plan=running_plan)
+        assert (log.pain, log.nerve_symptoms, log.symptoms_lasted, log.symptoms_minutes) == (
+            6,
+            "tingling",
+            True,
+            15,
+        )
+        assert log.comment == "Tight on the left"
+        row = ExerciseLog.objects.get(session=log, item=stretch)
     assert (row.sets_left, row.sets_right, row.sets_done) == (1, 0, 0)
     page = client.get(reverse("portal:today")).content.decode()
     assert "session is done" in page
@@ -166,12 +170,14 @@ def test_it_keeps_one_record_when_the_same_form_is_sent_twice(client, patient, r
     assert client.post(url, data).status_code == 302
     # Double tap, double submit or the back button: the same form again.
     assert client.post(url, {**data, "pain": "8"}).status_code == 302
-    assert SessionLog.objects.filter(plan=running_plan).count() == 1
-    assert SessionLog.objects.get(plan=running_plan).pain == 4
+    with unscoped():
+        assert SessionLog.objects.filter(plan=running_plan).count() == 1
+        assert SessionLog.objects.get(plan=running_plan).pain == 4
 
 
 def test_it_offers_the_next_session_when_the_plan_asks_for_two_a_day(client, patient, running_plan):
-    running_plan.items.update(times_per_day=2)
+    with unscoped():
+        running_plan.items.update(times_per_day=2)
     login(client, patient)
     assert "Session 1 of 2 today" in client.get(reverse("portal:today")).content.decode()
     url = _log_url(running_plan, _today(running_plan), 1)
@@ -194,7 +200,8 @@ def test_it_lets_the_patient_correct_an_earlier_entry(client, patient, running_p
     response = client.post(url, _form_data(client, url, pain="5", comment="corrected"))
     assert response.status_code == 302
     assert response["Location"] == reverse("portal:history")
-    log = SessionLog.objects.get(plan=running_plan)
+    with unscoped():
+        log = SessionLog.objects.get(plan=running_plan)
     assert (log.date, log.pain, log.comment) == (day, 5, "corrected")
 
 
@@ -216,7 +223,8 @@ def test_it_refuses_days_outside_the_editable_window(
         url, {"idempotency_key": str(uuid.uuid4()), "pain": "3", "nerve_symptoms": "none"}
     )
     assert response.status_code == 302
-    assert not SessionLog.objects.exists()
+    with unscoped():
+        assert not SessionLog.objects.exists()
 
 
 def test_it_refuses_days_before_the_plan_started(client, patient, therapist, shared_exercise):
@@ -230,7 +238,8 @@ def test_it_refuses_days_before_the_plan_started(client, patient, therapist, sha
         follow=True,
     )
     assert "started on" in response.content.decode()
-    assert not SessionLog.objects.exists()
+    with unscoped():
+        assert not SessionLog.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -257,28 +266,33 @@ def test_it_shows_a_clear_message_for_bad_values_and_saves_nothing(
     response = client.post(url, _form_data(client, url, **overrides))
     assert response.status_code == 400
     assert message in response.content.decode()
-    assert not SessionLog.objects.exists()
+    with unscoped():
+        assert not SessionLog.objects.exists()
 
 
 def test_it_refuses_more_sets_than_prescribed(client, patient, running_plan):
-    bridge = running_plan.items.get(exercise__slug="glute-bridge")
+    with unscoped():
+        bridge = running_plan.items.get(exercise__slug="glute-bridge")
     login(client, patient)
     url = _log_url(running_plan, _today(running_plan))
     response = client.post(url, _form_data(client, url, **{f"item_{bridge.pk}": "9"}))
     assert response.status_code == 400
     assert "Choose how many sets you did" in response.content.decode()
-    assert not SessionLog.objects.exists()
+    with unscoped():
+        assert not SessionLog.objects.exists()
 
 
 def test_it_never_saves_an_item_from_another_plan(
     client, patient, running_plan, other_patient, colleague, shared_exercise
 ):
-    foreign = factories.make_plan(other_patient, colleague, [shared_exercise]).items.get()
+    with unscoped():
+        foreign = factories.make_plan(other_patient, colleague, [shared_exercise]).items.get()
     login(client, patient)
     url = _log_url(running_plan, _today(running_plan))
     client.post(url, _form_data(client, url, **{f"item_{foreign.pk}": "1"}))
-    assert not ExerciseLog.objects.filter(item=foreign).exists()
-    assert ExerciseLog.objects.filter(session__plan=running_plan).count() == 2
+    with unscoped():
+        assert not ExerciseLog.objects.filter(item=foreign).exists()
+        assert ExerciseLog.objects.filter(session__plan=running_plan).count() == 2
 
 
 def test_it_hides_another_patients_plan_from_the_log(
@@ -292,7 +306,8 @@ def test_it_hides_another_patients_plan_from_the_log(
             url, {"idempotency_key": str(uuid.uuid4()), "pain": "1", "nerve_symptoms": "none"}
         )
         assert response.status_code == 404
-    assert not SessionLog.objects.exists()
+    with unscoped():
+        assert not SessionLog.objects.exists()
 
 
 def test_it_refuses_logging_a_paused_plan(client, patient, running_plan):
@@ -315,11 +330,12 @@ def test_it_answers_404_for_a_session_the_plan_does_not_have(client, patient, ru
 
 
 def test_it_shows_the_whole_plan_with_steps_and_cautions(client, patient, running_plan):
-    exercise = running_plan.items.get(exercise__slug="shared-stretch").exercise
-    exercise.cautions = "Keep your back straight."
-    exercise.stop_signs = "Pain shoots down the leg."
-    exercise.save()
-    running_plan.items.filter(exercise=exercise).update(instructions="Use the bottom stair.")
+    with unscoped():
+        exercise = running_plan.items.get(exercise__slug="shared-stretch").exercise
+        exercise.cautions = "Keep your back straight."
+        exercise.stop_signs = "Pain shoots down the leg."
+        exercise.save()
+        running_plan.items.filter(exercise=exercise).update(instructions="Use the bottom stair.")
     response = login(client, patient).get(reverse("portal:plan"))
     html = response.content.decode()
     assert response.status_code == 200

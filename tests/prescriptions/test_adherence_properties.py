@@ -19,7 +19,7 @@ from prescriptions import adherence
 from prescriptions.models import Plan, SessionLog
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clinic_scope")]
 
 START = datetime.date(2026, 3, 1)
 DB_SETTINGS = settings(

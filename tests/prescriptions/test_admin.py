@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
+from clinic.scoping import unscoped
 from prescriptions.models import Exercise, Plan, PlanItem, PlanTemplate, SessionLog
 from tests import factories
 from tests.conftest import login
@@ -151,7 +152,8 @@ class TestExerciseAdmin:
         }
         response = client.post(reverse("admin:prescriptions_exercise_add"), data)
         assert response.status_code == 302, response.context["adminform"].form.errors
-        assert Exercise.objects.get(slug="towel-slide").clinic == clinic
+        with unscoped():
+            assert Exercise.objects.get(slug="towel-slide").clinic == clinic
 
     def test_it_reports_a_duplicate_short_name_as_a_form_error(
         self, client, therapist, own_exercise
@@ -178,7 +180,8 @@ class TestExerciseAdmin:
         assert "already has an exercise with this name" in str(
             response.context["adminform"].form.errors
         )
-        assert Exercise.objects.filter(slug=own_exercise.slug).count() == 1
+        with unscoped():
+            assert Exercise.objects.filter(slug=own_exercise.slug).count() == 1
 
     def test_it_shows_out_of_range_dosage_beside_the_field(self, client, therapist, own_exercise):
         login(client, therapist)
@@ -202,7 +205,8 @@ class TestExerciseAdmin:
             {"action": "copy_to_clinic", "_selected_action": [shared_exercise.pk]},
         )
         assert response.status_code == 302
-        copy = Exercise.objects.get(clinic=clinic, slug=shared_exercise.slug)
+        with unscoped():
+            copy = Exercise.objects.get(clinic=clinic, slug=shared_exercise.slug)
         assert copy.pk != shared_exercise.pk and copy.name == shared_exercise.name
 
 
@@ -254,7 +258,7 @@ class TestPlanAdmin:
         url = reverse("admin:prescriptions_plan_changelist")
         factories.make_plan(patient, therapist, [shared_exercise])
         client.get(url)  # warm caches (content types, sessions)
-        with django_assert_num_queries(16) as few:
+        with django_assert_num_queries(15) as few:
             client.get(url)
         for _ in range(15):
             other = factories.make_patient(patient.clinic, therapist)
@@ -301,8 +305,12 @@ class TestPlanAdmin:
         )
         response = client.post(reverse("admin:prescriptions_plan_add"), data)
         assert response.status_code == 302, response.context["errors"]
-        plan = Plan.objects.get(title="Sciatica relief")
-        assert [i.exercise for i in plan.items.order_by("order")] == [shared_exercise, own_exercise]
+        with unscoped():
+            plan = Plan.objects.get(title="Sciatica relief")
+            assert [i.exercise for i in plan.items.order_by("order")] == [
+                shared_exercise,
+                own_exercise,
+            ]
         assert plan.revision == 1
 
     def test_it_gives_a_new_row_without_an_amount_the_exercises_default_dosage(
@@ -314,7 +322,8 @@ class TestPlanAdmin:
         )
         response = client.post(reverse("admin:prescriptions_plan_add"), data)
         assert response.status_code == 302, response.context["errors"]
-        item = Plan.objects.get().items.get()
+        with unscoped():
+            item = Plan.objects.get().items.get()
         assert (item.sets, item.reps, item.hold_seconds, item.side) == (
             shared_exercise.sets,
             None,
@@ -337,7 +346,8 @@ class TestPlanAdmin:
             ]
         )
         client.post(reverse("admin:prescriptions_plan_add"), data)
-        item = Plan.objects.get().items.get()
+        with unscoped():
+            item = Plan.objects.get().items.get()
         assert (item.sets, item.hold_seconds, item.side) == (2, 45, "left")
 
     def test_it_reports_an_end_before_the_start_on_the_end_date(self, client, therapist, patient):
@@ -347,7 +357,8 @@ class TestPlanAdmin:
         assert response.status_code == 200
         errors = response.context["adminform"].form.errors
         assert "cannot be before the start date" in str(errors["end_date"])
-        assert not Plan.objects.exists()
+        with unscoped():
+            assert not Plan.objects.exists()
 
     def test_it_reports_out_of_range_dosage_on_the_row(
         self, client, therapist, patient, shared_exercise
@@ -360,7 +371,8 @@ class TestPlanAdmin:
         assert response.status_code == 200
         row_errors = response.context["inline_admin_formsets"][0].formset.errors[0]
         assert set(row_errors) == {"sets", "times_per_day"}
-        assert not Plan.objects.exists()
+        with unscoped():
+            assert not Plan.objects.exists()
 
     def test_it_refuses_another_clinics_patient_and_exercise(
         self, client, therapist, outside_patient, outside_exercise
@@ -373,13 +385,15 @@ class TestPlanAdmin:
         assert response.status_code == 200
         assert "patient" in response.context["adminform"].form.errors
         assert "exercise" in response.context["inline_admin_formsets"][0].formset.errors[0]
-        assert not Plan.objects.exists()
+        with unscoped():
+            assert not Plan.objects.exists()
 
     def test_it_reorders_exercises_and_bumps_the_revision(
         self, client, therapist, patient, shared_exercise, own_exercise
     ):
         plan = factories.make_plan(patient, therapist, [shared_exercise, own_exercise])
-        first, second = plan.items.order_by("order")
+        with unscoped():
+            first, second = plan.items.order_by("order")
         login(client, therapist)
         data = plan_form(
             patient, therapist, status=plan.status, start_date=str(plan.start_date), end_date=""
@@ -392,10 +406,11 @@ class TestPlanAdmin:
         )
         response = client.post(reverse("admin:prescriptions_plan_change", args=[plan.pk]), data)
         assert response.status_code == 302, response.context["errors"]
-        assert list(plan.items.order_by("order").values_list("exercise", flat=True)) == [
-            own_exercise.pk,
-            shared_exercise.pk,
-        ]
+        with unscoped():
+            assert list(plan.items.order_by("order").values_list("exercise", flat=True)) == [
+                own_exercise.pk,
+                shared_exercise.pk,
+            ]
         plan.refresh_from_db()
         assert plan.revision == 2
 
@@ -403,7 +418,8 @@ class TestPlanAdmin:
         self, client, therapist, patient, shared_exercise
     ):
         plan = factories.make_plan(patient, therapist, [shared_exercise], end_date=None)
-        item = plan.items.get()
+        with unscoped():
+            item = plan.items.get()
         login(client, therapist)
         data = plan_form(
             patient,
@@ -442,8 +458,12 @@ class TestPlanAdmin:
         data = plan_form(patient, therapist, template=template.pk) | item_rows([])
         response = client.post(reverse("admin:prescriptions_plan_add"), data)
         assert response.status_code == 302
-        plan = Plan.objects.get()
-        assert [i.exercise for i in plan.items.order_by("order")] == [shared_exercise, own_exercise]
+        with unscoped():
+            plan = Plan.objects.get()
+            assert [i.exercise for i in plan.items.order_by("order")] == [
+                shared_exercise,
+                own_exercise,
+            ]
 
     def act(self, client: Client, action: str, *plans: Plan) -> Any:
         return client.post(
@@ -469,25 +489,28 @@ class TestPlanAdmin:
             self.act(client, action, outside_plan)
         outside_plan.refresh_from_db()
         assert outside_plan.status == Plan.Status.DRAFT
-        assert Plan.objects.count() == 1
-        assert not PlanTemplate.objects.exists()
+        with unscoped():
+            assert Plan.objects.count() == 1
+            assert not PlanTemplate.objects.exists()
 
     def test_it_duplicates_a_plan_as_a_draft(self, client, therapist, plan):
         login(client, therapist)
         response = self.act(client, "duplicate", plan)
-        copy = Plan.objects.exclude(pk=plan.pk).get()
-        assert response.url == reverse("admin:prescriptions_plan_change", args=[copy.pk])
-        assert copy.status == Plan.Status.DRAFT and copy.patient == plan.patient
-        assert copy.items.count() == plan.items.count()
+        with unscoped():
+            copy = Plan.objects.exclude(pk=plan.pk).get()
+            assert response.url == reverse("admin:prescriptions_plan_change", args=[copy.pk])
+            assert copy.status == Plan.Status.DRAFT and copy.patient == plan.patient
+            assert copy.items.count() == plan.items.count()
 
     def test_it_saves_a_plan_as_a_clinic_template(self, client, therapist, clinic, plan):
         login(client, therapist)
         self.act(client, "save_as_template", plan)
-        template = PlanTemplate.objects.get()
-        assert template.clinic == clinic
-        assert [i.exercise_id for i in template.items.all()] == [
-            i.exercise_id for i in plan.items.all()
-        ]
+        with unscoped():
+            template = PlanTemplate.objects.get()
+            assert template.clinic == clinic
+            assert [i.exercise_id for i in template.items.all()] == [
+                i.exercise_id for i in plan.items.all()
+            ]
 
 
 class TestTemplateAdmin:
@@ -525,10 +548,11 @@ class TestTemplateAdmin:
                 "start_date": "2026-11-23",
             },
         )
-        plan = Plan.objects.get()
-        assert response.url == reverse("admin:prescriptions_plan_change", args=[plan.pk])
-        assert plan.end_date == datetime.date(2027, 1, 3)
-        assert plan.items.get().exercise == shared_exercise
+        with unscoped():
+            plan = Plan.objects.get()
+            assert response.url == reverse("admin:prescriptions_plan_change", args=[plan.pk])
+            assert plan.end_date == datetime.date(2027, 1, 3)
+            assert plan.items.get().exercise == shared_exercise
 
     def test_it_refuses_to_start_a_plan_for_another_clinics_patient(
         self, client, therapist, outside_patient, shared_exercise
@@ -548,13 +572,15 @@ class TestTemplateAdmin:
         )
         assert response.status_code == 200
         assert "patient" in response.context["form"].errors
-        assert not Plan.objects.exists()
+        with unscoped():
+            assert not Plan.objects.exists()
 
 
 class TestSessionLogAdmin:
     def test_it_shows_only_own_clinics_logs(self, client, therapist, plan, outside_plan):
-        SessionLog.objects.create(plan=plan, date=plan.start_date, pain=3)
-        hidden = SessionLog.objects.create(plan=outside_plan, date=plan.start_date, pain=4)
+        with unscoped():
+            SessionLog.objects.create(plan=plan, date=plan.start_date, pain=3)
+            hidden = SessionLog.objects.create(plan=outside_plan, date=plan.start_date, pain=4)
         login(client, therapist)
         response = client.get(reverse("admin:prescriptions_sessionlog_changelist"))
         assert [log.plan for log in response.context["cl"].result_list] == [plan]
@@ -573,5 +599,5 @@ def test_role_groups_exist_with_permissions(db):
 def test_plan_item_order_is_unique_in_the_database(plan, shared_exercise):
     from django.db import IntegrityError, transaction
 
-    with pytest.raises(IntegrityError), transaction.atomic():
+    with pytest.raises(IntegrityError), transaction.atomic(), unscoped():
         PlanItem.objects.create(plan=plan, exercise=shared_exercise, order=1, reps=5)

@@ -14,6 +14,7 @@ from django.core.management.base import CommandError
 from django.test import Client, RequestFactory, override_settings
 
 from clinic.models import Clinic, Patient, Therapist, User
+from clinic.scoping import unscoped
 from prescriptions import demo
 from prescriptions.adherence import plan_adherence
 from prescriptions.models import Exercise, Plan, PlanTemplate, SessionLog
@@ -24,15 +25,17 @@ LOGINS = [demo.SUPERUSER, demo.CLINIC_ADMIN, demo.THERAPIST, demo.OTHER_THERAPIS
 
 
 def row_counts() -> dict[str, int]:
-    return {
-        model._meta.label: model._default_manager.count()
-        for app in ("clinic", "prescriptions")
-        for model in apps.get_app_config(app).get_models()
-    }
+    with unscoped():
+        return {
+            model._meta.label: model._default_manager.count()
+            for app in ("clinic", "prescriptions")
+            for model in apps.get_app_config(app).get_models()
+        }
 
 
 def active_plan(first_name: str) -> Plan:
-    return Plan.objects.get(patient__first_name=first_name, status=Plan.Status.ACTIVE)
+    with unscoped():
+        return Plan.objects.get(patient__first_name=first_name, status=Plan.Status.ACTIVE)
 
 
 @pytest.fixture
@@ -44,16 +47,18 @@ def test_it_runs_twice_without_duplicating_or_changing_anything(
     seeded, django_assert_max_num_queries
 ):
     before = row_counts()
-    logs = list(SessionLog.objects.order_by("pk").values())
+    with unscoped():
+        logs = list(SessionLog.objects.order_by("pk").values())
 
     with django_assert_max_num_queries(70):
         again = demo.seed_demo()
 
     assert again.created_total == 0
     assert row_counts() == before
-    assert list(SessionLog.objects.order_by("pk").values()) == logs
-    assert seeded.created["clinics"] == 2
-    assert 6 <= Patient.objects.filter(clinic__slug=demo.RIVERSIDE).count() <= 8
+    with unscoped():
+        assert list(SessionLog.objects.order_by("pk").values()) == logs
+        assert seeded.created["clinics"] == 2
+        assert 6 <= Patient.objects.filter(clinic__slug=demo.RIVERSIDE).count() <= 8
 
 
 def test_the_command_reports_nothing_changed_on_a_second_run():
@@ -79,7 +84,8 @@ def test_the_command_refuses_to_run_without_debug():
 
 
 def test_it_loads_the_library_first_when_it_is_missing(seeded):
-    assert Exercise.objects.shared().count() == 48
+    with unscoped():
+        assert Exercise.objects.shared().count() == 48
     plan = active_plan("Margaret")
     assert plan.template is not None and plan.template.slug == "sciatica-relief"
 
@@ -113,12 +119,14 @@ def test_other_patients_sign_in_with_the_patient_password(seeded):
 
 
 def test_therapists_are_staff_in_their_role_group_and_clinic(seeded):
-    therapist = Therapist.objects.get(user__email=demo.THERAPIST.email)
+    with unscoped():
+        therapist = Therapist.objects.get(user__email=demo.THERAPIST.email)
     assert therapist.user.is_staff and not therapist.user.is_superuser
     assert list(therapist.user.groups.values_list("name", flat=True)) == ["Therapists"]
     assert therapist.clinic.name == "Riverside Physiotherapy"
 
-    admin = Therapist.objects.get(user__email=demo.CLINIC_ADMIN.email)
+    with unscoped():
+        admin = Therapist.objects.get(user__email=demo.CLINIC_ADMIN.email)
     assert admin.is_clinic_admin and admin.user.is_staff
     assert list(admin.user.groups.values_list("name", flat=True)) == ["Clinic administrators"]
 
@@ -129,92 +137,108 @@ def test_therapists_are_staff_in_their_role_group_and_clinic(seeded):
 
 
 def test_the_demo_clinic_is_set_up_for_handouts(seeded):
-    clinic = Clinic.objects.get(slug=demo.RIVERSIDE)
-    assert clinic.name == "Riverside Physiotherapy"
-    assert clinic.time_zone == "Europe/London"
-    assert clinic.phone and clinic.email and clinic.address and clinic.handout_footer
-    assert clinic.brand_colour.startswith("#")
-    clinic.full_clean()
+    with unscoped():
+        clinic = Clinic.objects.get(slug=demo.RIVERSIDE)
+        assert clinic.name == "Riverside Physiotherapy"
+        assert clinic.time_zone == "Europe/London"
+        assert clinic.phone and clinic.email and clinic.address and clinic.handout_footer
+        assert clinic.brand_colour.startswith("#")
+        clinic.full_clean()
 
 
 def test_the_second_clinic_has_its_own_therapist_and_patient(seeded):
-    hilltop = Clinic.objects.get(slug=demo.HILLTOP)
-    therapist = Therapist.objects.get(user__email=demo.OTHER_THERAPIST.email)
-    assert therapist.clinic == hilltop
-    patients = list(Patient.objects.filter(clinic=hilltop))
+    with unscoped():
+        hilltop = Clinic.objects.get(slug=demo.HILLTOP)
+        therapist = Therapist.objects.get(user__email=demo.OTHER_THERAPIST.email)
+        assert therapist.clinic == hilltop
+        patients = list(Patient.objects.filter(clinic=hilltop))
     assert [p.full_name for p in patients] == ["Oliver Grant"]
     assert patients[0].primary_therapist == therapist
     riverside_plans = Plan.objects.filter(patient__clinic__slug=demo.RIVERSIDE)
-    assert not riverside_plans.filter(therapist=therapist).exists()
+    with unscoped():
+        assert not riverside_plans.filter(therapist=therapist).exists()
 
 
 def test_plans_come_from_the_protocols_in_every_status(seeded):
-    statuses = set(Plan.objects.values_list("status", flat=True))
-    assert {Plan.Status.ACTIVE, Plan.Status.DRAFT, Plan.Status.COMPLETED} <= statuses
-    for plan in Plan.objects.select_related("template"):
-        assert plan.template is not None
-        template_items = list(plan.template.items.order_by("order"))
-        plan_items = list(plan.items.order_by("order"))
-        assert len(plan_items) == len(template_items) > 0
-        assert [i.exercise_id for i in plan_items] == [i.exercise_id for i in template_items]
-        assert plan.title == plan.template.name
+    with unscoped():
+        statuses = set(Plan.objects.values_list("status", flat=True))
+        assert {Plan.Status.ACTIVE, Plan.Status.DRAFT, Plan.Status.COMPLETED} <= statuses
+        for plan in Plan.objects.select_related("template"):
+            assert plan.template is not None
+            template_items = list(plan.template.items.order_by("order"))
+            plan_items = list(plan.items.order_by("order"))
+            assert len(plan_items) == len(template_items) > 0
+            assert [i.exercise_id for i in plan_items] == [i.exercise_id for i in template_items]
+            assert plan.title == plan.template.name
 
 
 def test_active_plans_have_four_weeks_of_logs_ending_today(seeded):
     plan = active_plan("Margaret")
     today = plan.patient.clinic.today()
-    dates = set(plan.session_logs.values_list("date", flat=True))
+    with unscoped():
+        dates = set(plan.session_logs.values_list("date", flat=True))
     assert plan.start_date == today - datetime.timedelta(days=27)
     assert min(dates) == plan.start_date
     assert max(dates) == today
     assert len(dates) >= 25
     # Two sessions a day for this protocol, each with its exercises.
-    assert plan.session_logs.filter(session_number=2).exists()
-    assert all(log.exercises.exists() for log in plan.session_logs.all())
+    with unscoped():
+        assert plan.session_logs.filter(session_number=2).exists()
+        assert all(log.exercises.exists() for log in plan.session_logs.all())
 
 
 def test_the_history_tells_each_patients_story(seeded):
-    today = Clinic.objects.get(slug=demo.RIVERSIDE).today()
+    with unscoped():
+        today = Clinic.objects.get(slug=demo.RIVERSIDE).today()
     month = today - datetime.timedelta(days=27)
 
-    good = plan_adherence(active_plan("Margaret"), month, today).percent
-    poor = plan_adherence(active_plan("Priya"), month, today).percent
+    with unscoped():
+        good = plan_adherence(active_plan("Margaret"), month, today).percent
+        poor = plan_adherence(active_plan("Priya"), month, today).percent
     assert good is not None and good >= 85
     assert poor is not None and poor <= 45
 
-    stopped = active_plan("Thomas").session_logs.order_by("-date").first()
+    with unscoped():
+        stopped = active_plan("Thomas").session_logs.order_by("-date").first()
     assert stopped is not None and stopped.date == today - datetime.timedelta(days=5)
 
     flaring = active_plan("David").session_logs
     week = today - datetime.timedelta(days=6)
-    assert flaring.filter(date__gte=week, symptoms_lasted=True, nerve_symptoms="tingling").exists()
-    assert not flaring.filter(date__lt=week, symptoms_lasted=True).exists()
-    latest = flaring.order_by("-date", "-session_number").first()
-    earlier = flaring.filter(date__lt=week).order_by("-date").first()
+    with unscoped():
+        assert flaring.filter(
+            date__gte=week, symptoms_lasted=True, nerve_symptoms="tingling"
+        ).exists()
+        assert not flaring.filter(date__lt=week, symptoms_lasted=True).exists()
+        latest = flaring.order_by("-date", "-session_number").first()
+        earlier = flaring.filter(date__lt=week).order_by("-date").first()
     assert latest is not None and earlier is not None and latest.pain > earlier.pain
 
-    first = active_plan("Margaret").session_logs.order_by("date", "session_number").first()
-    last = active_plan("Margaret").session_logs.order_by("-date", "-session_number").first()
-    assert first is not None and last is not None and last.pain < first.pain
-    assert SessionLog.objects.exclude(comment="").count() >= 5
+    with unscoped():
+        first = active_plan("Margaret").session_logs.order_by("date", "session_number").first()
+        last = active_plan("Margaret").session_logs.order_by("-date", "-session_number").first()
+        assert first is not None and last is not None and last.pain < first.pain
+        assert SessionLog.objects.exclude(comment="").count() >= 5
 
 
 def test_the_history_is_the_same_on_every_run(seeded):
     def snapshot() -> list[tuple[object, ...]]:
-        return list(
-            SessionLog.objects.order_by(
-                "plan__patient__email", "date", "session_number"
-            ).values_list("plan__patient__email", "date", "session_number", "pain", "comment")
-        )
+        with unscoped():
+            return list(
+                SessionLog.objects.order_by(
+                    "plan__patient__email", "date", "session_number"
+                ).values_list("plan__patient__email", "date", "session_number", "pain", "comment")
+            )
 
     first = snapshot()
-    SessionLog.objects.all().delete()
+    with unscoped():
+        SessionLog.objects.all().delete()
     demo.seed_demo()
     assert snapshot() == first
 
 
 def test_a_rerun_on_a_later_day_adds_no_logs(seeded):
-    later = Clinic.objects.get(slug=demo.RIVERSIDE).today() + datetime.timedelta(days=10)
+    with unscoped():
+        later = Clinic.objects.get(slug=demo.RIVERSIDE).today() + datetime.timedelta(days=10)
     with mock.patch.object(Clinic, "today", return_value=later):
         report = demo.seed_demo()
     assert report.created_total == 0
@@ -227,4 +251,5 @@ def test_days_follow_the_clinics_time_zone():
         demo.seed_demo()
     plan = active_plan("Margaret")
     assert plan.start_date == datetime.date(2026, 7, 2) - datetime.timedelta(days=27)
-    assert PlanTemplate.objects.filter(clinic=None).count() >= 4
+    with unscoped():
+        assert PlanTemplate.objects.filter(clinic=None).count() >= 4

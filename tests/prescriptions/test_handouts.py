@@ -15,12 +15,17 @@ from django.db import transaction
 from django.utils.text import capfirst
 from pypdf import PdfReader
 
+from clinic.scoping import unscoped
 from prescriptions import dosage, handouts
 from prescriptions.models import Exercise, Handout, Plan, PlanItem
 from prescriptions.tasks import schedule_handout
 from tests import factories
 
+# The handout module is called by views and the task worker in the plan's clinic
+# scope; most tests here call it directly, in the same scope. The task and the
+# command are entry points: they are tested without one.
 pytestmark = pytest.mark.django_db
+in_clinic_scope = pytest.mark.usefixtures("clinic_scope")
 
 SVG = (
     b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 60" width="100" height="60">'
@@ -77,6 +82,7 @@ def two_exercise_plan(patient, therapist) -> Plan:
     return plan
 
 
+@in_clinic_scope
 class TestContent:
     def test_it_prints_the_patient_every_exercise_and_its_dosage(self, two_exercise_plan):
         data = read(handouts.get_handout(two_exercise_plan))
@@ -166,6 +172,7 @@ class TestContent:
         assert "Warning" not in text
 
 
+@in_clinic_scope
 class TestHostileContent:
     HOSTILE = (
         '<script>alert("x")</script> <img src="file:///etc/passwd"> '
@@ -208,6 +215,7 @@ class TestHostileContent:
         assert not set(inner) & set("\"'<>{};()")
 
 
+@in_clinic_scope
 class TestFetcher:
     @pytest.fixture
     def fetcher(self):
@@ -258,6 +266,7 @@ class TestFetcher:
         assert "127.0.0.1:9" in caplog.text
 
 
+@in_clinic_scope
 class TestCache:
     def test_it_serves_the_stored_handout_on_a_repeat_download(
         self, two_exercise_plan, django_assert_num_queries
@@ -351,6 +360,7 @@ class TestCache:
         assert response.content.startswith(b"%PDF")
 
 
+@in_clinic_scope
 class TestStoredFiles:
     def test_it_deletes_the_file_of_a_superseded_handout(
         self, two_exercise_plan, django_capture_on_commit_callbacks
@@ -405,9 +415,11 @@ class TestBackgroundRender:
     ):
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             schedule_handout(two_exercise_plan)
-            assert not Handout.objects.exists()
+            with unscoped():
+                assert not Handout.objects.exists()
         assert len(callbacks) == 1
-        assert Handout.objects.filter(plan=two_exercise_plan).exists()
+        with unscoped():
+            assert Handout.objects.filter(plan=two_exercise_plan).exists()
 
     def test_it_leaves_drafts_alone(self, two_exercise_plan, django_capture_on_commit_callbacks):
         two_exercise_plan.status = Plan.Status.DRAFT

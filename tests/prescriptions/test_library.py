@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from clinic.scoping import unscoped
 from prescriptions.illustrations import pose_descriptions, render_svg
 from prescriptions.illustrations.scene import POSES_FILE, scene_for
 from prescriptions.library.loader import (
@@ -109,7 +110,8 @@ def test_every_exercise_is_complete_and_valid(data: LibraryExercise):
     assert data.difficulty in {1, 2, 3}
     assert any(getattr(data, amount) for amount in ("reps", "hold_seconds", "duration_minutes"))
     # The model's own validation: choices, lengths and the dosage bounds.
-    Exercise(clinic=None, slug=data.slug, **data.model_fields()).full_clean()
+    with unscoped():
+        Exercise(clinic=None, slug=data.slug, **data.model_fields()).full_clean()
 
 
 def test_held_exercises_and_stretches_are_timed_and_moving_ones_are_counted():
@@ -284,15 +286,17 @@ def test_loading_creates_the_shared_library_with_links_and_protocols():
     report = load_library()
 
     assert (report.exercises.created, report.templates.created) == (48, len(library_protocols()))
-    assert Exercise.objects.shared().count() == 48
-    bridge = Exercise.objects.get(slug="single-leg-bridge")
+    with unscoped():
+        assert Exercise.objects.shared().count() == 48
+        bridge = Exercise.objects.get(slug="single-leg-bridge")
     assert bridge.clinic is None
     assert bridge.easier is not None and bridge.easier.slug == "glute-bridge"
     assert bridge.harder is not None and bridge.harder.slug == "heels-on-bench-bridge"
     assert bridge.step_list[0].startswith("Lie on your back")
 
-    template = PlanTemplate.objects.get(slug="hamstring-syndrome-prevention", clinic=None)
-    items = list(template.items.select_related("exercise").order_by("order"))
+    with unscoped():
+        template = PlanTemplate.objects.get(slug="hamstring-syndrome-prevention", clinic=None)
+        items = list(template.items.select_related("exercise").order_by("order"))
     assert [i.order for i in items] == list(range(1, len(items) + 1))
     assert items[0].exercise.slug == "brisk-walk-warm-up"
     stretch = items[-1]
@@ -304,9 +308,14 @@ def test_loading_creates_the_shared_library_with_links_and_protocols():
 @pytest.mark.django_db
 def test_loading_twice_creates_and_changes_nothing(django_assert_max_num_queries):
     load_library()
-    before = (Exercise.objects.count(), PlanTemplate.objects.count(), TemplateItem.objects.count())
-    stamps = dict(Exercise.objects.values_list("slug", "updated_at"))
-    item_ids = set(TemplateItem.objects.values_list("pk", flat=True))
+    with unscoped():
+        before = (
+            Exercise.objects.count(),
+            PlanTemplate.objects.count(),
+            TemplateItem.objects.count(),
+        )
+        stamps = dict(Exercise.objects.values_list("slug", "updated_at"))
+        item_ids = set(TemplateItem.objects.values_list("pk", flat=True))
 
     with django_assert_max_num_queries(5):
         report = load_library()
@@ -314,10 +323,15 @@ def test_loading_twice_creates_and_changes_nothing(django_assert_max_num_queries
     assert not report.changed
     assert report.exercises.unchanged == 48
     assert report.templates.unchanged == len(library_protocols())
-    after = (Exercise.objects.count(), PlanTemplate.objects.count(), TemplateItem.objects.count())
-    assert after == before
-    assert dict(Exercise.objects.values_list("slug", "updated_at")) == stamps
-    assert set(TemplateItem.objects.values_list("pk", flat=True)) == item_ids
+    with unscoped():
+        after = (
+            Exercise.objects.count(),
+            PlanTemplate.objects.count(),
+            TemplateItem.objects.count(),
+        )
+        assert after == before
+        assert dict(Exercise.objects.values_list("slug", "updated_at")) == stamps
+        assert set(TemplateItem.objects.values_list("pk", flat=True)) == item_ids
 
 
 @pytest.mark.django_db
@@ -326,7 +340,8 @@ def test_it_never_touches_a_clinics_own_exercise_or_template_with_the_same_slug(
         clinic, slug="glute-bridge", name="Our bridge", purpose="Riverside's own way."
     )
     own_template = factories.make_template(clinic, [own], name="Our sciatica routine")
-    PlanTemplate.objects.filter(pk=own_template.pk).update(slug="sciatica-relief")
+    with unscoped():
+        PlanTemplate.objects.filter(pk=own_template.pk).update(slug="sciatica-relief")
     own_stamp = own.updated_at
 
     load_library()
@@ -336,18 +351,20 @@ def test_it_never_touches_a_clinics_own_exercise_or_template_with_the_same_slug(
     assert (own.name, own.purpose) == ("Our bridge", "Riverside's own way.")
     assert own.updated_at == own_stamp
     assert own.harder is None
-    shared = Exercise.objects.get(clinic=None, slug="glute-bridge")
-    assert shared.pk != own.pk and shared.name == "Glute bridge"
-    own_template.refresh_from_db()
-    assert own_template.name == "Our sciatica routine"
-    assert list(own_template.items.values_list("exercise_id", flat=True)) == [own.pk]
-    assert PlanTemplate.objects.filter(clinic=None, slug="sciatica-relief").exists()
+    with unscoped():
+        shared = Exercise.objects.get(clinic=None, slug="glute-bridge")
+        assert shared.pk != own.pk and shared.name == "Glute bridge"
+        own_template.refresh_from_db()
+        assert own_template.name == "Our sciatica routine"
+        assert list(own_template.items.values_list("exercise_id", flat=True)) == [own.pk]
+        assert PlanTemplate.objects.filter(clinic=None, slug="sciatica-relief").exists()
 
 
 @pytest.mark.django_db
 def test_changed_text_in_the_data_updates_the_shared_row_in_place():
     load_library()
-    row = Exercise.objects.get(clinic=None, slug="clamshell")
+    with unscoped():
+        row = Exercise.objects.get(clinic=None, slug="clamshell")
 
     changed = with_changed(
         "clamshell",
@@ -361,7 +378,8 @@ def test_changed_text_in_the_data_updates_the_shared_row_in_place():
     row.refresh_from_db()
     assert row.purpose == "Strengthens the side of your hip."
     assert row.step_list == ["Lie on your side.", "Lift the top knee.", "Lower it slowly."]
-    assert Exercise.objects.filter(slug="clamshell").count() == 1
+    with unscoped():
+        assert Exercise.objects.filter(slug="clamshell").count() == 1
 
 
 # --- The drawing's description comes from its pose --------------------------
@@ -396,7 +414,8 @@ def changed_poses(tmp_path, slug: str, alt: str):
 @pytest.mark.django_db
 def test_the_loaded_row_gets_the_poses_description():
     load_library()
-    row = Exercise.objects.get(clinic=None, slug="clamshell")
+    with unscoped():
+        row = Exercise.objects.get(clinic=None, slug="clamshell")
     assert row.illustration_alt == pose_descriptions()["clamshell"]
     assert row.illustration_text() == row.illustration_alt
 
@@ -414,11 +433,12 @@ def test_rerunning_the_load_after_a_pose_description_changes_updates_only_that_r
     report = load_library()
 
     assert (report.exercises.updated, report.exercises.unchanged) == (1, 47)
-    assert Exercise.objects.get(clinic=None, slug="clamshell").illustration_alt == new
-    assert (
-        Exercise.objects.get(clinic=None, slug="glute-bridge").illustration_alt
-        == (pose_descriptions()["glute-bridge"])
-    )
+    with unscoped():
+        assert Exercise.objects.get(clinic=None, slug="clamshell").illustration_alt == new
+        assert (
+            Exercise.objects.get(clinic=None, slug="glute-bridge").illustration_alt
+            == (pose_descriptions()["glute-bridge"])
+        )
 
 
 @pytest.mark.django_db
@@ -426,7 +446,10 @@ def test_a_changed_link_or_protocol_dosage_is_updated():
     load_library()
     report = load_library(exercises=with_changed("calf-raise", harder="step-up"))
     assert report.exercises.updated == 1
-    assert Exercise.objects.get(slug="calf-raise").harder == Exercise.objects.get(slug="step-up")
+    with unscoped():
+        assert Exercise.objects.get(slug="calf-raise").harder == Exercise.objects.get(
+            slug="step-up"
+        )
 
     protocols = list(library_protocols())
     relief = next(i for i, p in enumerate(protocols) if p.slug == "sciatica-relief")
@@ -437,7 +460,8 @@ def test_a_changed_link_or_protocol_dosage_is_updated():
     report = load_library(protocols=protocols)
 
     assert (report.templates.updated, report.templates.unchanged) == (1, len(protocols) - 1)
-    item = TemplateItem.objects.get(template__slug="sciatica-relief", order=1)
+    with unscoped():
+        item = TemplateItem.objects.get(template__slug="sciatica-relief", order=1)
     assert item.reps == 6
 
 
@@ -452,8 +476,9 @@ def test_bad_exercise_data_fails_naming_slug_and_field_and_saves_nothing():
     assert "'step-down-control'" in message
     assert "reps" in message and "50" in message
     # The 47 good rows before it were rolled back with it.
-    assert Exercise.objects.count() == 0
-    assert PlanTemplate.objects.count() == 0
+    with unscoped():
+        assert Exercise.objects.count() == 0
+        assert PlanTemplate.objects.count() == 0
 
 
 @pytest.mark.django_db
@@ -466,7 +491,8 @@ def test_a_bad_protocol_item_rolls_back_the_exercises_too():
     with pytest.raises(LibraryError, match=expected):
         load_library(protocols=protocols)
 
-    assert Exercise.objects.count() == 0
+    with unscoped():
+        assert Exercise.objects.count() == 0
 
 
 @pytest.mark.django_db
@@ -475,7 +501,8 @@ def test_a_link_or_item_naming_a_missing_exercise_is_reported_before_any_write()
         load_library(exercises=with_changed("calf-raise", harder="moon-walk"))
     with pytest.raises(LibraryError, match=r"'calf-raise': easier: names itself"):
         load_library(exercises=with_changed("calf-raise", easier="calf-raise"))
-    assert Exercise.objects.count() == 0
+    with unscoped():
+        assert Exercise.objects.count() == 0
 
 
 @pytest.mark.django_db
@@ -497,7 +524,8 @@ def test_the_command_turns_bad_data_into_a_command_error(monkeypatch):
 
     with pytest.raises(CommandError, match=r"not loaded: Exercise 'clamshell': sets"):
         call_command("load_library", stdout=StringIO())
-    assert Exercise.objects.count() == 0
+    with unscoped():
+        assert Exercise.objects.count() == 0
 
 
 @pytest.mark.django_db
@@ -506,4 +534,5 @@ def test_an_exercise_without_any_amount_is_refused_with_the_models_message():
 
     with pytest.raises(LibraryError, match=r"'cat-camel': reps: Give repetitions, a hold time"):
         load_library(exercises=bad)
-    assert Exercise.objects.count() == 0
+    with unscoped():
+        assert Exercise.objects.count() == 0

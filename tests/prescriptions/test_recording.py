@@ -1,3 +1,5 @@
+"""Recording a session (prescriptions/recording.py): the portal's one write."""
+
 from __future__ import annotations
 
 import datetime
@@ -11,9 +13,14 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
+from clinic.scoping import scope
 from prescriptions.models import ExerciseLog, Plan, SessionLog
 from prescriptions.recording import record_session
 from tests import factories
+
+# Reading back what was recorded happens in the clinic's scope; each recording
+# enters the scope of its plan's clinic itself (_record), as the portal does.
+pytestmark = pytest.mark.usefixtures("clinic_scope")
 
 
 def _today(plan: Plan) -> datetime.date:
@@ -35,7 +42,8 @@ def _record(plan: Plan, **overrides: Any) -> SessionLog:
         "sets": {},
     }
     values.update(overrides)
-    return record_session(**values)
+    with scope(plan.patient.clinic_id):
+        return record_session(**values)
 
 
 @pytest.fixture
@@ -237,7 +245,6 @@ def _is_postgres() -> bool:
 def test_it_keeps_one_record_when_many_threads_log_the_same_session(
     transactional_db, same_key, request
 ):
-    factories.restore_role_groups()
     running_plan = request.getfixturevalue("running_plan")
     assert connection.vendor == "postgresql"
     bridge = running_plan.items.get(exercise__slug="bridge")

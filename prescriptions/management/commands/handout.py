@@ -7,6 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from clinic.scoping import scope, unscoped
+from prescriptions.handouts import handout_bytes
 from prescriptions.models import Plan
 
 
@@ -22,9 +24,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, plan_id: int, output: str | None, **options: Any) -> None:
-        from prescriptions.handouts import handout_bytes
-
-        plan = Plan.objects.filter(pk=plan_id).first()
+        # The operator names a plan of any clinic; the render then runs in that clinic's scope.
+        with unscoped():
+            plan = Plan.objects.select_related("patient").filter(pk=plan_id).first()
         if plan is None:
             raise CommandError(f"There is no plan with ID {plan_id}.")
         target = Path(output or f"handout-{plan_id}.pdf")
@@ -32,6 +34,7 @@ class Command(BaseCommand):
             raise CommandError(f"{target} is a folder; give a file name such as plan.pdf.")
         if not target.parent.is_dir():
             raise CommandError(f"The folder {target.parent} does not exist.")
-        data = handout_bytes(plan)
+        with scope(plan.patient.clinic_id):
+            data = handout_bytes(plan)
         target.write_bytes(data)
         self.stdout.write(self.style.SUCCESS(f"Wrote {target} ({len(data):,} bytes)."))
