@@ -24,9 +24,9 @@ from django.core.management import call_command
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from clinic import demo
 from clinic.models import Clinic, Patient, Therapist, User
-from prescriptions import handouts
+from clinic.scoping import scope, unscoped
+from prescriptions import demo, handouts
 from prescriptions.models import Exercise, Plan, PlanItem, shipped_drawings
 from tests import factories
 
@@ -122,16 +122,17 @@ def _own_exercise_without_picture(clinic: Clinic) -> Exercise:
 
 
 def _awkward_plans(patient: Patient, therapist: Therapist, own: Exercise) -> dict[str, Plan]:
-    library = list(Exercise.objects.filter(clinic=None).order_by("slug"))
     with_own = factories.make_plan(patient, therapist, [own], status=Plan.Status.ACTIVE)
     empty = factories.make_plan(patient, therapist, [], status=Plan.Status.ACTIVE)
     large = factories.make_plan(patient, therapist, [], status=Plan.Status.ACTIVE)
-    PlanItem.objects.bulk_create(
-        PlanItem(plan=large, exercise=exercise, order=n, **exercise.dosage_dict())
-        for n, exercise in enumerate(
-            (library * (LARGE_PLAN_SIZE // len(library) + 1))[:LARGE_PLAN_SIZE], start=1
+    with unscoped():  # setting up, like a factory
+        library = list(Exercise.objects.filter(clinic=None).order_by("slug"))
+        PlanItem.objects.bulk_create(
+            PlanItem(plan=large, exercise=exercise, order=n, **exercise.dosage_dict())
+            for n, exercise in enumerate(
+                (library * (LARGE_PLAN_SIZE // len(library) + 1))[:LARGE_PLAN_SIZE], start=1
+            )
         )
-    )
     return {"own": with_own, "empty": empty, "large": large}
 
 
@@ -141,9 +142,10 @@ def _staff(email: str) -> User:
 
 def test_no_page_fails_under_production_settings(production: Any) -> None:
     demo.seed_demo()
-    riverside = Clinic.objects.get(slug=demo.RIVERSIDE)
-    therapist = Therapist.objects.get(user__email=demo.THERAPIST.email)
-    patient = Patient.objects.get(user__email=demo.PATIENT.email)
+    with unscoped():
+        riverside = Clinic.objects.get(slug=demo.RIVERSIDE)
+        therapist = Therapist.objects.get(user__email=demo.THERAPIST.email)
+        patient = Patient.objects.get(user__email=demo.PATIENT.email)
     own = _own_exercise_without_picture(riverside)
     plans = _awkward_plans(patient, therapist, own)
 
@@ -219,9 +221,10 @@ def test_the_pages_show_the_placeholder_for_an_exercise_without_a_picture(
     production: Any,
 ) -> None:
     demo.seed_demo()
-    riverside = Clinic.objects.get(slug=demo.RIVERSIDE)
-    therapist = Therapist.objects.get(user__email=demo.THERAPIST.email)
-    patient = Patient.objects.get(user__email=demo.PATIENT.email)
+    with unscoped():
+        riverside = Clinic.objects.get(slug=demo.RIVERSIDE)
+        therapist = Therapist.objects.get(user__email=demo.THERAPIST.email)
+        patient = Patient.objects.get(user__email=demo.PATIENT.email)
     own = _own_exercise_without_picture(riverside)
     plan = _awkward_plans(patient, therapist, own)["own"]
     placeholder = own.illustration_url()
@@ -249,6 +252,7 @@ def test_the_pages_show_the_placeholder_for_an_exercise_without_a_picture(
     ).json()
     assert [r["image"] for r in found["results"]] == [placeholder]
 
-    rendered = handouts.render_pdf(plan)
+    with scope(riverside):
+        rendered = handouts.render_pdf(plan)
     assert 'class="figure"' in rendered.html
     assert "prescriptions/placeholder." in rendered.html
