@@ -32,6 +32,10 @@ HIP_HALF_WIDTH = 0.05
 SHOULDER_HALF_WIDTH = 0.11
 SHOULDER_DROP = 0.025
 SPINE_BOW = 0.12  # how far a fully rounded back bulges, per unit of sin(spine angle)
+# Where an eye sits on the head, as a direction from its centre: forwards, a little up
+# and to one side. Drawn when it faces the viewer, so a profile shows one eye, a face
+# seen from the front two and the back of the head none.
+EYE = (0.62, 0.22, 0.5)
 
 # Stroke radius of each segment (half the drawn thickness), in body heights.
 RADIUS = {
@@ -141,6 +145,9 @@ class Limb:
     # giving flex and bend; ``at`` is how far along the segment (0 = its start).
     reach: str = ""
     at: float = 0.5
+    # How far in front of (+) or behind (-) the segment's middle line the hand holds,
+    # in the segment's radii: -1 holds the back of a thigh.
+    side: float = 0.0
 
 
 @dataclass
@@ -166,10 +173,12 @@ class Pose:
     x: float = 0.0
     y: float | None = None  # solved from the first support when omitted
     support: list[str] = field(default_factory=list)
+    # In the air (a hop): the lowest point of the body this high above the floor, no support.
+    air: float | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> Pose:
-        known = {"trunk", "chest", "spine", "neck", "lumbar", "twist", "x", "y", "support"}
+        known = {"trunk", "chest", "spine", "neck", "lumbar", "twist", "x", "y", "support", "air"}
         known |= {"legs", "arms"}
         limb_keys = {f"{s}_{k}" for s in SIDES for k in ("leg", "arm")}
         unknown = set(data) - known - limb_keys
@@ -184,6 +193,9 @@ class Pose:
         if chest not in CHEST:
             raise ValueError(f"chest must be one of {sorted(CHEST)}")
         y = data.get("y")
+        air = data.get("air")
+        if air is not None and (support or y is not None):
+            raise ValueError("a pose in the air has no support and no y")
         trunk = data.get("trunk", 0.0)
         trunk_dir = trunk if isinstance(trunk, str) else ""
         if trunk_dir and trunk_dir not in CHEST:
@@ -201,6 +213,7 @@ class Pose:
             x=_num(data.get("x", 0.0)),
             y=None if y is None else _num(y),
             support=[str(s) for s in support],
+            air=None if air is None else _num(air),
         )
 
     def angles(self) -> dict[str, float]:
@@ -241,7 +254,8 @@ def _limb(value: object, *, arm: bool) -> Limb:
             return Limb(nums[0], nums[1], nums[2], nums[3], wrist=nums[4])
         return Limb(nums[0], nums[1], nums[2], nums[3], nums[4])
     if isinstance(value, dict):
-        known = {"flex", "abd", "rot", "bend", "reach", "at"} | ({"wrist"} if arm else {"ankle"})
+        known = {"flex", "abd", "rot", "bend", "reach", "at", "side"}
+        known |= {"wrist"} if arm else {"ankle"}
         if set(value) - known:
             raise ValueError(f"unknown limb keys: {sorted(set(value) - known)}")
         reach = value.get("reach", "")
@@ -346,6 +360,15 @@ def build(pose: Pose) -> Body:
     head_base = add(neck, scale(head_fr.up, NECK))
     head = add(head_base, scale(head_fr.up, HEAD_RADIUS * 0.9))
     points["head"] = head
+    # The face: the tip of the nose (straight ahead of the head) and the two eyes, so
+    # that a drawing shows which way the head faces and whether the chin is up or down.
+    points["nose"] = add(head, scale(head_fr.front, HEAD_RADIUS))
+    for s, sign in (("r", -1.0), ("l", 1.0)):
+        eye = add(
+            add(scale(head_fr.front, EYE[0]), scale(head_fr.up, EYE[1])),
+            scale(head_fr.left, sign * EYE[2]),
+        )
+        points[f"{s}_eye"] = add(head, scale(norm(eye), HEAD_RADIUS))
     segments.append(Segment("neck", "neck", neck, head_base, None, head_fr.front))
     segments.append(Segment("trunk", "trunk", pelvis, neck, None, fr.front))
     # The middle of the back, pushed out by a rounded spine or drawn in by an arched one.
@@ -429,7 +452,8 @@ def _target(arm: Limb, points: dict[str, Vec], segments: list[Segment]) -> Vec:
         return points[arm.reach]
     for seg in segments:
         if seg.name == arm.reach:
-            return add(seg.a, scale(sub(seg.b, seg.a), arm.at))
+            on = add(seg.a, scale(sub(seg.b, seg.a), arm.at))
+            return add(on, scale(seg.front, arm.side * seg.radius))
     raise ValueError(f"a hand cannot reach {arm.reach!r}: no such point or leg segment")
 
 

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .figure import Body, Vec
+from .figure import HEAD_RADIUS, NECK, RADIUS, TRUNK, Body, Vec
 
 Point = tuple[float, float]
 ToScreen = Callable[[float, float], Point]
@@ -72,6 +72,7 @@ class Area:
     x1: float
     y0: float
     y1: float
+    z: float | None = None  # depth of the wall's face, when contact with it is checked
 
     def distance(self, p: Point) -> float:
         dx = max(self.x0 - p[0], 0.0, p[0] - self.x1)
@@ -146,6 +147,10 @@ class Prop:
 
     def draw_held(self, body: Body, to: ToScreen, k: float, ghost: bool) -> str:
         return ""
+
+    def held_extent(self, body: Body) -> list[Point]:
+        """Points a held prop reaches beyond the body, so the picture is framed round them."""
+        return []
 
 
 class Mat(Prop):
@@ -300,7 +305,11 @@ class Wall(Prop):
 
 
 class WallBehind(Prop):
-    """A wall seen face-on behind the figure, for a steadying hand."""
+    """A wall seen face-on behind the figure, for a steadying hand.
+
+    ``z`` is the depth of its face (towards the viewer is positive): given, a hand
+    resting on the wall must reach it in depth as well as lie over it in the picture.
+    """
 
     kind = "wall_behind"
 
@@ -309,7 +318,8 @@ class WallBehind(Prop):
 
     def contacts(self) -> list[Contact]:
         x0, x1, h = self.rect()
-        return [Area(x0, x1, 0.0, h)]
+        z = self.spec.get("z")
+        return [Area(x0, x1, 0.0, h, None if z is None else self.num("z", 0.0))]
 
     def extent(self) -> list[Point]:
         x0, x1, h = self.rect()
@@ -322,6 +332,42 @@ class WallBehind(Prop):
         return (
             f'<path d="{d}" fill="{WALL_FILL}" stroke="{FILL_DARK}" stroke-width="2"/>'
             f'<path d="{skirting}" stroke="{FILL_DARK}" stroke-width="2"/>'
+        )
+
+
+class Pillow(Prop):
+    """A pillow or folded towel on the mat, under the head."""
+
+    kind = "pillow"
+
+    def geometry(self) -> tuple[float, float, float, float]:
+        """Left and right ends, the height it lies on and its thickness."""
+        return (
+            self.num("x0", -0.09),
+            self.num("x1", 0.09),
+            self.num("y", Mat.THICK),
+            self.num("h", 0.045),
+        )
+
+    def contacts(self) -> list[Contact]:
+        x0, x1, y, h = self.geometry()
+        return [HSeg(y + h, x0, x1)]
+
+    def solids(self) -> list[Solid]:
+        x0, x1, y, h = self.geometry()
+        return [Box(x0, x1, y, y + h)]
+
+    def extent(self) -> list[Point]:
+        x0, x1, y, h = self.geometry()
+        return [(x0, y), (x1, y + h)]
+
+    def draw(self, to: ToScreen, k: float) -> str:
+        x0, x1, y, h = self.geometry()
+        a, b = to(x0, y + h), to(x1, y)
+        return (
+            f'<rect x="{_f(a[0])}" y="{_f(a[1])}" width="{_f(b[0] - a[0])}" '
+            f'height="{_f(b[1] - a[1])}" rx="{_f(h * k * 0.45)}" fill="{FILL}" '
+            f'stroke="{LINE}" stroke-width="2"/>'
         )
 
 
@@ -537,6 +583,45 @@ class Dumbbells(Prop):
         return "".join(out)
 
 
+class Dowel(Prop):
+    """A broomstick held along the back, touching the back of the head, the upper back
+    and the tailbone: the straight line a hip hinge keeps."""
+
+    kind = "dowel"
+    layer = "middle"
+    held = True
+    THICK = 0.008  # radius of the stick
+    COLOUR, GHOST = "#9c6b30", "#c9a477"
+
+    def line(self, body: Body) -> tuple[Vec, Vec]:
+        """Its two ends: just below the tailbone to above the head, along the back."""
+        front, up = body.frame.front, body.frame.up
+        off = RADIUS["trunk"] + self.THICK
+        pelvis = body.points["pelvis"]
+
+        def at(t: float) -> Vec:
+            return (
+                pelvis[0] - front[0] * off + up[0] * t,
+                pelvis[1] - front[1] * off + up[1] * t,
+                pelvis[2] - front[2] * off + up[2] * t,
+            )
+
+        return at(-0.09), at(TRUNK + NECK + 3.4 * HEAD_RADIUS)
+
+    def held_extent(self, body: Body) -> list[Point]:
+        return [(p[0], p[1]) for p in self.line(body)]
+
+    def draw_held(self, body: Body, to: ToScreen, k: float, ghost: bool) -> str:
+        a, b = self.line(body)
+        d = poly([to(a[0], a[1]), to(b[0], b[1])])
+        if ghost:
+            return (
+                f'<path d="{d}" stroke="{self.GHOST}" stroke-width="{_f(2 * self.THICK * k)}" '
+                'stroke-dasharray="5 3"/>'
+            )
+        return f'<path d="{d}" stroke="{self.COLOUR}" stroke-width="{_f(2 * self.THICK * k)}"/>'
+
+
 class Strap(Prop):
     """A strap or towel from the hands round the sole of one foot."""
 
@@ -605,11 +690,13 @@ KINDS: dict[str, type[Prop]] = {
         Chair,
         Wall,
         WallBehind,
+        Pillow,
         Ball,
         Bike,
         CableMachine,
         Barbell,
         Dumbbells,
+        Dowel,
         Strap,
         Band,
     )

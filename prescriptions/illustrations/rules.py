@@ -16,6 +16,8 @@ from .scene import Scene, split_support
 
 # How far (in body heights, about 2 px in a drawing) a contact may miss or sink.
 TOLERANCE = 0.015
+# The least height a hop is drawn off the floor (about 5 px): less reads as standing.
+AIR = 0.02
 # The least part of its picture's width, or height, a figure must span to be readable
 # at handout size (4-5 cm wide).
 MIN_FILL = 0.6
@@ -55,6 +57,13 @@ def joint_problems(scene: Scene) -> list[str]:
 def support_problems(scene: Scene) -> list[str]:
     problems = []
     for label, body in scene.poses():
+        if body.pose.air is not None:
+            # A hop: clear of the floor by enough to see, and resting on nothing.
+            if body.pose.air < AIR:
+                problems.append(
+                    f"{scene.slug} {label}: in the air by only {body.pose.air:.3f} body heights"
+                )
+            continue
         if not body.pose.support:
             problems.append(f"{scene.slug} {label}: no supporting point declared")
         for support in body.pose.support:
@@ -62,7 +71,7 @@ def support_problems(scene: Scene) -> list[str]:
             if name not in body.points:
                 problems.append(f"{scene.slug} {label}: unknown support point {name}")
                 continue
-            p = body.points[name][:2]
+            p = body.points[name]
             r = point_radius(name)
             miss = min(_gap(c, p, r) for c in scene.surfaces(where, label))
             if miss > TOLERANCE:
@@ -72,12 +81,18 @@ def support_problems(scene: Scene) -> list[str]:
     return problems
 
 
-def _gap(contact: P.Contact, p: tuple[float, float], r: float) -> float:
+def _gap(contact: P.Contact, point: tuple[float, float, float], r: float) -> float:
+    p = point[:2]
     d = contact.distance(p)
     if isinstance(contact, P.Circle) and contact.path:
         return max(0.0, contact.distance(p) - r)
-    if isinstance(contact, P.Area) or (isinstance(contact, P.Circle) and contact.r == 0):
-        # Hands on a face-on wall or round a handlebar: being there is enough.
+    if isinstance(contact, P.Area):
+        # A face-on wall: the point must be in front of it in the picture and, when the
+        # wall's depth is given, touch it in depth too (a hand on the wall, not in the air).
+        depth = 0.0 if contact.z is None else abs(abs(point[2] - contact.z) - r)
+        return max(0.0, d - r, depth)
+    if isinstance(contact, P.Circle) and contact.r == 0:
+        # Hands round a handlebar: being there is enough.
         return max(0.0, d - r)
     return abs(d - r)
 
@@ -163,14 +178,19 @@ def framing_problems(scene: Scene) -> list[str]:
     for panel in svg.layout(svg.tilt_scene(scene)):
         x0, y0, x1, y1 = svg.figure_box(panel.bodies)
         k = panel.to.k
-        wide, tall = (x1 - x0) * k / panel.width, (y1 - y0) * k / svg.HEIGHT
+        wide, tall = (x1 - x0) * k / panel.width, (y1 - y0) * k / panel.height
         if max(wide, tall) < MIN_FILL:
             problems.append(
                 f"{scene.slug}: the figure fills only {wide:.0%} of the width "
                 f"and {tall:.0%} of the height of its picture"
             )
         (left, top), (right, bottom) = panel.to(x0, y1), panel.to(x1, y0)
-        if left < panel.left or right > panel.left + panel.width or top < 0 or bottom > svg.HEIGHT:
+        if (
+            left < panel.left
+            or right > panel.left + panel.width
+            or top < panel.top
+            or bottom > panel.top + panel.height
+        ):
             problems.append(f"{scene.slug}: the figure runs off its picture")
     return problems
 

@@ -66,6 +66,8 @@ def place(slug: str, pose: Pose, surfaces: Any) -> Body:
     body = build(pose)
     if pose.y is not None:
         return body.moved(pose.x, pose.y)
+    if pose.air is not None:
+        return body.moved(pose.x, pose.air - lowest(body))
     if not pose.support:
         raise ValueError(f"{slug}: a pose needs a y or at least one support")
     name, where = split_support(pose.support[0])
@@ -83,6 +85,11 @@ def place(slug: str, pose: Pose, surfaces: Any) -> Body:
     if not heights:
         raise ValueError(f"{slug}: {name} at x={x:.2f} is over nothing it could rest on")
     return body.moved(pose.x, max(heights) - py)
+
+
+def lowest(body: Body) -> float:
+    """The height of the lowest edge of the body (its strokes are round)."""
+    return min(min(s.a[1], s.b[1]) - s.radius for s in body.segments)
 
 
 def make_scene(slug: str, spec: Mapping[str, Any]) -> Scene:

@@ -27,10 +27,16 @@ MARKER_R = 5.5  # pixels: the radius of the stretch marker
 _SQUARE = ((-1, -1), (1, 1))
 
 COLOURS = {
-    # (near side and midline, far side)
+    # (near side and midline, far side); a ghost's are the colours of its outline.
     "solid": ("#1d5c63", "#7fb4b9"),
-    "ghost": ("#b9d8db", "#dcecee"),
+    "ghost": ("#5b9298", "#8ab5ba"),
 }
+# The inside of the hollow ghost pose (near, far), and its outline's width in pixels.
+GHOST_FILL = ("#e6f0f1", "#f2f7f8")
+GHOST_EDGE = 1.6
+EYE_SIZE = 0.012  # the eye's radius, in body heights
+PALM, PALM_COLOUR = 0.04, "#aab6bd"  # a hand's print on a wall behind the figure
+SHADOW = "#7d8a91"  # under a figure in the air
 ACCENT = "#2f6fd0"
 MARKER = "#e8590c"
 MARKER_FILL = "#fdd8bf"
@@ -49,11 +55,11 @@ def _f(v: float) -> str:
 class Frame:
     """World (body heights, y up) to screen pixels for one panel."""
 
-    def __init__(self, k: float, ox: float) -> None:
-        self.k, self.ox = k, ox
+    def __init__(self, k: float, ox: float, floor: float = FLOOR_Y) -> None:
+        self.k, self.ox, self.floor = k, ox, floor
 
     def __call__(self, x: float, y: float) -> tuple[float, float]:
-        return self.ox + x * self.k, FLOOR_Y - y * self.k
+        return self.ox + x * self.k, self.floor - y * self.k
 
 
 def _tilt(v: Vec, pitch: float, yaw: float = 0.0) -> Vec:
@@ -117,6 +123,9 @@ def _extent(scene: Scene, bodies: list[Body], label: str) -> tuple[float, float,
                 for c in prop.held_solids(body):
                     xs += [c.cx - c.r, c.cx + c.r]
                     ys.append(c.cy + c.r)
+            for x, y in prop.held_extent(body):
+                xs.append(x)
+                ys.append(y)
     for prop in scene.props:
         if prop.kind == "mat" or not (label == "both" or prop.applies_to(label)):
             continue
@@ -148,63 +157,169 @@ def _trunk_path(body: Body, to: Frame) -> str:
     return f"M{_f(a[0])} {_f(a[1])}Q{_f(c[0])} {_f(c[1])} {_f(b[0])} {_f(b[1])}"
 
 
+# A shape of the figure, in pixels: ("line", path, width), ("disc", (cx, cy), radius)
+# or ("blob", ((cx, cy), corners), radius of the head it sits on).
+Shape = tuple[str, Any, float]
+
+
+def _face(body: Body, to: Frame) -> tuple[list[Shape], list[tuple[float, float]]]:
+    """The nose, as a small wedge on the head's outline, and the eyes that face the viewer.
+
+    The nose shows where the face points (chin up or tucked) when the head is seen
+    from the side; it shrinks away as the face turns towards or away from the viewer.
+    """
+    hx, hy = to(body.head[0], body.head[1])
+    r = HEAD_RADIUS * to.k
+    nose = body.points["nose"]
+    fx, fy = (nose[0] - body.head[0]) / HEAD_RADIUS, (nose[1] - body.head[1]) / HEAD_RADIUS
+    side_on = math.hypot(fx, fy)
+    shapes: list[Shape] = []
+    if side_on > 0.5:
+        angle = math.atan2(-fy, fx)  # screen y runs down
+        tip = r * (1 + 0.3 * side_on)
+        pts = [(hx + tip * math.cos(angle), hy + tip * math.sin(angle))]
+        for da in (0.55, -0.5):
+            pts.append((hx + r * 0.9 * math.cos(angle + da), hy + r * 0.9 * math.sin(angle + da)))
+        shapes.append(("blob", ((hx, hy), pts), r))
+    eyes = []
+    for side in ("r", "l"):
+        eye = body.points[f"{side}_eye"]
+        if (eye[2] - body.head[2]) / HEAD_RADIUS > 0.2:  # on the side of the head facing us
+            eyes.append(to(eye[0], eye[1]))
+    return shapes, eyes
+
+
+def _gaze(body: Body, to: Frame, colour: str) -> str:
+    """A dashed eye-line straight ahead of the face: where the exercise says to look
+    (up, or down with the chin tucked) shows at a glance."""
+    nose = body.points["nose"]
+    dx, dy = nose[0] - body.head[0], nose[1] - body.head[1]
+    n = math.hypot(dx, dy) or 1.0
+    a = to(body.head[0] + dx / n * HEAD_RADIUS * 1.55, body.head[1] + dy / n * HEAD_RADIUS * 1.55)
+    b = to(body.head[0] + dx / n * HEAD_RADIUS * 3.6, body.head[1] + dy / n * HEAD_RADIUS * 3.6)
+    return f'<path d="{poly([a, b])}" stroke="{colour}" stroke-width="2" stroke-dasharray="3 3.5"/>'
+
+
+def _shape(shape: Shape, colour: str, *, inset: float = 0.0) -> str:
+    """One shape in one colour, shrunk by ``inset`` pixels for a ghost's inside."""
+    kind, data, size = shape
+    if kind == "line":
+        w = max(size - 2 * inset, 0.8)
+        return f'<path d="{data}" stroke="{colour}" stroke-width="{_f(w)}"/>'
+    if kind == "disc":
+        cx, cy = data
+        return f'<circle cx="{_f(cx)}" cy="{_f(cy)}" r="{_f(size - inset)}" fill="{colour}"/>'
+    # A blob (the nose) shrinks towards the centre of the head it sits on.
+    (cx, cy), pts = data
+    t = (size - inset) / size
+    d = poly([(cx + (x - cx) * t, cy + (y - cy) * t) for x, y in pts], closed=True)
+    return f'<path d="{d}" fill="{colour}"/>'
+
+
 def draw_body(body: Body, to: Frame, style: str, scene: Scene) -> str:
-    near_colour, far_colour = COLOURS[style]
+    """The figure, far limbs first. The solid pose is filled; the ghost (the other end
+    of the movement) is drawn hollow, a pale inside in a darker outline, so that it
+    stays visible when the page is printed in black and white."""
     near = str(scene.spec.get("near", body.near_side()))
     far = "l" if near == "r" else "r"
+    ghost = style == "ghost"
     out: list[str] = []
 
-    def limbs(side: str, colour: str) -> None:
+    def group(shapes: list[Shape], side: str) -> None:
+        # The shapes of one part merge into one outline: every outline first, then
+        # every inside.
+        near_side = side == near
+        colour = COLOURS[style][0 if near_side else 1]
+        if not ghost:
+            out.extend(_shape(sh, colour) for sh in shapes)
+            return
+        fill = GHOST_FILL[0 if near_side else 1]
+        out.extend(_shape(sh, colour) for sh in shapes)
+        out.extend(_shape(sh, fill, inset=GHOST_EDGE) for sh in shapes)
+
+    def limbs(side: str) -> None:
         by_kind: dict[str, list[Segment]] = {}
         for seg in body.segments:
             if seg.side == side and seg.kind in LIMB_ORDER:
                 by_kind.setdefault(seg.kind, []).append(seg)
 
-        def depth(group: str) -> float:
-            segs = [s for k in LIMBS[group] for s in by_kind.get(k, [])]
+        def depth(limb: str) -> float:
+            segs = [s for k in LIMBS[limb] for s in by_kind.get(k, [])]
             return sum(s.a[2] + s.b[2] for s in segs) / (2 * len(segs))
 
         # The arm and the leg of one side are drawn back to front: an arm reaching
         # behind a crossed leg goes under it, an arm hanging by the side over it.
-        for group in sorted(LIMBS, key=depth):
-            if side == near and group in scene.spec.get("outline", []):
+        for limb in sorted(LIMBS, key=depth):
+            if side == near and limb in scene.spec.get("outline", []):
                 # A near limb that lies over the body gets a white edge, so it stays
                 # readable in front of the trunk.
-                segs = [s for k in LIMBS[group] for s in by_kind.get(k, [])]
-                w = 2 * RADIUS[LIMBS[group][0]] * to.k + 5
+                segs = [s for k in LIMBS[limb] for s in by_kind.get(k, [])]
+                w = 2 * RADIUS[LIMBS[limb][0]] * to.k + 5
                 out.append(
                     f'<path d="{_segment_path(segs, to)}" stroke="#fff" stroke-width="{_f(w)}"/>'
                 )
-            for kind in LIMBS[group]:
-                if kind in by_kind:
-                    w = 2 * RADIUS[kind] * to.k
-                    out.append(
-                        f'<path d="{_segment_path(by_kind[kind], to)}" stroke="{colour}" stroke-width="{_f(w)}"/>'  # noqa: E501
-                    )
+            group(
+                [
+                    ("line", _segment_path(by_kind[kind], to), 2 * RADIUS[kind] * to.k)
+                    for kind in LIMBS[limb]
+                    if kind in by_kind
+                ],
+                side,
+            )
 
-    limbs(far, far_colour)
+    limbs(far)
     for prop in scene.props:
         if prop.held and prop.layer == "middle":
-            out.append(prop.draw_held(body, to, to.k, style == "ghost"))
+            out.append(prop.draw_held(body, to, to.k, ghost))
     girdle = [s for s in body.segments if s.kind == "girdle"]
-    out.append(
-        f'<path d="{_segment_path(girdle, to)}" stroke="{near_colour}" stroke-width="{_f(2 * RADIUS["girdle"] * to.k)}"/>'  # noqa: E501
+    nose, eyes = _face(body, to)
+    core: list[Shape] = [
+        ("line", _segment_path(girdle, to), 2 * RADIUS["girdle"] * to.k),
+        ("line", _trunk_path(body, to), 2 * RADIUS["trunk"] * to.k),
+        ("line", _segment_path([body.segment("neck")], to), 2 * RADIUS["neck"] * to.k),
+        ("disc", to(body.head[0], body.head[1]), HEAD_RADIUS * to.k),
+        *nose,
+    ]
+    group(core, near)
+    eye_colour = COLOURS["ghost"][0] if ghost else "#fff"
+    eye_r = _f(max(1.4, EYE_SIZE * to.k))
+    out.extend(
+        f'<circle cx="{_f(x)}" cy="{_f(y)}" r="{eye_r}" fill="{eye_colour}"/>' for x, y in eyes
     )
-    out.append(
-        f'<path d="{_trunk_path(body, to)}" stroke="{near_colour}" stroke-width="{_f(2 * RADIUS["trunk"] * to.k)}"/>'  # noqa: E501
-    )
-    out.append(
-        f'<path d="{_segment_path([body.segment("neck")], to)}" stroke="{near_colour}" '
-        f'stroke-width="{_f(2 * RADIUS["neck"] * to.k)}"/>'
-    )
-    hx, hy = to(body.head[0], body.head[1])
-    out.append(
-        f'<circle cx="{_f(hx)}" cy="{_f(hy)}" r="{_f(HEAD_RADIUS * to.k)}" fill="{near_colour}"/>'
-    )
-    limbs(near, near_colour)
+    if scene.spec.get("gaze"):
+        out.append(_gaze(body, to, COLOURS[style][0]))
+    limbs(near)
     for prop in scene.props:
         if prop.held and prop.layer == "front":
-            out.append(prop.draw_held(body, to, to.k, style == "ghost"))
+            out.append(prop.draw_held(body, to, to.k, ghost))
+    return "".join(out)
+
+
+def _shadow(body: Body, to: Frame) -> str:
+    """A short shadow on the floor under the feet of a figure in the air (a hop):
+    without it, a small gap under the feet reads as standing."""
+    if body.pose.air is None:
+        return ""
+    xs = [body.points[f"{s}_{p}"][0] for s in ("r", "l") for p in ("heel", "toe")]
+    (a, y), (b, _) = to(min(xs), 0.0), to(max(xs), 0.0)
+    return (
+        f'<path d="M{_f(a)} {_f(y - 2)}L{_f(b)} {_f(y - 2)}" stroke="{SHADOW}" stroke-width="4"/>'
+    )
+
+
+def _palm_prints(body: Body, to: Frame) -> str:
+    """A palm's print on a wall seen face-on, behind each hand resting on it: the
+    wall is behind the figure, so only this shows that the hand touches it."""
+    out = []
+    for support in body.pose.support:
+        point, _, where = support.partition("@")
+        if where != "wall_behind" or not point.endswith("_hand"):
+            continue
+        hand, wrist = body.points[point], body.points[point.replace("_hand", "_wrist")]
+        cx, cy = to((hand[0] + wrist[0]) / 2, (hand[1] + wrist[1]) / 2)
+        out.append(
+            f'<circle cx="{_f(cx)}" cy="{_f(cy)}" r="{_f(PALM * to.k)}" fill="{PALM_COLOUR}"/>'
+        )
     return "".join(out)
 
 
@@ -291,6 +406,28 @@ def arrow_shape(spec: dict[str, Any], scene: Scene, to: Frame) -> ArrowShape:
     return ArrowShape(d, heads, hull + [(x, y) for x, y, _ in heads])
 
 
+def press_shape(spec: dict[str, Any], body: Body, to: Frame) -> ArrowShape:
+    """A short straight arrow pushing on a point: the effort of a held (isometric)
+    exercise, such as a heel pressed into the floor."""
+    x, y = to(*body.points[spec["on"]][:2])
+    dx, dy = (float(v) for v in spec.get("towards", (0, -1)))
+    n = math.hypot(dx, dy) or 1.0
+    ux, uy = dx / n, -dy / n  # screen y runs down
+    gap, length = float(spec.get("gap", 8)), float(spec.get("length", 26))
+    end = (x - ux * gap, y - uy * gap)
+    start = (end[0] - ux * length, end[1] - uy * length)
+    d = f"M{_f(start[0])} {_f(start[1])}L{_f(end[0])} {_f(end[1])}"
+    head = (end[0], end[1], math.atan2(uy, ux))
+    return ArrowShape(d, [head], [start, end])
+
+
+def draw_press(spec: dict[str, Any], body: Body, to: Frame) -> str:
+    shape = press_shape(spec, body, to)
+    return f'<path d="{shape.d}" stroke="{ACCENT}" stroke-width="2.5"/>' + "".join(
+        _arrow_head(x, y, t) for x, y, t in shape.heads
+    )
+
+
 def draw_arrow(spec: dict[str, Any], scene: Scene, to: Frame) -> str:
     shape = arrow_shape(spec, scene, to)
     return f'<path d="{shape.d}" stroke="{ACCENT}" stroke-width="2.5"/>' + "".join(
@@ -365,13 +502,17 @@ def _floor_band_path(scene: Scene, to: Frame, lo: float, hi: float) -> str:
 
 @dataclasses.dataclass
 class Panel:
-    """One picture in the drawing: the whole width, or half of it for side-by-side panels."""
+    """One picture in the drawing: the whole of it, or half of it for panels side by
+    side (``layout = "panels"``) or one above the other (``layout = "rows"``, for two
+    figures lying down, which are wide and low)."""
 
     label: str  # "start" or "end" for a panel of its own, "both" for start and end overlaid
     left: float
     width: float
     to: Frame
     bodies: list[Body]
+    top: float = 0.0
+    height: float = HEIGHT
 
     def visible(self) -> tuple[float, float]:
         """The pixels the floor line spans; nothing is drawn beyond them."""
@@ -406,6 +547,11 @@ def _annotation_points(scene: Scene, panel: Panel) -> list[tuple[float, float]]:
                 for x, y, _ in shape.heads
                 for dx, dy in _SQUARE
             ]
+    for press in spec.get("press", []):
+        shape = press_shape(press, scene.start, panel.to)
+        pts += [
+            (x + dx * ARROW_HEAD, y + dy * ARROW_HEAD) for x, y in shape.hull for dx, dy in _SQUARE
+        ]
     marker = spec.get("marker")
     if marker and panel.label in ("both", marker.get("pose", "end")):
         body = scene.end if marker.get("pose", "end") == "end" else scene.start
@@ -427,37 +573,51 @@ def layout(scene: Scene) -> list[Panel]:
     then fill less than ``FILL`` of the width or the height: a curled-up pose
     seen from an angle is drawn as large as any other."""
     spec = scene.spec
-    side_by_side = scene.layout == "panels"
-    width = WIDTH / 2 if side_by_side else WIDTH
+    separate = scene.layout in ("panels", "rows")
+    width = WIDTH / 2 if scene.layout == "panels" else WIDTH
+    height = HEIGHT / 2 if scene.layout == "rows" else HEIGHT
+    below = HEIGHT - FLOOR_Y  # the strip under each picture's floor line
     groups = (
         [("start", [scene.start]), ("end", [scene.end])]
-        if side_by_side
+        if separate
         else [("both", [scene.start, scene.end])]
     )
     extents = [_extent(scene, bodies, label) for label, bodies in groups]
     k = float(spec.get("max_scale", MAX_SCALE))
     for _, bodies in groups:
         x0, y0, x1, y1 = figure_box(bodies)
-        k = max(k, min(FILL[0] * width / (x1 - x0), FILL[1] * HEIGHT / (y1 - y0)))
+        k = max(k, min(FILL[0] * width / (x1 - x0), FILL[1] * height / (y1 - y0)))
     for x0, x1, top in extents:
-        k = min(k, (width - 2 * MARGIN) / (x1 - x0), (FLOOR_Y - MARGIN) / top)
+        k = min(k, (width - 2 * MARGIN) / (x1 - x0), (height - below - MARGIN) / top)
     panels: list[Panel] = []
     for _ in range(20):
         panels, fits = [], True
         for i, ((label, bodies), (x0, x1, _top)) in enumerate(zip(groups, extents, strict=True)):
-            left = i * width
+            left = i * width if scene.layout == "panels" else 0.0
+            top = i * height if scene.layout == "rows" else 0.0
+            floor = top + height - below
             panel = Panel(
-                label, left, width, Frame(k, left + width / 2 - (x0 + x1) / 2 * k), bodies
+                label,
+                left,
+                width,
+                Frame(k, left + width / 2 - (x0 + x1) / 2 * k, floor),
+                bodies,
+                top,
+                height,
             )
             pts = _annotation_points(scene, panel)
             if pts:
                 # Centre the figure and its arrows together.
                 lo = min([p[0] for p in pts] + [panel.to(x0, 0)[0]])
                 hi = max([p[0] for p in pts] + [panel.to(x1, 0)[0]])
-                panel.to = Frame(k, panel.to.ox + left + width / 2 - (lo + hi) / 2)
-                top = min(p[1] for p in pts)
-                bottom = max(p[1] for p in pts)
-                if hi - lo > width - 2 * MARGIN or top < MARGIN / 2 or bottom > HEIGHT - 2:
+                panel.to = Frame(k, panel.to.ox + left + width / 2 - (lo + hi) / 2, floor)
+                high = min(p[1] for p in pts)
+                low = max(p[1] for p in pts)
+                if (
+                    hi - lo > width - 2 * MARGIN
+                    or high < top + MARGIN / 2
+                    or low > top + height - 2
+                ):
                     fits = False
             panels.append(panel)
         if fits:
@@ -469,7 +629,7 @@ def layout(scene: Scene) -> list[Panel]:
 def render(scene: Scene, *, title: str = "") -> str:
     scene = tilt_scene(scene)
     spec = scene.spec
-    side_by_side = scene.layout == "panels"
+    side_by_side = scene.layout in ("panels", "rows")
     solid = spec.get("solid", "start")
     ghost_label = "end" if solid == "start" else "start"
     body: list[str] = []
@@ -477,7 +637,7 @@ def render(scene: Scene, *, title: str = "") -> str:
         to, k = panel.to, panel.to.k
         lo, hi = panel.visible()
         body.append(
-            f'<path d="M{_f(lo)} {_f(FLOOR_Y)}L{_f(hi)} {_f(FLOOR_Y)}" '
+            f'<path d="M{_f(lo)} {_f(to.floor)}L{_f(hi)} {_f(to.floor)}" '
             f'stroke="{FLOOR_COLOUR}" stroke-width="2"/>'
         )
         if spec.get("pitch"):
@@ -495,6 +655,9 @@ def render(scene: Scene, *, title: str = "") -> str:
                 drawn = f'<g opacity="0.4">{drawn}</g>'
             body.append(drawn)
         marker = spec.get("marker")
+        main = panel.bodies[0] if side_by_side else (scene.start if solid == "start" else scene.end)
+        body.append(_palm_prints(main, to))
+        body.append(_shadow(main, to))
         if side_by_side:
             body.append(draw_body(panel.bodies[0], to, "solid", scene))
             if marker and marker.get("pose", "end") == panel.label:
@@ -506,14 +669,24 @@ def render(scene: Scene, *, title: str = "") -> str:
             body.append(draw_body(main, to, "solid", scene))
             for arrow in spec.get("arrows", []):
                 body.append(draw_arrow(arrow, scene, to))
+            for press in spec.get("press", []):
+                body.append(draw_press(press, scene.start, to))
             if marker:
                 marked = scene.end if marker.get("pose", "end") == "end" else scene.start
                 body.append(draw_marker(marker, marked, to))
-    if side_by_side:
+    if scene.layout == "panels":
         cx, cy = WIDTH / 2, 40.0
         body.append(
             f'<path d="M{_f(cx - 12)} {_f(cy)}L{_f(cx + 6)} {_f(cy)}" stroke="{ACCENT}" stroke-width="2.5"/>'  # noqa: E501
             + _arrow_head(cx + 10, cy, 0.0)
+        )
+    elif scene.layout == "rows":
+        # Down from the first picture to the second, in the corner over the second
+        # figure's head.
+        cx, cy = 12.0, HEIGHT / 2 + 6
+        body.append(
+            f'<path d="M{_f(cx)} {_f(cy - 8)}L{_f(cx)} {_f(cy + 6)}" stroke="{ACCENT}" stroke-width="2.5"/>'  # noqa: E501
+            + _arrow_head(cx, cy + 10, math.pi / 2)
         )
     text_title = escape(title or scene.slug)
     desc = escape(scene.alt)

@@ -36,7 +36,8 @@ class Command(BaseCommand):
             (s.slug, names.get(s.slug, s.slug), render_svg(s, names.get(s.slug, s.slug)))
             for s in scenes
         ]
-        html = sheet_html(items, columns=columns)
+        # A PDF is printed on A4 pages; a PNG is looked at on screen, as one long strip.
+        html = sheet_html(items, columns=columns, strip=suffix == ".png")
         if suffix == ".pdf":
             write_pdf(html, output)
         else:
