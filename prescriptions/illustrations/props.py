@@ -637,7 +637,7 @@ class Strap(Prop):
         # The strap wraps the sole, so it leaves from just beyond the foot.
         fx, fy = body.segment(f"{side}_foot").front[:2]
         under = (ball[0] - fx * 0.03, ball[1] - fy * 0.03)
-        colour = "#e0a96d" if not ghost else "#f1d7b8"
+        colour = "#e0a96d" if not ghost else "#e8c59e"
         d = poly([to(hand[0], hand[1]), to(*under), to(toe[0] - fx * 0.03, toe[1] - fy * 0.03)])
         return f'<path d="{d}" stroke="{colour}" stroke-width="3.5"/>'
 

@@ -19,6 +19,7 @@ from .scene import Scene
 WIDTH, HEIGHT = 320, 200
 FLOOR_Y = 186.0
 MARGIN = 8.0
+ROW_BELOW = 8.0  # pixels under the floor line of a picture in a row of two
 MAX_SCALE = 250.0  # pixels per body height
 FILL = (0.65, 0.8)  # the least part of the width, or of the height, a figure fills
 MIN_ARROW = 34.0  # pixels: the shortest straight arrow drawn
@@ -576,7 +577,11 @@ def layout(scene: Scene) -> list[Panel]:
     separate = scene.layout in ("panels", "rows")
     width = WIDTH / 2 if scene.layout == "panels" else WIDTH
     height = HEIGHT / 2 if scene.layout == "rows" else HEIGHT
-    below = HEIGHT - FLOOR_Y  # the strip under each picture's floor line
+    rows = scene.layout == "rows"
+    # The strip under each picture's floor line, and the room left above the figure:
+    # rows are half as tall, so they keep less of both.
+    below = ROW_BELOW if rows else HEIGHT - FLOOR_Y
+    above = MARGIN / 2 if rows else MARGIN
     groups = (
         [("start", [scene.start]), ("end", [scene.end])]
         if separate
@@ -588,7 +593,7 @@ def layout(scene: Scene) -> list[Panel]:
         x0, y0, x1, y1 = figure_box(bodies)
         k = max(k, min(FILL[0] * width / (x1 - x0), FILL[1] * height / (y1 - y0)))
     for x0, x1, top in extents:
-        k = min(k, (width - 2 * MARGIN) / (x1 - x0), (height - below - MARGIN) / top)
+        k = min(k, (width - 2 * MARGIN) / (x1 - x0), (height - below - above) / top)
     panels: list[Panel] = []
     for _ in range(20):
         panels, fits = [], True
