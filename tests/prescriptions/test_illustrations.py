@@ -12,6 +12,7 @@ from pypdf import PdfReader
 from prescriptions.illustrations import (
     ILLUSTRATIONS_DIR,
     exercise_names,
+    pose_descriptions,
     render_svg,
     rules,
     sheet,
@@ -61,6 +62,13 @@ def scenes():
 def test_every_shipped_exercise_has_exactly_one_pose_description():
     assert sorted(load_specs()) == SLUGS
     assert set(LIBRARY) <= set(load_specs())
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_every_drawing_is_described_in_words_that_fit_the_exercise_row(slug):
+    # The loader copies the description into Exercise.illustration_alt.
+    limit = Exercise._meta.get_field("illustration_alt").max_length
+    assert 40 <= len(pose_descriptions()[slug]) <= limit
 
 
 @pytest.mark.parametrize("slug", SLUGS)
