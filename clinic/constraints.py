@@ -1,10 +1,75 @@
+"""Rules stated once: a bound's limits and message give the validators, the database
+constraint and the form's limits (`Bound`); a constraint's error belongs to its field."""
+
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.db.utils import DEFAULT_DB_ALIAS
+from django.utils.functional import lazy
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise as StrPromise
+
+
+def _interpolate(message: StrPromise | str, values: Mapping[str, object]) -> str:
+    return str(message) % values
+
+
+_lazy_interpolate = lazy(_interpolate, str)
+
+
+def lazy_format(message: StrPromise | str, values: Mapping[str, object]) -> StrPromise:
+    """A translated message with its placeholders filled in when it is shown, in the
+    reader's language (models and forms are imported before any language is active)."""
+    return cast("StrPromise", _lazy_interpolate(message, values))
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A whole-number rule: its limits and the one message that states it.
+
+    The model field's validators, the database CheckConstraint and the forms'
+    limits all come from here, so the numbers and the words cannot disagree.
+    `message` (marked with gettext_lazy) may use %(low)s and %(high)s. A lower
+    limit of 0 is the column's own (positive integer fields): the database
+    condition leaves it out, as the constraints always have.
+    """
+
+    low: int
+    high: int
+    message: StrPromise
+
+    @property
+    def text(self) -> StrPromise:
+        return lazy_format(self.message, {"low": self.low, "high": self.high})
+
+    def validators(self) -> list[MinValueValidator | MaxValueValidator]:
+        return [
+            MinValueValidator(self.low, message=self.text),
+            MaxValueValidator(self.high, message=self.text),
+        ]
+
+    def condition(self, field: str, *, null: bool = False) -> Q:
+        limits = {f"{field}__lte": self.high}
+        if self.low:
+            limits[f"{field}__gte"] = self.low
+        within = Q(**limits)
+        return Q(**{field: None}) | within if null else within
+
+    def constraint(self, field: str, *, name: str, null: bool = False) -> FieldCheckConstraint:
+        return FieldCheckConstraint(
+            field=field,
+            condition=self.condition(field, null=null),
+            name=name,
+            violation_error_message=self.text,
+        )
 
 
 class FieldCheckConstraint(models.CheckConstraint):

@@ -17,11 +17,24 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic.constraints import Bound
 from clinic.scoping import ScopedManager, ScopedQuerySet, unscoped
 from clinic.uploads import validate_illustration
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
+    from django.utils.functional import _StrPromise as StrPromise
+
+
+# Scales shared by the clinic's settings and the patients' logs.
+PAIN_SCALE = Bound(0, 10, _("Pain is scored from %(low)s to %(high)s."))
+PERCENT = Bound(0, 100, _("Adherence is a percentage from %(low)s to %(high)s."))
+
+
+def language_choices() -> list[tuple[str, str | StrPromise]]:
+    """The languages Rehabit speaks (settings.LANGUAGES), read when the choices are needed,
+    so that adding a language changes no migration."""
+    return list(settings.LANGUAGES)
 
 
 def time_zone_choices() -> list[tuple[str, str]]:
@@ -148,17 +161,17 @@ class Clinic(models.Model):
     attention_adherence_below = models.PositiveSmallIntegerField(
         _("flag adherence below (%)"),
         default=50,
-        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        validators=PERCENT.validators(),
     )
     attention_pain_at_least = models.PositiveSmallIntegerField(
         _("flag pain at or above (0-10)"),
         default=7,
-        validators=[MinValueValidator(0), MaxValueValidator(10)],
+        validators=PAIN_SCALE.validators(),
     )
     attention_pain_rise = models.PositiveSmallIntegerField(
         _("flag pain rising by (points in a week)"),
         default=2,
-        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        validators=[MinValueValidator(1), MaxValueValidator(PAIN_SCALE.high)],
     )
     warn_daily_minutes = models.PositiveSmallIntegerField(
         _("warn when a plan takes more minutes a day than"),
@@ -180,14 +193,14 @@ class Clinic(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(attention_adherence_below__lte=100),
+                condition=PERCENT.condition("attention_adherence_below"),
                 name="clinic_attention_adherence_percent",
-                violation_error_message=_("Adherence is a percentage from 0 to 100."),
+                violation_error_message=PERCENT.text,
             ),
             models.CheckConstraint(
-                condition=Q(attention_pain_at_least__lte=10),
+                condition=PAIN_SCALE.condition("attention_pain_at_least"),
                 name="clinic_attention_pain_scale",
-                violation_error_message=_("Pain is scored from 0 to 10."),
+                violation_error_message=PAIN_SCALE.text,
             ),
         ]
 
@@ -258,7 +271,7 @@ class Patient(models.Model):
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     preferred_language = models.CharField(
-        _("preferred language"), max_length=8, choices=settings.LANGUAGES, default="en"
+        _("preferred language"), max_length=8, choices=language_choices, default="en"
     )
     primary_therapist = models.ForeignKey(
         Therapist,

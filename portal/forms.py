@@ -9,14 +9,16 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
+from django.core.exceptions import ValidationError
 from django.utils import translation
 from django.utils.formats import time_format
 from django.utils.translation import gettext_lazy as _
 
-from clinic.models import Patient, User
+from clinic.constraints import lazy_format
+from clinic.models import PAIN_SCALE, Patient, User
 from clinic.scoping import unscoped
-from prescriptions.models import PlanItem, SessionLog, Side
-from prescriptions.recording import SYMPTOM_MINUTES_MAX, SetsDone
+from prescriptions.models import COMMENT_MAX_LENGTH, SYMPTOM_MINUTES, PlanItem, SessionLog, Side
+from prescriptions.recording import SetsDone
 
 if TYPE_CHECKING:
     from django.utils.functional import _StrPromise
@@ -81,12 +83,22 @@ class PortalSetPasswordForm(SetPasswordForm[User]):
     pass
 
 
+SCALE = {"low": PAIN_SCALE.low, "high": PAIN_SCALE.high}
 PAIN_CHOICES = [
     ("", _("Choose a number")),
-    (0, _("0: no pain")),
-    *[(n, str(n)) for n in range(1, 10)],
-    (10, _("10: worst pain imaginable")),
+    (PAIN_SCALE.low, lazy_format(_("%(low)s: no pain"), SCALE)),
+    *[(n, str(n)) for n in range(PAIN_SCALE.low + 1, PAIN_SCALE.high)],
+    (PAIN_SCALE.high, lazy_format(_("%(high)s: worst pain imaginable"), SCALE)),
 ]
+# The session's own fields, judged by SessionLog's rules (see SessionForm.clean).
+SESSION_FIELDS = (
+    "pain",
+    "nerve_symptoms",
+    "symptoms_lasted",
+    "symptoms_minutes",
+    "effort",
+    "comment",
+)
 
 
 def _sets_choices(prescribed: int) -> list[tuple[int, str | _StrPromise]]:
@@ -110,10 +122,14 @@ class SessionForm(forms.Form):
         },
     )
     pain = forms.TypedChoiceField(
-        label=_("Pain right now (0 to 10)"),
+        label=lazy_format(_("Pain right now (%(low)s to %(high)s)"), SCALE),
         choices=PAIN_CHOICES,
         coerce=int,
-        error_messages={"required": _("Choose how much pain you have now, from 0 to 10.")},
+        error_messages={
+            "required": lazy_format(
+                _("Choose how much pain you have now, from %(low)s to %(high)s."), SCALE
+            )
+        },
     )
     nerve_symptoms = forms.ChoiceField(
         label=_("Nerve symptoms during the exercises"),
@@ -124,12 +140,12 @@ class SessionForm(forms.Form):
     symptoms_lasted = forms.BooleanField(
         label=_("The tingling or numbness lasted after I finished"), required=False
     )
+    # The upper limit is the model's (with its message); the browser knows it too.
     symptoms_minutes = forms.IntegerField(
         label=_("For about how many minutes?"),
         required=False,
-        min_value=0,
-        max_value=SYMPTOM_MINUTES_MAX,
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        min_value=SYMPTOM_MINUTES.low,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "max": SYMPTOM_MINUTES.high}),
     )
     effort = forms.ChoiceField(
         label=_("How hard did it feel?"),
@@ -140,8 +156,7 @@ class SessionForm(forms.Form):
     comment = forms.CharField(
         label=_("Anything to tell your therapist? (optional)"),
         required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": COMMENT_MAX_LENGTH}),
     )
 
     def __init__(
@@ -200,14 +215,23 @@ class SessionForm(forms.Form):
         return field
 
     def clean(self) -> dict[str, Any]:
+        """The session's values by SessionLog's own rules (its validators and
+        constraints, with their messages), then what only this form asks."""
         data = super().clean() or {}
-        lasted = data.get("symptoms_lasted")
-        if lasted and data.get("nerve_symptoms") == SessionLog.NerveSymptoms.NONE:
-            self.add_error(
-                "nerve_symptoms",
-                _("You said symptoms lasted: choose tingling or numbness."),
+        minutes_missing = data.get("symptoms_lasted") and data.get("symptoms_minutes") is None
+        given = {name: data[name] for name in SESSION_FIELDS if name in data}
+        if not given.get("symptoms_lasted"):
+            given["symptoms_minutes"] = None  # not asked unless the symptoms lasted
+        log = SessionLog(**given)
+        try:
+            log.full_clean(
+                exclude=[f.name for f in SessionLog._meta.fields if f.name not in given],
+                validate_unique=False,
             )
-        if lasted and data.get("symptoms_minutes") is None:
+        except ValidationError as error:
+            for name, messages in error.message_dict.items():
+                self.add_error(name if name in self.fields else None, messages)
+        if minutes_missing and "symptoms_minutes" not in self.errors:
             self.add_error("symptoms_minutes", _("Say for about how many minutes they lasted."))
         return data
 

@@ -45,7 +45,7 @@ from django.utils import timezone, translation
 
 from clinic.models import Clinic, Patient
 from clinic.scoping import unscoped
-from prescriptions.adherence import due_days, plan_item_max
+from prescriptions.adherence import due_days, plan_days_per_week
 from prescriptions.models import Plan, SessionLog
 
 logger = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def candidate_plans(windows: dict[str, ZoneWindow]) -> QuerySet[Plan]:
         .select_related("patient__clinic", "patient__user")
         .annotate(local_today=local_today)
         .annotate(
-            days_per_week=plan_item_max("days_per_week"),
+            days_per_week=plan_days_per_week(),
             logged_today=Exists(
                 SessionLog.objects.filter(plan=OuterRef("pk"), date=OuterRef("local_today"))
             ),

@@ -33,7 +33,13 @@ from clinic.models import Patient, PortalInvitation, patient_for
 from clinic.scoping import scope, unscoped
 from portal import forms
 from portal.invitations import InvitationInvalid, accept_invitation, find_invitation
-from prescriptions.adherence import day_by_day, patient_overview
+from prescriptions.adherence import (
+    DayStatus,
+    day_by_day,
+    day_statuses,
+    patient_overview,
+    sessions_per_day,
+)
 from prescriptions.charts import pain_chart_svg
 from prescriptions.dosage import describe
 from prescriptions.handouts import handout_response
@@ -157,10 +163,7 @@ def _running_plans(patient: Patient, day: datetime.date) -> list[Plan]:
         .filter(Q(end_date=None) | Q(end_date__gte=day))
         .prefetch_related(Prefetch("items", queryset=PlanItem.objects.select_related("exercise")))
     )
-    result = list(plans)
-    for plan in result:
-        plan.patient = patient  # the clinic is already loaded: no query per plan
-    return result
+    return list(plans)
 
 
 @dataclass
@@ -179,10 +182,6 @@ def _item_views(items: list[PlanItem], form: forms.SessionForm | None) -> list[I
 
 def _items_for_session(plan: Plan, session_number: int) -> list[PlanItem]:
     return [item for item in plan.items.all() if item.times_per_day >= session_number]
-
-
-def _sessions_per_day(plan: Plan) -> int:
-    return max((item.times_per_day for item in plan.items.all()), default=1)
 
 
 def _form_ids(plan: Plan) -> str:
@@ -211,7 +210,7 @@ def today(request: HttpRequest, patient: Patient) -> HttpResponse:
         logs_today.setdefault(log.plan_id, []).append(log)
     cards = []
     for plan in plans:
-        sessions = _sessions_per_day(plan)
+        sessions = sessions_per_day(plan.items.all())
         logs = logs_today.get(plan.pk, [])
         done = {log.session_number for log in logs}
         next_session = next((n for n in range(1, sessions + 1) if n not in done), None)
@@ -254,12 +253,11 @@ def log_session(
         ),
         pk=plan_id,
     )
-    plan.patient = patient
     try:
         date = datetime.date.fromisoformat(day)
     except ValueError:
         raise Http404 from None
-    if not 1 <= session_number <= _sessions_per_day(plan):
+    if not 1 <= session_number <= sessions_per_day(plan.items.all()):
         raise Http404
     try:
         check_day(plan, date)
@@ -312,11 +310,11 @@ def log_session(
             "date": date,
             "is_today": date == patient.clinic.today(),
             "session_number": session_number,
-            "sessions": _sessions_per_day(plan),
+            "sessions": sessions_per_day(plan.items.all()),
             "log": log,
             "form": form,
             "items": _item_views(items, form),
-            "session_range": range(1, _sessions_per_day(plan) + 1),
+            "session_range": range(1, sessions_per_day(plan.items.all()) + 1),
         },
         status=400 if request.method == "POST" else 200,
     )
@@ -362,25 +360,27 @@ def handout(request: HttpRequest, patient: Patient, plan_id: int) -> HttpRespons
 @dataclass
 class CalendarDay:
     date: datetime.date
-    status: str  # done, partly, missed, pending, rest, outside, future
+    status: str  # a DayStatus, or "outside" (no plan that day) or "future"
     label: str
     edit_url: str | None
 
 
 STATUS_LABELS = {
-    "done": gettext_lazy("Done"),
-    "partly": gettext_lazy("Partly done"),
-    "missed": gettext_lazy("Missed"),
-    "pending": gettext_lazy("Not yet"),
-    "rest": gettext_lazy("Rest day"),
+    DayStatus.DONE: gettext_lazy("Done"),
+    DayStatus.PARTLY: gettext_lazy("Partly done"),
+    DayStatus.MISSED: gettext_lazy("Missed"),
+    DayStatus.PENDING: gettext_lazy("Not yet"),
+    DayStatus.REST: gettext_lazy("Rest day"),
     "outside": gettext_lazy("No plan"),
     "future": "",
 }
 
 
 def _calendar(
-    plan: Plan | None, today: datetime.date, records: dict[datetime.date, Any]
+    plan: Plan | None, today: datetime.date, statuses: dict[datetime.date, DayStatus]
 ) -> list[list[CalendarDay]]:
+    """The History calendar. Each day's status comes from the adherence rules
+    (prescriptions.adherence.day_statuses), as the percentages above it do."""
     first = today - datetime.timedelta(days=today.weekday() + 7 * (HISTORY_WEEKS - 1))
     oldest_editable = today - datetime.timedelta(days=EDITABLE_DAYS)
     weeks: list[list[CalendarDay]] = []
@@ -388,21 +388,13 @@ def _calendar(
         row = []
         for weekday in range(7):
             day = first + datetime.timedelta(days=7 * week + weekday)
-            record = records.get(day)
+            status: str
             if day > today:
                 status = "future"
-            elif plan is None or record is None or not plan.is_running_on(day):
+            elif plan is None or day not in statuses or not plan.is_running_on(day):
                 status = "outside"
-            elif record.due and record.done >= record.due:
-                status = "done"
-            elif record.done and record.due:
-                status = "partly"
-            elif record.done:
-                status = "done"
-            elif record.due:
-                status = "pending" if day == today else "missed"
             else:
-                status = "rest"
+                status = statuses[day]
             editable = (
                 plan is not None
                 and plan.status == Plan.Status.ACTIVE
@@ -428,10 +420,11 @@ def _calendar(
 def history(request: HttpRequest, patient: Patient) -> HttpResponse:
     day = patient.clinic.today()
     plan = patient.plans.active().order_by("-start_date", "-pk").first()
-    if plan is not None:
-        plan.patient = patient
     first = day - datetime.timedelta(days=day.weekday() + 7 * (HISTORY_WEEKS - 1))
-    records = {r.date: r for r in day_by_day(plan, first, day)} if plan is not None else {}
+    statuses = {}
+    if plan is not None:
+        records = day_by_day(plan, first, day)
+        statuses = dict(zip((r.date for r in records), day_statuses(records, day), strict=True))
     overview = patient_overview(patient, day)
     recent = list(
         SessionLog.objects.filter(
@@ -457,7 +450,8 @@ def history(request: HttpRequest, patient: Patient) -> HttpResponse:
             "patient": patient,
             "plan": plan,
             "today": day,
-            "weeks": _calendar(plan, day, records),
+            "weeks": _calendar(plan, day, statuses),
+            "editable_days": EDITABLE_DAYS,
             "weekdays": [first + datetime.timedelta(days=n) for n in range(7)],
             "overview": overview,
             "pain_chart": pain_chart_svg(

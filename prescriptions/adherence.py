@@ -72,7 +72,9 @@ active plan:
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import (
@@ -81,6 +83,7 @@ from django.db.models import (
     DateField,
     Exists,
     F,
+    Field,
     Func,
     IntegerField,
     Max,
@@ -100,7 +103,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from clinic.models import Clinic, Patient
-from prescriptions.models import ExerciseLog, Plan, PlanItem, SessionLog
+from prescriptions.models import ExerciseLog, ItemFields, Plan, PlanItem, SessionLog
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -191,8 +194,88 @@ def due_days(
     return _ceil_week(k1 + 1, days_per_week) - _ceil_week(k0, days_per_week)
 
 
+def sessions_per_day(items: Iterable[ItemFields]) -> int:
+    """How many sessions a day a plan asks for: as many as its most frequent exercise.
+
+    A plan without exercises has one, so that its session can still be recorded;
+    nothing is due on it, since it has no days a week.
+    """
+    return max((item.times_per_day for item in items), default=1)
+
+
+def days_per_week(items: Iterable[ItemFields]) -> int:
+    """How many days a week a plan asks for: as many as its most frequent exercise."""
+    return max((item.days_per_week for item in items), default=0)
+
+
 def _ceil_week(days: int, days_per_week: int) -> int:
     return (days * days_per_week + DAYS_PER_WEEK - 1) // DAYS_PER_WEEK
+
+
+def over(records: Sequence[DayRecord]) -> Adherence:
+    """The period figure for these days: their due and done sessions, done capped at due."""
+    return Adherence.of(sum(r.done for r in records), sum(r.due for r in records))
+
+
+def credited(records: Sequence[DayRecord]) -> list[int]:
+    """For each day, how many of its due sessions count as done over the period.
+
+    A day's own sessions count first. Sessions done on a day with nothing due
+    then make up for due sessions left undone, earliest day first. The total
+    is exactly the period figure's completed count (`over`), so a day-by-day
+    view (the History calendar, the chart's description) tells the same story
+    as the percentage beside it.
+    """
+    own = [min(r.done, r.due) for r in records]
+    spare = sum(r.done for r in records) - sum(own)
+    result = []
+    for record, counted in zip(records, own, strict=True):
+        extra = min(spare, record.due - counted)
+        spare -= extra
+        result.append(counted + extra)
+    return result
+
+
+class DayStatus(StrEnum):
+    DONE = "done"  # the day's due sessions done, or sessions done on a day off
+    PARTLY = "partly"
+    MISSED = "missed"
+    PENDING = "pending"  # today, with nothing done yet
+    REST = "rest"  # nothing due, or made up by sessions done on a day off
+
+
+def day_statuses(records: Sequence[DayRecord], today: datetime.date) -> list[DayStatus]:
+    """Each day's status, by the period rule (`credited`)."""
+    statuses = []
+    for record, counted in zip(records, credited(records), strict=True):
+        if record.due == 0 or counted >= record.due:
+            status = DayStatus.DONE if record.done else DayStatus.REST
+        elif counted:
+            status = DayStatus.PARTLY
+        else:
+            status = DayStatus.PENDING if record.date == today else DayStatus.MISSED
+        statuses.append(status)
+    return statuses
+
+
+@dataclass(frozen=True)
+class Period:
+    """What the adherence chart says about its days."""
+
+    adherence: Adherence
+    # Days with sessions due of which none counts as done.
+    missed_days: int
+    # Sessions done on days with nothing due (they count towards the period).
+    done_on_days_off: int
+
+
+def summarise(records: Sequence[DayRecord]) -> Period:
+    counted = credited(records)
+    return Period(
+        adherence=over(records),
+        missed_days=sum(1 for r, c in zip(records, counted, strict=True) if r.due and not c),
+        done_on_days_off=sum(r.done for r in records if not r.due),
+    )
 
 
 def counting_end(plan: Plan) -> datetime.date | None:
@@ -274,18 +357,24 @@ def _due_expression(
     )
 
 
-def plan_item_max(field: str) -> Coalesce:
-    """The highest `field` among a plan's items (0 without items), for a Plan
-    queryset: a plan is as frequent as its most frequent exercise."""
+def _plan_item_max(field: str, default: int) -> Coalesce:
     items = PlanItem.objects.filter(plan=OuterRef("pk")).order_by(f"-{field}").values(field)
-    return Coalesce(Subquery(items[:1]), 0)
+    return Coalesce(Subquery(items[:1]), default)
+
+
+def plan_sessions_per_day() -> Coalesce:
+    """sessions_per_day() of each row of a Plan queryset, computed by the database."""
+    return _plan_item_max("times_per_day", 1)
+
+
+def plan_days_per_week() -> Coalesce:
+    """days_per_week() of each row of a Plan queryset, computed by the database."""
+    return _plan_item_max("days_per_week", 0)
 
 
 def annotate_plans(qs: QuerySet[Plan], start: datetime.date, end: datetime.date) -> QuerySet[Plan]:
     """Add `adh_prescribed` and `adh_completed` (capped) for the period start..end."""
-    qs = qs.annotate(
-        adh_times=plan_item_max("times_per_day"), adh_days=plan_item_max("days_per_week")
-    )
+    qs = qs.annotate(adh_times=plan_sessions_per_day(), adh_days=plan_days_per_week())
     lo, hi = _window(start, end, OuterRef)
     logs = (
         SessionLog.objects.filter(
@@ -343,10 +432,8 @@ def day_by_day(plan: Plan, start: datetime.date, end: datetime.date) -> list[Day
     """
     if end < start:
         return []
-    limits = PlanItem.objects.filter(plan=plan).aggregate(
-        times=Max("times_per_day"), days=Max("days_per_week")
-    )
-    times, days = limits["times"] or 0, limits["days"] or 0
+    items = plan.items.all()
+    times, days = sessions_per_day(items), days_per_week(items)
     done_by_date = dict(
         SessionLog.objects.filter(plan=plan, date__range=(start, end), session_number__lte=times)
         .order_by()
@@ -427,7 +514,10 @@ class PatientSessions(Func):
     arithmetic as annotate_plans() in one correlated subquery per figure: plans
     joined with their items and grouped per plan, then summed. The dates are
     query parameters; the patient reference is a compiled expression, so table
-    aliases stay right when the queryset is nested in another query.
+    aliases stay right when the queryset is nested in another query. Tables and
+    columns are named from the models' _meta. Being raw SQL, the subquery carries
+    no clinic scope of its own: it only reads the plans of the patient row it is
+    correlated with, which the outer (scoped) query has already chosen.
     """
 
     arity = 1
@@ -458,6 +548,21 @@ class PatientSessions(Func):
             def days(a: str, b: str) -> str:
                 return f"({b}::date - {a}::date)"
 
+        q = connection.ops.quote_name
+        plan_t, item_t, log_t = (q(m._meta.db_table) for m in (Plan, PlanItem, SessionLog))
+
+        def col(model: type[Plan | PlanItem | SessionLog], name: str) -> str:
+            field = model._meta.get_field(name)
+            assert isinstance(field, Field) and field.column
+            return q(field.column)
+
+        p_id, p_start, p_end = col(Plan, "id"), col(Plan, "start_date"), col(Plan, "end_date")
+        p_status, p_patient = col(Plan, "status"), col(Plan, "patient")
+        i_plan, i_times = col(PlanItem, "plan"), col(PlanItem, "times_per_day")
+        i_days = col(PlanItem, "days_per_week")
+        l_plan, l_date = col(SessionLog, "plan"), col(SessionLog, "date")
+        l_session = col(SessionLog, "session_number")
+
         k0, k1 = days("g.s", "g.lo"), days("g.s", "g.hi")
         week = DAYS_PER_WEEK
         due = (
@@ -465,8 +570,8 @@ class PatientSessions(Func):
             f" - ({k0} * g.d + {week - 1}) / {week}) * g.t ELSE 0 END"
         )
         done = (
-            "(SELECT COUNT(*) FROM prescriptions_sessionlog l WHERE l.plan_id = g.id"
-            " AND l.date >= g.lo AND l.date <= g.hi AND l.session_number <= g.t)"
+            f"(SELECT COUNT(*) FROM {log_t} l WHERE l.{l_plan} = g.id"  # noqa: S608
+            f" AND l.{l_date} >= g.lo AND l.{l_date} <= g.hi AND l.{l_session} <= g.t)"
         )
         # PostgreSQL sums integers into bigint or numeric: cast back, so that the
         # percent is integer division (rounded down) as in percent().
@@ -481,16 +586,16 @@ class PatientSessions(Func):
             f"(SELECT {result} FROM ("  # noqa: S608
             f"SELECT y.due, CAST({least}(y.logged, y.due) AS INTEGER) AS done FROM ("
             f"SELECT {due} AS due, {done} AS logged FROM ("
-            "SELECT p.id, p.start_date AS s,"
-            f" {greatest}(p.start_date, {start}) AS lo,"
-            f" {least}(COALESCE(p.end_date, {end}), {end}) AS hi,"
-            " MAX(i.times_per_day) AS t, MAX(i.days_per_week) AS d"
-            " FROM prescriptions_plan p"
-            " INNER JOIN prescriptions_planitem i ON i.plan_id = p.id"
-            f" WHERE p.patient_id = {patient_sql}"
-            f" AND (p.status = '{Plan.Status.ACTIVE}'"
-            f" OR (p.status = '{Plan.Status.COMPLETED}' AND p.end_date IS NOT NULL))"
-            " GROUP BY p.id, p.start_date, p.end_date"
+            f"SELECT p.{p_id} AS id, p.{p_start} AS s,"
+            f" {greatest}(p.{p_start}, {start}) AS lo,"
+            f" {least}(COALESCE(p.{p_end}, {end}), {end}) AS hi,"
+            f" MAX(i.{i_times}) AS t, MAX(i.{i_days}) AS d"
+            f" FROM {plan_t} p"
+            f" INNER JOIN {item_t} i ON i.{i_plan} = p.{p_id}"
+            f" WHERE p.{p_patient} = {patient_sql}"
+            f" AND (p.{p_status} = '{Plan.Status.ACTIVE}'"
+            f" OR (p.{p_status} = '{Plan.Status.COMPLETED}' AND p.{p_end} IS NOT NULL))"
+            f" GROUP BY p.{p_id}, p.{p_start}, p.{p_end}"
             ") g) y) x)"
         )
         return sql, [self.start, self.end, self.end, *params]
@@ -679,13 +784,7 @@ def patient_overview(patient: Patient, today: datetime.date) -> PatientOverview:
     """Everything the History page and the admin show about one patient. Three queries."""
     row: Any = annotate_patients(Patient.objects.filter(pk=patient.pk), today).get()
     month_start = today - datetime.timedelta(days=27)
-    pain_series = list(
-        SessionLog.objects.filter(plan__patient=patient, date__range=(month_start, today))
-        .order_by("date")
-        .values("date")
-        .annotate(top=Max("pain"))
-        .values_list("date", "top")
-    )
+    logs = SessionLog.objects.filter(plan__patient=patient)
     last = row.last_log_date
     return PatientOverview(
         adherence_7=Adherence.of(row.adherence_7_completed, row.adherence_7_prescribed),
@@ -696,5 +795,18 @@ def patient_overview(patient: Patient, today: datetime.date) -> PatientOverview:
         latest_pain=row.latest_pain,
         pain_change_7d=row.pain_change_7d,
         lasting_nerve_symptoms=bool(row.lasting_nerve_symptoms),
-        pain_series=pain_series,
+        pain_series=pain_series(logs, month_start, today),
+    )
+
+
+def pain_series(
+    logs: QuerySet[SessionLog], start: datetime.date, end: datetime.date
+) -> list[tuple[datetime.date, int]]:
+    """The pain chart's points: each day's highest score from start to end. One query."""
+    return list(
+        logs.filter(date__range=(start, end))
+        .order_by("date")
+        .values("date")
+        .annotate(top=Max("pain"))
+        .values_list("date", "top")
     )

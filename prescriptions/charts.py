@@ -18,7 +18,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from prescriptions.adherence import DayRecord, percent, short_date
+from clinic.models import PAIN_SCALE
+from prescriptions.adherence import DayRecord, short_date, summarise
 
 WIDTH = 320
 HEIGHT = 140
@@ -34,7 +35,6 @@ GRID = "#d5dbe0"
 DUE = "#dfe7e6"
 DONE = "#0b6e69"
 PAIN = "#a4262c"
-PAIN_MAX = 10
 
 
 def _ids(kind: str, title: str, data: str) -> tuple[str, str]:
@@ -80,13 +80,17 @@ def _x_labels(first: datetime.date, last: datetime.date, x_first: float, x_last:
 
 
 def adherence_chart_svg(days: Sequence[DayRecord], *, title: str) -> SafeString:
-    """One bar a day: the grey bar is what was due, the green part what was done."""
+    """One bar a day: the grey bar is what was due, the green part what was done.
+
+    The words (for screen readers) give the period's figures by the adherence
+    rules: sessions done on days off count towards the period, as they do in
+    the percentage shown beside the chart.
+    """
     if not days:
         return _empty("adherence", title, _("No days to show yet."))
-    due = sum(d.due for d in days)
-    done = sum(min(d.done, d.due) if d.due else 0 for d in days)
-    extra = sum(d.done for d in days if not d.due)
-    missed = sum(1 for d in days if d.due and not d.done)
+    period = summarise(days)
+    due, done = period.adherence.prescribed, period.adherence.completed
+    extra, missed = period.done_on_days_off, period.missed_days
     first, last = days[0].date, days[-1].date
     if due:
         desc = _(
@@ -98,7 +102,7 @@ def adherence_chart_svg(days: Sequence[DayRecord], *, title: str) -> SafeString:
             "last": short_date(last),
             "done": done,
             "due": due,
-            "percent": percent(done, due),
+            "percent": period.adherence.percent,
         }
         desc += " " + ngettext(
             "%(n)s day with sessions due had none done.",
@@ -177,11 +181,11 @@ def pain_chart_svg(points: Sequence[tuple[datetime.date, int]], *, title: str) -
         return LEFT + PLOT_W * (d - first).days / span
 
     def y_of(score: int) -> float:
-        score = max(0, min(PAIN_MAX, score))
-        return TOP + PLOT_H * (1 - score / PAIN_MAX)
+        score = max(PAIN_SCALE.low, min(PAIN_SCALE.high, score))
+        return TOP + PLOT_H * (1 - score / PAIN_SCALE.high)
 
     body = []
-    for level in (0, 5, 10):
+    for level in (PAIN_SCALE.low, (PAIN_SCALE.low + PAIN_SCALE.high) // 2, PAIN_SCALE.high):
         y = y_of(level)
         body.append(
             f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="{GRID}"/>'

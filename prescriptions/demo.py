@@ -29,7 +29,7 @@ from clinic.models import Clinic, Patient, Therapist, User
 from clinic.roles import GROUP_FOR_ROLE
 from clinic.scoping import unscoped
 from prescriptions import plans
-from prescriptions.adherence import due_days
+from prescriptions.adherence import due_days, sessions_per_day
 from prescriptions.library.loader import load_library
 from prescriptions.models import ExerciseLog, Plan, PlanItem, PlanTemplate, SessionLog, Side
 
@@ -585,7 +585,7 @@ def _history(
     if not items or last < start:
         return
     existing = set(SessionLog.objects.filter(plan=plan).values_list("date", "session_number"))
-    sessions = max(item.times_per_day for item in items)
+    sessions = sessions_per_day(items)
 
     new_logs: list[SessionLog] = []
     new_sets: list[list[tuple[PlanItem, int, int | None, int | None]]] = []

@@ -47,6 +47,7 @@ from django.utils.translation import gettext as _
 
 from clinic.models import Clinic
 from prescriptions import dosage
+from prescriptions.adherence import sessions_per_day
 from prescriptions.models import Exercise, Handout, Plan, PlanItem, placeholder_url
 
 if TYPE_CHECKING:
@@ -417,7 +418,8 @@ def build_context(plan: Plan, items: list[PlanItem]) -> dict[str, Any]:
         "page": css_string(_("Page") + " "),
         "of": css_string(" " + _("of") + " "),
     }
-    max_per_day = max((item.times_per_day for item in items), default=1)
+    # The sentence names the plan's sessions a day (the adherence rule) and the
+    # fewest days a week any exercise asks for; each card gives its own.
     min_days = min((item.days_per_week for item in items), default=7)
     return {
         "plan": plan,
@@ -439,7 +441,7 @@ def build_context(plan: Plan, items: list[PlanItem]) -> dict[str, Any]:
         "tick_weeks": _tick_weeks(
             plan.start_date, items, 7 if patient.large_print else TICK_SHEET_DAYS
         ),
-        "how_often": dosage.times_per_day_words(max_per_day),
+        "how_often": dosage.times_per_day_words(sessions_per_day(items)),
         "how_many_days": dosage.days_per_week_words(min_days),
         "goals": [line.strip() for line in plan.goals.splitlines() if line.strip()],
         "address_lines": [line.strip() for line in clinic.address.splitlines() if line.strip()],

@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.templatetags.static import static
 from django.utils.translation import gettext_lazy as _
 
-from clinic.constraints import FieldCheckConstraint
-from clinic.models import Clinic, Patient, Therapist
+from clinic.constraints import Bound, FieldCheckConstraint, lazy_format
+from clinic.models import PAIN_SCALE, Clinic, Patient, Therapist
 from clinic.scoping import ScopedManager, ScopedQuerySet
 from clinic.uploads import validate_illustration
 
@@ -35,6 +35,22 @@ DURATION_MINUTES_MAX = 60
 TIMES_PER_DAY_MAX = 4
 DAYS_PER_WEEK_MAX = 7
 
+SETS = Bound(1, SETS_MAX, _("Sets must be between %(low)s and %(high)s."))
+REPS = Bound(1, REPS_MAX, _("Repetitions must be between %(low)s and %(high)s."))
+HOLD_SECONDS = Bound(1, HOLD_SECONDS_MAX, _("A hold must be between %(low)s and %(high)s seconds."))
+DURATION_MINUTES = Bound(
+    1, DURATION_MINUTES_MAX, _("A duration must be between %(low)s and %(high)s minutes.")
+)
+REST_SECONDS = Bound(0, REST_SECONDS_MAX, _("Rest must be at most %(high)s seconds."))
+TIMES_PER_DAY = Bound(1, TIMES_PER_DAY_MAX, _("Times a day must be between %(low)s and %(high)s."))
+DAYS_PER_WEEK = Bound(1, DAYS_PER_WEEK_MAX, _("Days a week must be between %(low)s and %(high)s."))
+
+# What a patient records about a session (SessionLog, ExerciseLog).
+SESSION_NUMBER = Bound(1, TIMES_PER_DAY_MAX, _("There are at most %(high)s sessions a day."))
+SYMPTOM_MINUTES = Bound(0, 24 * 60, _("Minutes must be at most a day (%(high)s)."))
+SETS_DONE = Bound(0, SETS_MAX, _("Sets done must be between %(low)s and %(high)s."))
+COMMENT_MAX_LENGTH = 2000
+
 
 class Side(models.TextChoices):
     """Which side a prescription is for."""
@@ -51,92 +67,61 @@ class DosageFields(models.Model):
 
     Side = Side
 
-    sets = models.PositiveSmallIntegerField(
-        _("sets"), default=1, validators=[MinValueValidator(1), MaxValueValidator(SETS_MAX)]
-    )
+    sets = models.PositiveSmallIntegerField(_("sets"), default=1, validators=SETS.validators())
     reps = models.PositiveSmallIntegerField(
         _("repetitions"),
         null=True,
         blank=True,
-        validators=[MinValueValidator(1), MaxValueValidator(REPS_MAX)],
+        validators=REPS.validators(),
         help_text=_("Per set. Leave empty for a held stretch or a timed activity."),
     )
     hold_seconds = models.PositiveSmallIntegerField(
         _("hold (seconds)"),
         null=True,
         blank=True,
-        validators=[MinValueValidator(1), MaxValueValidator(HOLD_SECONDS_MAX)],
+        validators=HOLD_SECONDS.validators(),
     )
     duration_minutes = models.PositiveSmallIntegerField(
         _("duration (minutes)"),
         null=True,
         blank=True,
-        validators=[MinValueValidator(1), MaxValueValidator(DURATION_MINUTES_MAX)],
+        validators=DURATION_MINUTES.validators(),
         help_text=_("For timed activities such as a walking or cycling warm-up."),
     )
     rest_seconds = models.PositiveSmallIntegerField(
         _("rest between sets (seconds)"),
         default=30,
-        validators=[MaxValueValidator(REST_SECONDS_MAX)],
+        validators=REST_SECONDS.validators(),
     )
     side = models.CharField(_("side"), max_length=12, choices=Side, default=Side.NONE)
     times_per_day = models.PositiveSmallIntegerField(
         _("times a day"),
         default=1,
-        validators=[MinValueValidator(1), MaxValueValidator(TIMES_PER_DAY_MAX)],
+        validators=TIMES_PER_DAY.validators(),
     )
     days_per_week = models.PositiveSmallIntegerField(
         _("days a week"),
         default=7,
-        validators=[MinValueValidator(1), MaxValueValidator(DAYS_PER_WEEK_MAX)],
+        validators=DAYS_PER_WEEK.validators(),
     )
 
     class Meta:
         abstract = True
         constraints = [
-            FieldCheckConstraint(
-                field="sets",
-                condition=Q(sets__gte=1, sets__lte=SETS_MAX),
-                name="%(app_label)s_%(class)s_sets_range",
-                violation_error_message=_("Sets must be between 1 and 10."),
+            SETS.constraint("sets", name="%(app_label)s_%(class)s_sets_range"),
+            REPS.constraint("reps", name="%(app_label)s_%(class)s_reps_range", null=True),
+            HOLD_SECONDS.constraint(
+                "hold_seconds", name="%(app_label)s_%(class)s_hold_range", null=True
             ),
-            FieldCheckConstraint(
-                field="reps",
-                condition=Q(reps=None) | Q(reps__gte=1, reps__lte=REPS_MAX),
-                name="%(app_label)s_%(class)s_reps_range",
-                violation_error_message=_("Repetitions must be between 1 and 50."),
+            DURATION_MINUTES.constraint(
+                "duration_minutes", name="%(app_label)s_%(class)s_duration_range", null=True
             ),
-            FieldCheckConstraint(
-                field="hold_seconds",
-                condition=Q(hold_seconds=None)
-                | Q(hold_seconds__gte=1, hold_seconds__lte=HOLD_SECONDS_MAX),
-                name="%(app_label)s_%(class)s_hold_range",
-                violation_error_message=_("A hold must be between 1 and 300 seconds."),
+            REST_SECONDS.constraint("rest_seconds", name="%(app_label)s_%(class)s_rest_range"),
+            TIMES_PER_DAY.constraint(
+                "times_per_day", name="%(app_label)s_%(class)s_times_per_day_range"
             ),
-            FieldCheckConstraint(
-                field="duration_minutes",
-                condition=Q(duration_minutes=None)
-                | Q(duration_minutes__gte=1, duration_minutes__lte=DURATION_MINUTES_MAX),
-                name="%(app_label)s_%(class)s_duration_range",
-                violation_error_message=_("A duration must be between 1 and 60 minutes."),
-            ),
-            FieldCheckConstraint(
-                field="rest_seconds",
-                condition=Q(rest_seconds__lte=REST_SECONDS_MAX),
-                name="%(app_label)s_%(class)s_rest_range",
-                violation_error_message=_("Rest must be at most 600 seconds."),
-            ),
-            FieldCheckConstraint(
-                field="times_per_day",
-                condition=Q(times_per_day__gte=1, times_per_day__lte=TIMES_PER_DAY_MAX),
-                name="%(app_label)s_%(class)s_times_per_day_range",
-                violation_error_message=_("Times a day must be between 1 and 4."),
-            ),
-            FieldCheckConstraint(
-                field="days_per_week",
-                condition=Q(days_per_week__gte=1, days_per_week__lte=DAYS_PER_WEEK_MAX),
-                name="%(app_label)s_%(class)s_days_per_week_range",
-                violation_error_message=_("Days a week must be between 1 and 7."),
+            DAYS_PER_WEEK.constraint(
+                "days_per_week", name="%(app_label)s_%(class)s_days_per_week_range"
             ),
             FieldCheckConstraint(
                 field="reps",
@@ -640,12 +625,10 @@ class SessionLog(models.Model):
     )
     date = models.DateField(_("date"))
     session_number = models.PositiveSmallIntegerField(
-        _("session of the day"),
-        default=1,
-        validators=[MinValueValidator(1), MaxValueValidator(TIMES_PER_DAY_MAX)],
+        _("session of the day"), default=1, validators=SESSION_NUMBER.validators()
     )
     pain = models.PositiveSmallIntegerField(
-        _("pain now (0-10)"), validators=[MaxValueValidator(10)]
+        _("pain now (0-10)"), validators=PAIN_SCALE.validators()
     )
     nerve_symptoms = models.CharField(
         _("nerve symptoms"), max_length=10, choices=NerveSymptoms, default=NerveSymptoms.NONE
@@ -655,10 +638,23 @@ class SessionLog(models.Model):
         _("for how many minutes"),
         null=True,
         blank=True,
-        validators=[MaxValueValidator(24 * 60)],
+        validators=SYMPTOM_MINUTES.validators(),
     )
     effort = models.CharField(_("how hard it felt"), max_length=12, choices=Effort, blank=True)
-    comment = models.TextField(_("comment"), blank=True, max_length=2000)
+    comment = models.TextField(
+        _("comment"),
+        blank=True,
+        max_length=COMMENT_MAX_LENGTH,
+        validators=[
+            MaxLengthValidator(
+                COMMENT_MAX_LENGTH,
+                message=lazy_format(
+                    _("Keep the comment to at most %(high)s characters."),
+                    {"high": COMMENT_MAX_LENGTH},
+                ),
+            )
+        ],
+    )
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -675,31 +671,16 @@ class SessionLog(models.Model):
                 name="sessionlog_one_per_session",
                 violation_error_message=_("This session is already recorded."),
             ),
-            FieldCheckConstraint(
-                field="pain",
-                condition=Q(pain__lte=10),
-                name="sessionlog_pain_scale",
-                violation_error_message=_("Pain is scored from 0 to 10."),
-            ),
-            FieldCheckConstraint(
-                field="session_number",
-                condition=Q(session_number__gte=1, session_number__lte=TIMES_PER_DAY_MAX),
-                name="sessionlog_session_number_range",
-                violation_error_message=_("There are at most four sessions a day."),
-            ),
+            PAIN_SCALE.constraint("pain", name="sessionlog_pain_scale"),
+            SESSION_NUMBER.constraint("session_number", name="sessionlog_session_number_range"),
             FieldCheckConstraint(
                 field="nerve_symptoms",
                 condition=Q(symptoms_lasted=False) | ~Q(nerve_symptoms="none"),
                 name="sessionlog_lasting_symptoms_named",
-                violation_error_message=_(
-                    "Say which nerve symptoms you had if they lasted after the exercise."
-                ),
+                violation_error_message=_("You said symptoms lasted: choose tingling or numbness."),
             ),
-            FieldCheckConstraint(
-                field="symptoms_minutes",
-                condition=Q(symptoms_minutes=None) | Q(symptoms_minutes__lte=24 * 60),
-                name="sessionlog_symptoms_minutes_range",
-                violation_error_message=_("Minutes must be at most a day (1440)."),
+            SYMPTOM_MINUTES.constraint(
+                "symptoms_minutes", name="sessionlog_symptoms_minutes_range", null=True
             ),
         ]
         # No separate (plan, date) index: the unique constraint and the covering
@@ -737,13 +718,13 @@ class ExerciseLog(models.Model):
         PlanItem, on_delete=models.CASCADE, related_name="logs", verbose_name=_("exercise")
     )
     sets_done = models.PositiveSmallIntegerField(
-        _("sets done"), default=0, validators=[MaxValueValidator(SETS_MAX)]
+        _("sets done"), default=0, validators=SETS_DONE.validators()
     )
     sets_left = models.PositiveSmallIntegerField(
-        _("sets done, left side"), null=True, blank=True, validators=[MaxValueValidator(SETS_MAX)]
+        _("sets done, left side"), null=True, blank=True, validators=SETS_DONE.validators()
     )
     sets_right = models.PositiveSmallIntegerField(
-        _("sets done, right side"), null=True, blank=True, validators=[MaxValueValidator(SETS_MAX)]
+        _("sets done, right side"), null=True, blank=True, validators=SETS_DONE.validators()
     )
 
     objects = ScopedManager.from_queryset(ExerciseLogQuerySet)()
@@ -759,11 +740,11 @@ class ExerciseLog(models.Model):
             ),
             FieldCheckConstraint(
                 field="sets_done",
-                condition=Q(sets_done__lte=SETS_MAX)
-                & (Q(sets_left=None) | Q(sets_left__lte=SETS_MAX))
-                & (Q(sets_right=None) | Q(sets_right__lte=SETS_MAX)),
+                condition=SETS_DONE.condition("sets_done")
+                & SETS_DONE.condition("sets_left", null=True)
+                & SETS_DONE.condition("sets_right", null=True),
                 name="exerciselog_sets_range",
-                violation_error_message=_("At most 10 sets."),
+                violation_error_message=SETS_DONE.text,
             ),
         ]
 

@@ -18,34 +18,17 @@ import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 from django.utils.translation import gettext as _
 
-from prescriptions.models import SETS_MAX, ExerciseLog, Plan, PlanItem, SessionLog, Side
+from prescriptions.adherence import sessions_per_day
+from prescriptions.models import ExerciseLog, Plan, PlanItem, SessionLog, Side
 
 # Today plus this many days before it can be recorded or corrected.
 EDITABLE_DAYS = 7
-PAIN_MAX = 10
-SYMPTOM_MINUTES_MAX = 24 * 60
-COMMENT_MAX = 2000
 
 # (sets done, sets done on the left, sets done on the right); the sides are
 # only used for items done on each side.
 SetsDone = tuple[int | None, int | None, int | None]
-
-
-def editable_window(plan: Plan) -> tuple[datetime.date, datetime.date]:
-    """The first and last day the patient may write for this plan today (may be empty)."""
-    today = plan.patient.clinic.today()
-    first = max(today - datetime.timedelta(days=EDITABLE_DAYS), plan.start_date)
-    last = today if plan.end_date is None else min(today, plan.end_date)
-    return first, last
-
-
-def sessions_per_day(plan: Plan) -> int:
-    """How many sessions a day the plan asks for: its most frequent exercise."""
-    most = plan.items.aggregate(most=Max("times_per_day"))["most"]
-    return most or 1
 
 
 def check_day(plan: Plan, day: datetime.date) -> None:
@@ -68,51 +51,22 @@ def check_day(plan: Plan, day: datetime.date) -> None:
             "after_end",
         )
     if day < today - datetime.timedelta(days=EDITABLE_DAYS):
-        raise ValidationError(_("Only today and the 7 days before it can be changed."), "too_old")
-
-
-def _check_values(
-    *,
-    plan: Plan,
-    session_number: int,
-    pain: int,
-    nerve_symptoms: str,
-    symptoms_lasted: bool,
-    symptoms_minutes: int | None,
-    effort: str,
-    comment: str,
-) -> None:
-    errors: dict[str, str] = {}
-    if not 1 <= session_number <= sessions_per_day(plan):
-        errors["session_number"] = _("This plan does not have that session today.")
-    if not 0 <= pain <= PAIN_MAX:
-        errors["pain"] = _("Pain is a number from 0 to 10.")
-    if nerve_symptoms not in SessionLog.NerveSymptoms.values:
-        errors["nerve_symptoms"] = _("Choose none, tingling or numbness.")
-    elif symptoms_lasted and nerve_symptoms == SessionLog.NerveSymptoms.NONE:
-        errors["nerve_symptoms"] = _(
-            "Say which nerve symptoms you had if they lasted after the exercise."
+        raise ValidationError(
+            _("Only today and the %(days)s days before it can be changed.")
+            % {"days": EDITABLE_DAYS},
+            "too_old",
         )
-    if symptoms_minutes is not None and not 0 <= symptoms_minutes <= SYMPTOM_MINUTES_MAX:
-        errors["symptoms_minutes"] = _("Minutes must be between 0 and 1440 (a whole day).")
-    if effort and effort not in SessionLog.Effort.values:
-        errors["effort"] = _("Choose too easy, about right or too hard.")
-    if len(comment) > COMMENT_MAX:
-        errors["comment"] = _("Keep the comment under 2000 characters.")
-    if errors:
-        raise ValidationError(errors)
 
 
-def _exercise_rows(
-    plan: Plan, sets: dict[int, SetsDone]
-) -> list[tuple[PlanItem, int, int | None, int | None]]:
+def _exercise_rows(plan: Plan, log: SessionLog, sets: dict[int, SetsDone]) -> list[ExerciseLog]:
+    """The session's exercise rows, checked by the model's own rules (unsaved)."""
     items = {item.pk: item for item in plan.items.all()}
     unknown = set(sets) - set(items)
     if unknown:
         raise ValidationError({"sets": _("That exercise is not in your plan.")})
     rows = []
     for item_id, (done, left, right) in sets.items():
-        item = items[item_id]
+        item: PlanItem = items[item_id]
         if item.side == Side.EACH:
             left, right = left or 0, right or 0
             if done is None:
@@ -121,10 +75,12 @@ def _exercise_rows(
         else:
             left = right = None
             done = done or 0
-        for value in (done, left, right):
-            if value is not None and not 0 <= value <= SETS_MAX:
-                raise ValidationError({"sets": _("Sets done must be between 0 and 10.")})
-        rows.append((item, done, left, right))
+        row = ExerciseLog(session=log, item=item, sets_done=done, sets_left=left, sets_right=right)
+        try:
+            row.full_clean(exclude=["session", "item"], validate_unique=False)
+        except ValidationError as error:
+            raise ValidationError({"sets": error.messages}) from None
+        rows.append(row)
     return rows
 
 
@@ -160,17 +116,8 @@ def record_session(
         return replay
 
     check_day(plan, date)
-    _check_values(
-        plan=plan,
-        session_number=session_number,
-        pain=pain,
-        nerve_symptoms=nerve_symptoms,
-        symptoms_lasted=symptoms_lasted,
-        symptoms_minutes=symptoms_minutes,
-        effort=effort,
-        comment=comment,
-    )
-    rows = _exercise_rows(plan, sets)
+    if not 1 <= session_number <= sessions_per_day(plan.items.all()):
+        raise ValidationError({"session_number": _("This plan does not have that session today.")})
     values = {
         "pain": pain,
         "nerve_symptoms": nerve_symptoms,
@@ -180,6 +127,12 @@ def record_session(
         "comment": comment.strip(),
         "idempotency_key": key,
     }
+    # The model's own rules judge every value (its validators and constraints,
+    # the ones the database enforces), with their messages; nothing is written
+    # unless all of them pass. Uniqueness is left to the database: see below.
+    new = SessionLog(plan=plan, date=date, session_number=session_number, **values)
+    new.full_clean(exclude=["plan", "idempotency_key"], validate_unique=False)
+    rows = _exercise_rows(plan, new, sets)
 
     log = (
         # of=self: the clinic scope joins the plan and patient, whose rows stay unlocked.
@@ -191,9 +144,7 @@ def record_session(
         try:
             # The savepoint keeps the outer transaction usable when we lose a race.
             with transaction.atomic():
-                log = SessionLog.objects.create(
-                    plan=plan, date=date, session_number=session_number, **values
-                )
+                new.save(force_insert=True)
         except IntegrityError:
             existing = SessionLog.objects.filter(
                 plan=plan, date=date, session_number=session_number
@@ -203,14 +154,14 @@ def record_session(
             if existing is None:
                 raise
             return existing
+        log = new
     else:
         for name, value in values.items():
             setattr(log, name, value)
         log.save()
         log.exercises.all().delete()
 
-    ExerciseLog.objects.bulk_create(
-        ExerciseLog(session=log, item=item, sets_done=done, sets_left=left, sets_right=right)
-        for item, done, left, right in rows
-    )
+    for row in rows:
+        row.session = log
+    ExerciseLog.objects.bulk_create(rows)
     return log

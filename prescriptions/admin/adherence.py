@@ -14,7 +14,7 @@ import datetime
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import F, Max, QuerySet
+from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -197,16 +197,11 @@ def render_adherence_panel(plan: Plan) -> SafeString:
     if start <= end:
         days = adherence.day_by_day(plan, start, end)
         week_start = max(start, end - datetime.timedelta(days=6))
-        pain = list(
-            SessionLog.objects.filter(plan=plan, date__range=(start, end))
-            .order_by("date")
-            .values("date")
-            .annotate(top=Max("pain"))
-            .values_list("date", "top")
-        )
+        pain = adherence.pain_series(SessionLog.objects.filter(plan=plan), start, end)
+        # The figures and the chart come from the same days, by the same rule.
         context.update(
-            period_7=adherence.plan_adherence(plan, week_start, end),
-            period_all=adherence.plan_adherence(plan, start, end),
+            period_7=adherence.over([day for day in days if day.date >= week_start]),
+            period_all=adherence.over(days),
             exercises=adherence.exercise_adherence(plan, start, end),
             adherence_chart=adherence_chart_svg(days, title=_("Sessions due and done, day by day")),
             pain_chart=pain_chart_svg(pain, title=_("Pain after sessions (0 to 10)")),
