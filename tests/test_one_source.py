@@ -143,7 +143,7 @@ def test_every_part_of_rehabit_asks_the_plan_for_the_same_sessions_a_day(
     with scope(patient.clinic):
         assert adherence.sessions_per_day(plan.items.all()) == 2
         assert [r.due for r in adherence.day_by_day(plan, start, today)] == [2, 2]
-        context = handouts.build_context(*handouts._load_plan(plan))
+        context = handouts.build_context(*handouts.load_plan(plan))
         assert context["how_often"] == "twice a day"
         with pytest.raises(ValidationError, match="does not have that session"):
             record_session(

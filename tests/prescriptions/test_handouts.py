@@ -12,11 +12,16 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.test import override_settings
 from django.utils.text import capfirst
+from django.utils.translation import trans_real
 from pypdf import PdfReader
 
 from clinic.scoping import unscoped
 from prescriptions import dosage, handouts
+from prescriptions.handouts import context, render, store
+from prescriptions.handouts.context import qr_svg_uri
+from prescriptions.handouts.files import make_fetcher_class
 from prescriptions.models import Exercise, Handout, Plan, PlanItem
 from prescriptions.tasks import schedule_handout
 from tests import factories
@@ -109,7 +114,7 @@ class TestContent:
     def test_it_gives_every_picture_a_text_alternative(self, two_exercise_plan):
         bridge = Exercise.objects.get(slug="test-bridge")
         bridge.illustration.save("bridge.svg", ContentFile(SVG))
-        html = handouts.render_html(*handouts._load_plan(two_exercise_plan))
+        html = handouts.render_html(*handouts.load_plan(two_exercise_plan))
         images = re.findall(r"<img [^>]*>", html)
         # The stretch's placeholder, the bridge's picture and the QR code.
         assert len(images) == 3
@@ -117,7 +122,7 @@ class TestContent:
         assert bridge.illustration.url in html
 
     def test_it_shows_the_placeholder_when_there_is_no_drawing(self, two_exercise_plan):
-        html = handouts.render_html(*handouts._load_plan(two_exercise_plan))
+        html = handouts.render_html(*handouts.load_plan(two_exercise_plan))
         assert "illustrations/" not in html
         placeholder = 'src="https://handout.rehabit.invalid/static/prescriptions/placeholder.svg"'
         assert html.count(placeholder) == 2
@@ -127,14 +132,14 @@ class TestContent:
     def test_it_leaves_the_picture_out_when_no_file_can_be_read(
         self, two_exercise_plan, monkeypatch
     ):
-        monkeypatch.setattr(handouts, "local_file", lambda url: None)
-        html = handouts.render_html(*handouts._load_plan(two_exercise_plan))
+        monkeypatch.setattr(context, "local_file", lambda url: None)
+        html = handouts.render_html(*handouts.load_plan(two_exercise_plan))
         assert 'class="figure"' not in html
         assert handouts.render_pdf(two_exercise_plan).pages >= 2
 
     def test_it_embeds_the_drawing_shipped_with_the_library(self, two_exercise_plan):
         Exercise.objects.filter(slug="test-bridge").update(slug="glute-bridge")
-        html = handouts.render_html(*handouts._load_plan(two_exercise_plan))
+        html = handouts.render_html(*handouts.load_plan(two_exercise_plan))
         assert (
             'src="https://handout.rehabit.invalid/static/prescriptions/illustrations/glute-bridge.svg"'
             in html
@@ -149,7 +154,7 @@ class TestContent:
         patient.save()
         clinic.paper_size = clinic.PaperSize.LETTER
         clinic.save()
-        html = handouts.render_html(*handouts._load_plan(two_exercise_plan))
+        html = handouts.render_html(*handouts.load_plan(two_exercise_plan))
         assert '<html lang="de">' in html
         reader = PdfReader(io.BytesIO(read(handouts.get_handout(two_exercise_plan))))
         # One exercise per page in large print, on US Letter paper.
@@ -157,11 +162,11 @@ class TestContent:
         assert round(float(reader.pages[0].mediabox.width)) == 612
 
     def test_it_links_the_portal_login_page_without_credentials(self, two_exercise_plan):
-        html = handouts.render_html(*handouts._load_plan(two_exercise_plan))
+        html = handouts.render_html(*handouts.load_plan(two_exercise_plan))
         assert "http://testserver/portal/login/" in html
         assert 'src="data:image/svg+xml' in html
-        assert handouts._qr_svg_uri.cache_info().currsize == 1
-        assert handouts._qr_svg_uri("http://testserver/portal/login/") in html
+        assert qr_svg_uri.cache_info().currsize == 1
+        assert qr_svg_uri("http://testserver/portal/login/") in html
 
     def test_it_warns_about_a_long_plan_only_in_the_load_figures(self, two_exercise_plan, clinic):
         clinic.warn_exercise_count = 1
@@ -219,7 +224,7 @@ class TestHostileContent:
 class TestFetcher:
     @pytest.fixture
     def fetcher(self):
-        return handouts._make_fetcher_class()()
+        return make_fetcher_class()()
 
     @pytest.mark.parametrize(
         "url",
@@ -315,30 +320,60 @@ class TestCache:
         ids=["revision", "language", "large-print", "brand", "paper"],
     )
     def test_its_key_covers_what_shapes_the_handout(self, two_exercise_plan, change):
-        before = handouts.handout_key(*handouts._load_plan(two_exercise_plan))
+        before = handouts.handout_key(*handouts.load_plan(two_exercise_plan))
         change(two_exercise_plan)
-        after = handouts.handout_key(*handouts._load_plan(two_exercise_plan))
+        after = handouts.handout_key(*handouts.load_plan(two_exercise_plan))
         assert before != after
 
-    def test_its_key_covers_the_translation_catalogue(self, two_exercise_plan, tmp_path, settings):
-        two_exercise_plan.patient.preferred_language = "de"
-        two_exercise_plan.patient.save()
-        before = handouts.handout_key(*handouts._load_plan(two_exercise_plan))
-        catalogue = tmp_path / "de" / "LC_MESSAGES" / "django.mo"
-        catalogue.parent.mkdir(parents=True)
-        catalogue.write_bytes(b"a newer catalogue")
-        settings.LOCALE_PATHS = [*settings.LOCALE_PATHS, tmp_path]
-        handouts._catalogue_digest.cache_clear()
-        try:
-            after = handouts.handout_key(*handouts._load_plan(two_exercise_plan))
-        finally:
-            handouts._catalogue_digest.cache_clear()
-        assert after != before
+    def test_it_renders_again_when_a_field_the_template_shows_changes(self, two_exercise_plan):
+        # No revision, no timestamp: only the text the handout prints changes.
+        first = handouts.get_handout(two_exercise_plan)
+        Exercise.objects.filter(slug="test-bridge").update(
+            steps="Lie on your back.\nPress your heels down.\nLift your hips slowly."
+        )
+        second = handouts.get_handout(two_exercise_plan)
+        assert second.key != first.key
+        assert "Press your heels down." in pdf_text(read(second))
+        assert "Press your heels down." not in pdf_text(read(first))
 
-    def test_its_key_covers_the_template_version(self, two_exercise_plan, monkeypatch):
-        before = handouts.handout_key(*handouts._load_plan(two_exercise_plan))
-        monkeypatch.setattr(handouts, "TEMPLATE_VERSION", "next")
-        assert handouts.handout_key(*handouts._load_plan(two_exercise_plan)) != before
+    def test_its_key_follows_a_changed_translation(self, two_exercise_plan, monkeypatch):
+        before = handouts.handout_key(*handouts.load_plan(two_exercise_plan))
+        real = trans_real.DjangoTranslation.gettext
+
+        def newer_catalogue(self: trans_real.DjangoTranslation, message: str) -> str:
+            return "Seite" if message == "Page" else real(self, message)
+
+        monkeypatch.setattr(trans_real.DjangoTranslation, "gettext", newer_catalogue)
+        assert handouts.handout_key(*handouts.load_plan(two_exercise_plan)) != before
+
+    def test_its_key_follows_the_template_the_stylesheet_and_the_drawings(
+        self, two_exercise_plan, settings, tmp_path, monkeypatch
+    ):
+        key = lambda: handouts.handout_key(*handouts.load_plan(two_exercise_plan))  # noqa: E731
+        before = key()
+        # The template: a project folder ahead of the shipped one, with one change.
+        shipped = Path(settings.BASE_DIR, "templates", "prescriptions", "handout.html")
+        override = tmp_path / "templates" / "prescriptions" / "handout.html"
+        override.parent.mkdir(parents=True)
+        override.write_text(shipped.read_text().replace("</body>", "<p>New line</p></body>"))
+        dirs = [tmp_path / "templates", *settings.TEMPLATES[0]["DIRS"]]
+        templates = [{**settings.TEMPLATES[0], "DIRS": dirs}]
+        with override_settings(TEMPLATES=templates):
+            assert key() != before
+        assert key() == before
+        # The stylesheet, read from where the renderer reads it.
+        css = tmp_path / "handout.css"
+        css.write_text(render.stylesheet_path().read_text() + "\nh1 { letter-spacing: 1px; }")
+        with monkeypatch.context() as patched:
+            patched.setattr(render, "stylesheet_path", lambda: css)
+            patched.setattr(store, "stylesheet_path", lambda: css)
+            assert key() != before
+        # A drawing the handout shows: same name, new bytes.
+        bridge = Exercise.objects.get(slug="test-bridge")
+        bridge.illustration.save("bridge.svg", ContentFile(SVG), save=True)
+        with_drawing = key()
+        Path(bridge.illustration.path).write_bytes(SVG.replace(b"M10 50", b"M12 50"))
+        assert key() != with_drawing
 
     def test_it_renders_again_when_the_stored_file_is_gone(
         self, two_exercise_plan, django_capture_on_commit_callbacks

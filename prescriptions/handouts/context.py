@@ -1,0 +1,256 @@
+"""What a handout shows: the template's context, built from the plan, and the HTML.
+
+Everything the PDF shows is decided here and in the template; the cache key is
+a hash of the HTML this module renders (see `prescriptions.handouts.store`).
+"""
+
+from __future__ import annotations
+
+import colorsys
+import datetime
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from clinic.models import Clinic
+from prescriptions import dosage
+from prescriptions.adherence import sessions_per_day
+from prescriptions.handouts.files import absolute_url, local_file
+from prescriptions.models import Exercise, Plan, PlanItem, placeholder_url
+
+TEMPLATE_NAME = "prescriptions/handout.html"
+TICK_SHEET_DAYS = 14
+DEFAULT_BRAND = "#0b6e69"
+_HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+# --- Time and load -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanLoad:
+    """How long a plan takes, and whether it looks like too much for one patient."""
+
+    exercise_count: int
+    session_minutes: int
+    daily_minutes: int
+    too_long: bool
+    too_many: bool
+
+    @property
+    def needs_warning(self) -> bool:
+        return self.too_long or self.too_many
+
+
+def plan_load(items: list[PlanItem], clinic: Clinic) -> PlanLoad:
+    session = sum(dosage.session_seconds(item) for item in items)
+    daily = dosage.minutes(dosage.daily_seconds(list(items)))
+    return PlanLoad(
+        exercise_count=len(items),
+        session_minutes=dosage.minutes(session),
+        daily_minutes=daily,
+        too_long=daily > clinic.warn_daily_minutes,
+        too_many=len(items) > clinic.warn_exercise_count,
+    )
+
+
+# --- Context -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Card:
+    number: int
+    item: PlanItem
+    exercise: Exercise
+    dosage: str
+    session_minutes: int
+    image_url: str
+    image_alt: str
+
+
+@dataclass(frozen=True)
+class TickRow:
+    label: str
+    note: str
+    sessions: int
+
+
+@dataclass(frozen=True)
+class TickWeek:
+    number: int
+    days: list[datetime.date]
+    rows: list[TickRow]
+
+
+def _illustration_url(exercise: Exercise) -> str:
+    """The picture's URL when its file is there, else the placeholder's; '' (a card
+    without a picture) only when neither file can be read."""
+    for url in (exercise.illustration_url(), placeholder_url()):
+        absolute = absolute_url(url)
+        if local_file(absolute):
+            return absolute
+    return ""
+
+
+def _media_url(file: Any) -> str:
+    if not file:
+        return ""
+    try:
+        url = absolute_url(file.url)
+    except ValueError:
+        return ""
+    return url if local_file(url) else ""
+
+
+def _brand_colours(value: str) -> dict[str, str]:
+    """The brand colour, a pale tint for panels, and a darker shade that reads on white."""
+    colour = value if _HEX_COLOUR.match(value or "") else DEFAULT_BRAND
+    r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    h, lightness, s = colorsys.rgb_to_hls(r, g, b)
+
+    def hexa(rgb: tuple[float, float, float]) -> str:
+        return "#" + "".join(f"{round(c * 255):02x}" for c in rgb)
+
+    def luminance(rgb: tuple[float, float, float]) -> float:
+        lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    ink_l = lightness
+    ink = (r, g, b)
+    # Darken until the colour has 4.5:1 contrast against white (WCAG AA for text).
+    while (1.05 / (luminance(ink) + 0.05)) < 4.5 and ink_l > 0:
+        ink_l = max(0.0, ink_l - 0.03)
+        ink = colorsys.hls_to_rgb(h, ink_l, s)
+    tint = colorsys.hls_to_rgb(h, 0.95, min(s, 0.5))
+    line = colorsys.hls_to_rgb(h, 0.82, min(s, 0.45))
+    return {"brand": colour, "ink": hexa(ink), "tint": hexa(tint), "line": hexa(line)}
+
+
+def css_string(value: str) -> str:
+    """A CSS string literal for any text: every character but letters, digits and spaces
+    is escaped, so patient or clinic text cannot end the string or the <style> element."""
+    out = []
+    for char in value.replace("\r", " ").replace("\n", " "):
+        if char.isascii() and (char.isalnum() or char == " "):
+            out.append(char)
+        else:
+            # Six hex digits and a space: the space ends the escape and is dropped.
+            out.append(f"\\{ord(char):06x} ")
+    return '"' + "".join(out) + '"'
+
+
+@lru_cache(maxsize=8)
+def qr_svg_uri(url: str) -> str:
+    import segno
+
+    qr = segno.make(url, error="m")
+    return qr.svg_data_uri(scale=4, border=0, dark="#000")
+
+
+def portal_login_url() -> str:
+    if not settings.SITE_URL:
+        return ""
+    return settings.SITE_URL.rstrip("/") + reverse("portal:login")
+
+
+def _tick_weeks(
+    start: datetime.date, items: list[PlanItem], block_days: int = TICK_SHEET_DAYS
+) -> list[TickWeek]:
+    """The tick sheet's blocks of days: both weeks in one block in standard print (the
+    day header is most of a block's layout time), a week a block in large print."""
+    rows = [
+        TickRow(
+            label=f"{number}. {item.exercise.name}",
+            note=dosage.days_per_week_words(item.days_per_week) if item.days_per_week < 7 else "",
+            sessions=item.times_per_day,
+        )
+        for number, item in enumerate(items, start=1)
+    ]
+    return [
+        TickWeek(
+            number=block + 1,
+            days=[
+                start + datetime.timedelta(days=block * block_days + d) for d in range(block_days)
+            ],
+            rows=rows,
+        )
+        for block in range(TICK_SHEET_DAYS // block_days)
+    ]
+
+
+def load_plan(plan: Plan) -> tuple[Plan, list[PlanItem]]:
+    """The plan with everything the handout shows, in two queries."""
+    fresh = Plan.objects.select_related("patient__clinic", "therapist__user").get(pk=plan.pk)
+    items = list(fresh.items.select_related("exercise").order_by("order", "pk"))
+    return fresh, items
+
+
+def build_context(plan: Plan, items: list[PlanItem]) -> dict[str, Any]:
+    """Everything the template shows. Call inside the patient's language."""
+    patient = plan.patient
+    clinic = patient.clinic
+    cards = [
+        Card(
+            number=number,
+            item=item,
+            exercise=item.exercise,
+            dosage=dosage.describe(item),
+            session_minutes=dosage.minutes(dosage.session_seconds(item)),
+            image_url=_illustration_url(item.exercise),
+            image_alt=item.exercise.illustration_text(),
+        )
+        for number, item in enumerate(items, start=1)
+    ]
+    load = plan_load(items, clinic)
+    issued = timezone.localtime(plan.updated_at, clinic.zone).date() if plan.updated_at else None
+    portal_url = portal_login_url()
+    therapist = plan.therapist
+    colours = _brand_colours(clinic.brand_colour)
+    running = {
+        "patient": css_string(patient.full_name),
+        "clinic": css_string(clinic.name),
+        "footer": css_string(clinic.handout_footer),
+        "page": css_string(_("Page") + " "),
+        "of": css_string(" " + _("of") + " "),
+    }
+    # The sentence names the plan's sessions a day (the adherence rule) and the
+    # fewest days a week any exercise asks for; each card gives its own.
+    min_days = min((item.days_per_week for item in items), default=7)
+    return {
+        "plan": plan,
+        "patient": patient,
+        "clinic": clinic,
+        "therapist_name": therapist.user.get_full_name(),
+        "therapist_title": therapist.job_title,
+        "cards": cards,
+        "load": load,
+        "issued": issued,
+        "language": translation.get_language() or settings.LANGUAGE_CODE,
+        "large_print": patient.large_print,
+        "paper": "letter" if clinic.paper_size == Clinic.PaperSize.LETTER else "A4",
+        "colours": colours,
+        "running": running,
+        "logo_url": _media_url(clinic.logo),
+        "portal_url": portal_url,
+        "qr_uri": qr_svg_uri(portal_url) if portal_url else "",
+        "tick_weeks": _tick_weeks(
+            plan.start_date, items, 7 if patient.large_print else TICK_SHEET_DAYS
+        ),
+        "how_often": dosage.times_per_day_words(sessions_per_day(items)),
+        "how_many_days": dosage.days_per_week_words(min_days),
+        "goals": [line.strip() for line in plan.goals.splitlines() if line.strip()],
+        "address_lines": [line.strip() for line in clinic.address.splitlines() if line.strip()],
+    }
+
+
+def render_html(plan: Plan, items: list[PlanItem]) -> str:
+    """The handout as HTML, in the patient's language."""
+    with translation.override(plan.patient.preferred_language or settings.LANGUAGE_CODE):
+        return render_to_string(TEMPLATE_NAME, build_context(plan, items))

@@ -1,0 +1,142 @@
+"""Turning a handout's HTML into a tagged PDF with WeasyPrint, one engine per process.
+
+One FontConfiguration, one parsed stylesheet and one image cache are shared by
+the renders of a process (a new FontConfiguration per render leaks memory;
+re-parsing CSS and SVG is wasted time). WeasyPrint is imported lazily: importing
+it costs about 0.6 s, which every management command and web process would
+otherwise pay at start-up.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.staticfiles import finders
+
+from prescriptions.handouts.context import load_plan, qr_svg_uri, render_html
+from prescriptions.handouts.files import (
+    BASE_URL,
+    file_digest,
+    file_text,
+    make_fetcher_class,
+    static_file,
+)
+from prescriptions.models import Plan, PlanItem
+
+if TYPE_CHECKING:
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+    from weasyprint.urls import URLFetcher
+
+STYLESHEET = "prescriptions/handout.css"
+PDF_VARIANT = "pdf/ua-1"
+
+
+@dataclass
+class _Engine:
+    font_config: FontConfiguration
+    stylesheet: CSS
+    # The stylesheet's digest when it was parsed: a changed file is parsed again.
+    stylesheet_digest: str
+    fetcher: URLFetcher
+    # Parsed images by URL, shared between renders: illustrations repeat across plans.
+    image_cache: dict[str, Any] = field(default_factory=dict)
+
+
+_engine: _Engine | None = None
+# WeasyPrint's objects are not meant for concurrent use, and rendering is CPU-bound
+# under the GIL anyway: renders in one process take turns.
+_render_lock = threading.RLock()
+# The options every render uses; they are part of the cache key (renderer_signature).
+PDF_OPTIONS: dict[str, Any] = {
+    "pdf_variant": PDF_VARIANT,
+    "presentational_hints": False,
+    "uncompressed_pdf": False,
+}
+
+
+def stylesheet_path() -> Path:
+    path = finders.find(STYLESHEET)
+    if isinstance(path, list):
+        path = path[0]
+    if not path:
+        raise RuntimeError(f"The handout stylesheet {STYLESHEET} is missing.")
+    return Path(path)
+
+
+@cache
+def renderer_signature() -> str:
+    """The renderer and its options: a WeasyPrint upgrade or a new option renders again."""
+    options = ";".join(f"{name}={value}" for name, value in sorted(PDF_OPTIONS.items()))
+    return f"weasyprint {version('weasyprint')};{options}"
+
+
+def _get_engine() -> _Engine:
+    global _engine
+    path = stylesheet_path()
+    digest = file_digest(path)
+    if _engine is None or _engine.stylesheet_digest != digest:
+        from weasyprint import CSS
+        from weasyprint.text.fonts import FontConfiguration
+
+        fetcher = _engine.fetcher if _engine else make_fetcher_class()()
+        font_config = _engine.font_config if _engine else FontConfiguration()
+        stylesheet = CSS(
+            string=file_text(path),
+            base_url=BASE_URL,
+            url_fetcher=fetcher,
+            font_config=font_config,
+        )
+        _engine = _Engine(
+            font_config=font_config,
+            stylesheet=stylesheet,
+            stylesheet_digest=digest,
+            fetcher=fetcher,
+        )
+    return _engine
+
+
+def reset_engine() -> None:
+    """Forget the shared engine and caches (tests and the benchmark use this to start cold)."""
+    global _engine
+    with _render_lock:
+        _engine = None
+        static_file.cache_clear()
+        qr_svg_uri.cache_clear()
+
+
+@dataclass(frozen=True)
+class RenderedHandout:
+    pdf: bytes
+    pages: int
+    html: str
+
+
+def render_pdf_html(html: str) -> RenderedHandout:
+    """Turn a handout's HTML into the PDF."""
+    from weasyprint import HTML
+
+    with _render_lock:
+        engine = _get_engine()
+        options: dict[str, Any] = {
+            **PDF_OPTIONS,
+            "stylesheets": [engine.stylesheet],
+            "cache": engine.image_cache,
+        }
+        document = HTML(string=html, base_url=BASE_URL, url_fetcher=engine.fetcher).render(
+            font_config=engine.font_config, **options
+        )
+        pdf = document.write_pdf(**options)
+    return RenderedHandout(pdf=pdf, pages=len(document.pages), html=html)
+
+
+def render_pdf(plan: Plan, items: list[PlanItem] | None = None) -> RenderedHandout:
+    """Render without the cache (the benchmark and the tests use this)."""
+    if items is None:
+        plan, items = load_plan(plan)
+    return render_pdf_html(render_html(plan, items))

@@ -1,0 +1,164 @@
+"""Stored handouts: the cache of rendered PDFs, keyed by everything that shapes them.
+
+The key is a hash of the rendered HTML (every text, number, date, colour and
+choice the template made, in the patient's language), the stylesheet, the bytes
+of every file the two refer to (drawings, the clinic's logo, fonts), and the
+renderer's version and options. Nothing is listed by hand, so nothing can be
+forgotten: show a new field in the template and the key follows. Rendering the
+HTML takes milliseconds; the PDF takes a fifth of a second or more.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+from django.http import HttpResponse
+from django.utils.http import content_disposition_header
+from django.utils.text import slugify
+
+from prescriptions.handouts.context import load_plan, render_html
+from prescriptions.handouts.files import absolute_url, file_digest, file_text, local_file
+from prescriptions.handouts.render import render_pdf_html, renderer_signature, stylesheet_path
+from prescriptions.models import Handout, Plan, PlanItem
+
+# Where a handout or its stylesheet names another file: src="...", href="...", url(...).
+_REFERENCE = re.compile(
+    r"""(?:\b(?:src|href)\s*=\s*["']([^"']+)["']|url\(\s*["']?([^"')]+)["']?\s*\))"""
+)
+
+
+def _referenced_files(text: str) -> list[tuple[str, str]]:
+    """(URL, digest of the file behind it) for every static or media file `text` names.
+
+    data: URIs are part of the text already; any other URL is not fetched by
+    the renderer (files.AllowListFetcher), so only its text counts.
+    """
+    found = []
+    for match in _REFERENCE.finditer(text):
+        url = match.group(1) or match.group(2)
+        if url.startswith("data:"):
+            continue
+        path = local_file(absolute_url(url))
+        if path is not None:
+            found.append((url, file_digest(path)))
+    return sorted(set(found))
+
+
+def handout_key(plan: Plan, items: list[PlanItem]) -> str:
+    """The cache key of the plan's handout as it would be rendered now."""
+    return key_for(render_html(plan, items))
+
+
+def key_for(html: str) -> str:
+    """A hash of what makes the PDF: the HTML, the stylesheet, the files they name,
+    and the renderer with its options. A new key means a new render."""
+    stylesheet = stylesheet_path()
+    css = file_text(stylesheet)
+    digest = hashlib.sha256()
+    for part in (
+        renderer_signature(),
+        html,
+        file_digest(stylesheet),
+        *(f"{url} {sha}" for url, sha in _referenced_files(html + css)),
+    ):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+@receiver(post_delete, sender=Handout, dispatch_uid="prescriptions.handouts.delete_pdf_file")
+def _delete_pdf_file(sender: type[Handout], instance: Handout, **kwargs: Any) -> None:
+    """A deleted handout row takes its PDF file with it: superseded versions, a plan's
+    handouts when the plan is deleted (cascade), rows whose file went missing.
+
+    After the commit, so that a rolled-back deletion keeps its file; and only when no
+    row names the file any more (a re-render of the same key reuses the name).
+    """
+    name = instance.pdf.name
+    if not name:
+        return
+    storage = instance.pdf.storage
+
+    def delete() -> None:
+        if not Handout.objects.filter(pdf=name).exists():
+            storage.delete(name)
+
+    transaction.on_commit(delete, using=kwargs.get("using"))
+
+
+def _read(handout: Handout) -> bytes | None:
+    try:
+        with handout.pdf.open("rb") as f:
+            return f.read()
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _cached(key: str) -> tuple[Handout, bytes] | None:
+    handout = Handout.objects.filter(key=key).first()
+    if handout is None:
+        return None
+    data = _read(handout)
+    if data is None:
+        # The file went missing (media wiped): forget the row and render again.
+        handout.delete()
+        return None
+    return handout, data
+
+
+def _get(plan: Plan) -> tuple[Plan, Handout, bytes]:
+    plan, items = load_plan(plan)
+    html = render_html(plan, items)
+    key = key_for(html)
+    if found := _cached(key):
+        return plan, *found
+    rendered = render_pdf_html(html)
+    handout = Handout(plan=plan, key=key, pages=rendered.pages, size_bytes=len(rendered.pdf))
+    # Named by key only: no patient names in file names on disk.
+    handout.pdf.save(f"{key}.pdf", ContentFile(rendered.pdf), save=False)
+    try:
+        with transaction.atomic():
+            handout.save()
+    except IntegrityError:
+        # Another process stored the same handout first: keep theirs.
+        handout.pdf.delete(save=False)
+        if found := _cached(key):
+            return plan, *found
+        raise
+    # Older versions of this plan's handout are never served again (their files go
+    # with the rows: see `_delete_pdf_file`).
+    for old in Handout.objects.filter(plan=plan).exclude(pk=handout.pk):
+        old.delete()
+    return plan, handout, rendered.pdf
+
+
+def get_handout(plan: Plan) -> Handout:
+    """The plan's current handout, rendered now unless an identical one is stored.
+
+    Callers check that the asker may see the plan before calling.
+    """
+    return _get(plan)[1]
+
+
+def handout_bytes(plan: Plan) -> bytes:
+    return _get(plan)[2]
+
+
+def handout_filename(plan: Plan) -> str:
+    name = slugify(f"{plan.title} {plan.patient.full_name}") or "handout"
+    return f"{name}-r{plan.revision}.pdf"
+
+
+def handout_response(plan: Plan) -> HttpResponse:
+    """The PDF as a download. Callers check access first."""
+    plan, _handout, data = _get(plan)
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(True, handout_filename(plan))
+    response["Cache-Control"] = "private, no-store"
+    return response
