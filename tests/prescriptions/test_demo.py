@@ -17,6 +17,7 @@ from clinic.models import Clinic, Patient, Therapist, User
 from clinic.scoping import unscoped
 from prescriptions import demo
 from prescriptions.adherence import plan_adherence
+from prescriptions.demo.loader import DATA_FILE, DemoDataError, read_demo
 from prescriptions.models import Exercise, Plan, PlanTemplate, SessionLog
 
 pytestmark = pytest.mark.django_db
@@ -253,3 +254,23 @@ def test_days_follow_the_clinics_time_zone():
     assert plan.start_date == datetime.date(2026, 7, 2) - datetime.timedelta(days=27)
     with unscoped():
         assert PlanTemplate.objects.filter(clinic=None).count() >= 4
+
+
+def test_the_data_lives_in_the_toml_file_beside_the_loader(tmp_path):
+    assert demo.read_demo() == demo.DEMO
+    text = DATA_FILE.read_text(encoding="utf-8")
+    assert 'first_name = "Margaret"' in text and "demo-therapist" in text
+    changed = tmp_path / "demo.toml"
+    changed.write_text(text.replace('first_name = "Margaret"', 'first_name = "Maggie"'))
+    assert read_demo(changed).patients[0].first_name == "Maggie"
+
+
+def test_a_misspelt_key_in_the_data_is_named(tmp_path):
+    bad = tmp_path / "demo.toml"
+    bad.write_text(
+        DATA_FILE.read_text(encoding="utf-8").replace(
+            'first_name = "Margaret"', 'first_name = "Margaret"\nmiddle_name = "Ann"', 1
+        )
+    )
+    with pytest.raises(DemoDataError, match=r"patient 1 \(patient@rehabit\.example\).*middle_name"):
+        read_demo(bad)
