@@ -50,7 +50,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy clinic prescriptions portal
+	$(BIN)/mypy clinic prescriptions portal tests
 
 check: $(STAMP)
 	DJANGO_SETTINGS_MODULE=clinic.settings_test $(PY) manage.py check

@@ -22,20 +22,20 @@ from clinic.models import Clinic, Therapist, User, therapist_for
 from clinic.services import create_therapist, sync_role
 
 
-class UserCreationForm(AdminUserCreationForm):
+class UserCreationForm(AdminUserCreationForm[User]):
     class Meta:
         model = User
         fields = ("email", "full_name")
 
 
-class UserEditForm(UserChangeForm):
+class UserEditForm(UserChangeForm[User]):
     class Meta:
         model = User
         fields = "__all__"
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(BaseUserAdmin[User]):
     """Every login. Only superusers manage users directly; clinics manage therapists."""
 
     form = UserEditForm
@@ -75,7 +75,7 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(Clinic)
-class ClinicAdmin(admin.ModelAdmin):
+class ClinicAdmin(admin.ModelAdmin[Clinic]):
     list_display = ("name", "email", "phone", "time_zone", "therapist_count", "patient_count")
     search_fields = ("name",)
     prepopulated_fields = {"slug": ("name",)}
@@ -116,11 +116,13 @@ class ClinicAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("therapists"), ordering="n_therapists")
     def therapist_count(self, obj: Any) -> int:
-        return obj.n_therapists
+        count: int = obj.n_therapists  # annotated by get_queryset
+        return count
 
     @admin.display(description=_("active patients"), ordering="n_patients")
     def patient_count(self, obj: Any) -> int:
-        return obj.n_patients
+        count: int = obj.n_patients  # annotated by get_queryset
+        return count
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return is_superuser(request)
@@ -129,7 +131,7 @@ class ClinicAdmin(admin.ModelAdmin):
         return is_superuser(request)
 
 
-class TherapistForm(forms.ModelForm):
+class TherapistForm(forms.ModelForm[Therapist]):
     email = forms.EmailField(label=_("Email (sign-in)"))
     full_name = forms.CharField(label=_("Full name"), max_length=150)
     password = forms.CharField(
@@ -161,7 +163,7 @@ class TherapistForm(forms.ModelForm):
             self.fields["password"].help_text = ""
 
     def clean_email(self) -> str:
-        email = self.cleaned_data["email"].strip().lower()
+        email: str = self.cleaned_data["email"].strip().lower()
         others = User.objects.filter(email__iexact=email)
         if self.instance.pk:
             others = others.exclude(pk=self.instance.user_id)
@@ -177,7 +179,7 @@ class TherapistForm(forms.ModelForm):
 
 
 @admin.register(Therapist)
-class TherapistAdmin(admin.ModelAdmin):
+class TherapistAdmin(admin.ModelAdmin[Therapist]):
     """Clinic administrators manage their clinic's therapists; therapists only see them."""
 
     form = TherapistForm
@@ -212,7 +214,7 @@ class TherapistAdmin(admin.ModelAdmin):
             self._is_clinic_admin(request) and super().has_add_permission(request)
         )
 
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Therapist | None = None) -> bool:
         return is_superuser(request) or (
             self._is_clinic_admin(request) and super().has_change_permission(request, obj)
         )

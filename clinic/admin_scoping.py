@@ -72,7 +72,7 @@ class ClinicAdminMixin(_Base):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class ClinicOwnedForm(forms.ModelForm):
+class ClinicOwnedForm(forms.ModelForm[Any]):
     """A form for a clinic-owned row whose clinic is not on the form.
 
     The admin sets `owner_clinic` to the therapist's clinic; it is put on the
@@ -94,7 +94,9 @@ class ClinicOwnedForm(forms.ModelForm):
         return exclude
 
 
-def owned_form(form: type[forms.ModelForm], request: HttpRequest) -> type[forms.ModelForm]:
+def owned_form(
+    form: type[forms.ModelForm[Any]], request: HttpRequest
+) -> type[forms.ModelForm[Any]]:
     """Bind `form` (a ClinicOwnedForm) to the asking therapist's clinic."""
     clinic = clinic_of(request)
     if is_superuser(request) or clinic is None:

@@ -70,7 +70,7 @@ class SafeAutocompleteMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
 
-class SafeInputAdminMixin(SafeAutocompleteMixin, admin.ModelAdmin):
+class SafeInputAdminMixin(SafeAutocompleteMixin, admin.ModelAdmin[Any]):
     """Tampered input gets the admin's own message, never a 500.
 
     Besides safe autocomplete widgets: a tampered action request

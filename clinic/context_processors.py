@@ -1,3 +1,5 @@
+"""Template context shared by every page: the link to the source code (AGPL)."""
+
 from typing import Any
 
 from django.conf import settings

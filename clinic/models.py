@@ -1,3 +1,9 @@
+"""People and clinics: logins, clinics, therapists, patients and portal invitations.
+
+The clinic layer: everything else (plans, logs, the portal) builds on these.
+Each clinic-owned model's default manager is scoped (clinic.scoping).
+"""
+
 from __future__ import annotations
 
 import datetime

@@ -178,7 +178,8 @@ def clinic_id_of(obj: models.Model) -> int | None:
     if path is None:
         raise TypeError(f"{type(obj).__name__} is not a clinic-owned model.")
     if path == "pk":
-        return obj.pk
+        clinic_id: int = obj.pk
+        return clinic_id
     *through, last = path.split("__")
     value: Any = obj
     for part in through:

@@ -130,7 +130,8 @@ def sanitise_svg(data: bytes) -> bytes:
     assert clean is not None
     ET.register_namespace("", SVG_NS)
     ET.register_namespace("xlink", XLINK_NS)
-    return ET.tostring(clean, encoding="utf-8", xml_declaration=False)
+    rebuilt: bytes = ET.tostring(clean, encoding="utf-8", xml_declaration=False)
+    return rebuilt
 
 
 def _copy(node: ET.Element) -> ET.Element | None:

@@ -1,3 +1,5 @@
+"""The project's URLs: the admin, the patient portal (portal.urls), public media."""
+
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView

@@ -320,7 +320,7 @@ def _date(value: datetime.date) -> Value:
     return Value(value, output_field=DateField())
 
 
-def _int(expression: Combinable) -> ExpressionWrapper:
+def _int(expression: Combinable) -> ExpressionWrapper[Combinable]:
     return ExpressionWrapper(expression, output_field=IntegerField())
 
 

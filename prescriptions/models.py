@@ -1,3 +1,10 @@
+"""Exercise plans: the exercise library, plans and templates with their dosage, what
+patients log, and stored handouts.
+
+The clinical bounds of a prescription and of a log are `Bound`s, each stated once
+(clinic.constraints): its field validators and database constraint come from it.
+"""
+
 from __future__ import annotations
 
 import datetime

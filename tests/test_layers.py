@@ -154,3 +154,16 @@ def test_it_resolves_relative_imports():
         "clinic.sub.module:1 imports portal (clinic may not import portal)",
         "clinic.sub.module:1 imports portal.views (clinic may not import portal)",
     ]
+
+
+def test_every_module_says_what_lives_there():
+    """Each module of the three apps opens with a docstring (migrations and empty
+    package markers aside)."""
+    silent = []
+    for module, path in app_modules():
+        source = path.read_text(encoding="utf-8")
+        if ".migrations." in f".{module}." or not source.strip():
+            continue
+        if ast.get_docstring(ast.parse(source)) is None:
+            silent.append(module)
+    assert silent == []

@@ -28,7 +28,7 @@ from clinic.constraints import Bound
 from clinic.models import PAIN_SCALE, PERCENT, Clinic, Patient
 from clinic.scoping import scope, unscoped
 from portal.forms import SessionForm
-from prescriptions import adherence, charts, handouts, models
+from prescriptions import adherence, handouts, models
 from prescriptions.adherence import Adherence
 from prescriptions.models import Exercise, ExerciseLog, Plan, PlanItem, SessionLog
 from prescriptions.recording import record_session
@@ -75,14 +75,18 @@ def test_a_plan_logged_on_its_days_off_gets_the_same_figures_everywhere(
     login(client, therapist)
     page = client.get(reverse("admin:prescriptions_plan_change", args=[plan.pk]))
     html = page.content.decode()
-    summary = " ".join(re.search(r'adherence-summary">(.*?)</p>', html, re.S)[1].split())
+    found = re.search(r'adherence-summary">(.*?)</p>', html, re.S)
+    assert found is not None
+    summary = " ".join(found[1].split())
     assert summary == (
-        f"Last 7 days: 3 of 3 sessions done (100 %). From {charts.short_date(start)} "
-        f"to {charts.short_date(today)}: 3 of 3 (100 %)."
+        f"Last 7 days: 3 of 3 sessions done (100 %). From {adherence.short_date(start)} "
+        f"to {adherence.short_date(today)}: 3 of 3 (100 %)."
     )
-    desc = re.search(r'<desc id="adherence-[0-9a-f]+-desc">(.*?)</desc>', html)[1]
+    found = re.search(r'<desc id="adherence-[0-9a-f]+-desc">(.*?)</desc>', html)
+    assert found is not None
+    desc = found[1]
     assert desc == (
-        f"7 days from {charts.short_date(start)} to {charts.short_date(today)}: "
+        f"7 days from {adherence.short_date(start)} to {adherence.short_date(today)}: "
         "3 of 3 sessions done (100%). 0 days with sessions due had none done. "
         "3 sessions were done on days off."
     )

@@ -181,6 +181,7 @@ def test_no_page_fails_under_production_settings(production: Any) -> None:
         assert visited["outsider"][url] == 404, url
 
     portal = Client()
+    assert patient.user is not None
     portal.force_login(patient.user)
     portal_start = [
         reverse("portal:today"),
@@ -231,6 +232,7 @@ def test_the_pages_show_the_placeholder_for_an_exercise_without_a_picture(
     assert re.fullmatch(r"/static/prescriptions/placeholder\.[0-9a-f]{12}\.svg", placeholder)
 
     portal = Client()
+    assert patient.user is not None
     portal.force_login(patient.user)
     for name in ("portal:today", "portal:plan"):
         page = portal.get(reverse(name)).content.decode()

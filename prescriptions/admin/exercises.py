@@ -45,7 +45,7 @@ class ExerciseForm(ClinicOwnedForm):
 
 
 @admin.register(Exercise)
-class ExerciseAdmin(admin.ModelAdmin):
+class ExerciseAdmin(admin.ModelAdmin[Exercise]):
     form = ExerciseForm
     list_display = (
         "picture",

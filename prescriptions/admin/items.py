@@ -16,7 +16,7 @@ from prescriptions.admin.common import thumbnail
 from prescriptions.models import Exercise, PlanItem, TemplateItem
 
 
-class ItemForm(forms.ModelForm):
+class ItemForm(forms.ModelForm[Any]):
     """A plan or template row. `order` is a sort key: rows are renumbered 1..n on save."""
 
     order = forms.IntegerField(
@@ -59,7 +59,7 @@ class ItemForm(forms.ModelForm):
         return {*super()._get_validation_exclusions(), "order"}  # type: ignore[misc]
 
 
-class ItemInline(SafeAutocompleteMixin, admin.TabularInline):
+class ItemInline(SafeAutocompleteMixin, admin.TabularInline[Any, Any]):
     form = ItemForm
     autocomplete_fields = ("exercise",)
     fields = (

@@ -13,7 +13,7 @@ from clinic.admin_scoping import is_superuser
 from prescriptions.models import ExerciseLog, SessionLog
 
 
-class ExerciseLogInline(admin.TabularInline):
+class ExerciseLogInline(admin.TabularInline[ExerciseLog, SessionLog]):
     model = ExerciseLog
     fields = ("item", "sets_done", "sets_left", "sets_right")
     readonly_fields = fields
@@ -28,7 +28,7 @@ class ExerciseLogInline(admin.TabularInline):
 
 
 @admin.register(SessionLog)
-class SessionLogAdmin(admin.ModelAdmin):
+class SessionLogAdmin(admin.ModelAdmin[SessionLog]):
     """What patients recorded: read-only for therapists."""
 
     list_display = (

@@ -20,7 +20,7 @@ from prescriptions.admin.adherence import PatientAdherenceAdminMixin
 from prescriptions.models import Plan
 
 
-class PlanInline(admin.TabularInline):
+class PlanInline(admin.TabularInline[Plan, Patient]):
     """The patient's plans, as links: plans are edited on their own page."""
 
     model = Plan
@@ -39,7 +39,7 @@ class PlanInline(admin.TabularInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(PatientAdherenceAdminMixin, PatientPortalAdminMixin, admin.ModelAdmin):
+class PatientAdmin(PatientAdherenceAdminMixin, PatientPortalAdminMixin, admin.ModelAdmin[Patient]):
     list_display = (
         "full_name",
         "date_of_birth",

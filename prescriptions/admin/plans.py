@@ -22,7 +22,7 @@ from prescriptions.models import Plan
 from prescriptions.tasks import schedule_handout
 
 
-class PlanForm(forms.ModelForm):
+class PlanForm(forms.ModelForm[Plan]):
     class Meta:
         model = Plan
         fields = "__all__"
@@ -39,7 +39,7 @@ class PlanForm(forms.ModelForm):
 
 
 @admin.register(Plan)
-class PlanAdmin(PlanHandoutAdminMixin, PlanAdherenceAdminMixin, admin.ModelAdmin):
+class PlanAdmin(PlanHandoutAdminMixin, PlanAdherenceAdminMixin, admin.ModelAdmin[Plan]):
     form = PlanForm
     list_display = (
         "title",
@@ -132,7 +132,8 @@ class PlanAdmin(PlanHandoutAdminMixin, PlanAdherenceAdminMixin, admin.ModelAdmin
 
     @admin.display(description=_("exercises"), ordering="n_items")
     def exercise_count(self, obj: Any) -> int:
-        return obj.n_items
+        count: int = obj.n_items  # annotated by get_queryset
+        return count
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         save_items(formset)

@@ -34,7 +34,7 @@ class TemplateForm(ClinicOwnedForm):
 
 
 @admin.register(PlanTemplate)
-class PlanTemplateAdmin(admin.ModelAdmin):
+class PlanTemplateAdmin(admin.ModelAdmin[PlanTemplate]):
     form = TemplateForm
     list_display = ("name", "condition", "owner", "exercise_count", "duration_weeks")
     list_filter = (OwnerFilter,)
@@ -68,7 +68,8 @@ class PlanTemplateAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("exercises"), ordering="n_items")
     def exercise_count(self, obj: Any) -> int:
-        return obj.n_items
+        count: int = obj.n_items  # annotated by get_queryset
+        return count
 
     @admin.display(description=_("owner"), ordering="clinic__name")
     def owner(self, obj: PlanTemplate) -> str:

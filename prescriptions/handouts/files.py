@@ -102,7 +102,8 @@ class RefusedURL(ValueError):
 def make_fetcher_class() -> type[URLFetcher]:
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    class AllowListFetcher(URLFetcher):
+    # WeasyPrint ships no type information: its classes are Any to mypy.
+    class AllowListFetcher(URLFetcher):  # type: ignore[misc]
         """Serves static and media files and data: URIs; refuses everything else.
 
         No http(s), no file:// paths, no redirects: a hostile URL in a plan's text or an

@@ -95,7 +95,8 @@ def _delete_pdf_file(sender: type[Handout], instance: Handout, **kwargs: Any) ->
 def _read(handout: Handout) -> bytes | None:
     try:
         with handout.pdf.open("rb") as f:
-            return f.read()
+            data: bytes = f.read()
+            return data
     except (FileNotFoundError, ValueError):
         return None
 

@@ -19,6 +19,7 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from django.apps import apps
@@ -35,7 +36,7 @@ from clinic.invitations import invite_patient
 from clinic.models import Patient
 from clinic.scoping import unscoped
 from portal.reminders import reminder_email
-from prescriptions import charts, dosage, handouts
+from prescriptions import adherence, dosage, handouts
 from prescriptions.models import Exercise, Plan
 from tests import factories
 
@@ -276,9 +277,9 @@ def test_english_dosage_keeps_its_short_form():
 def test_chart_dates_follow_the_language():
     day = datetime.date(2026, 3, 2)
     with translation.override("en"):
-        assert charts.short_date(day) == "2 Mar"
+        assert adherence.short_date(day) == "2 Mar"
     with translation.override("de"):
-        assert charts.short_date(day) == "2. Mär"
+        assert adherence.short_date(day) == "2. Mär"
 
 
 # --- The portal in German -----------------------------------------------------------
@@ -414,7 +415,7 @@ def test_a_german_patients_handout_is_german(client, german_plan, media):
 
     text, reader = pdf_of(response.content)
 
-    assert reader.trailer["/Root"]["/Lang"] == "de"
+    assert cast(Any, reader.trailer["/Root"])["/Lang"] == "de"
     assert reader.metadata is not None
     assert reader.metadata.subject == (
         "Übungsplan für zu Hause für Paula Reed von Riverside Physio"
@@ -444,7 +445,7 @@ def test_the_handout_goes_back_to_english_with_the_patient(german_plan, media):
 
     with unscoped():
         assert handouts.handout_bytes(german_plan) != german
-    assert reader.trailer["/Root"]["/Lang"] == "en"
+    assert cast(Any, reader.trailer["/Root"])["/Lang"] == "en"
     assert "How to use this plan" in text and "3 sets of 10" in text
     assert "Sätze" not in text
 
@@ -484,6 +485,7 @@ def test_a_german_patients_reminder_is_german(german_patient):
     assert "Übungen von heute öffnen:" in email.body
     assert "um etwa 18:30 gewünscht" in email.body
     ((html_body, _mimetype),) = email.alternatives
+    assert isinstance(html_body, str)
     assert '<html lang="de">' in html_body
     assert "Übungen von heute öffnen</a>" in html_body
 

@@ -145,7 +145,7 @@ def test_it_resets_a_forgotten_password_by_email(client, patient):
     assert response.status_code == 302
     assert response["Location"] == reverse("portal:password_reset_done")
     assert len(mail.outbox) == 1
-    link = re.search(r"http://testserver(/portal/password-reset/\S+/)", mail.outbox[0].body)
+    link = re.search(r"http://testserver(/portal/password-reset/\S+/)", str(mail.outbox[0].body))
     assert link is not None
     response = client.get(link.group(1), follow=True)
     assert response.status_code == 200

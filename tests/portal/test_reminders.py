@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import datetime
 import smtplib
+import time
 import zoneinfo
 from email.utils import parseaddr
 from io import StringIO
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from django import forms
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.core.management import CommandError, call_command
 from django.db import OperationalError
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
@@ -399,7 +402,7 @@ def test_it_writes_in_the_patients_language(reminded, clinic, monkeypatch):
     with unscoped():
         Patient.objects.filter(pk=reminded.pk).update(preferred_language="de")
     languages = []
-    real_render = reminders.render_to_string
+    real_render = render_to_string
 
     def spy(template_name: str, context: dict[str, object]) -> str:
         languages.append(translation.get_language())
@@ -527,7 +530,7 @@ def test_the_loop_keeps_going_after_a_failed_pass(due_now, monkeypatch):
     from portal.management.commands import send_reminders as command
 
     passes = iter([OperationalError("database is restarting"), None])
-    real_pass = command.send_due_reminders
+    real_pass = send_due_reminders
 
     def one_pass() -> reminders.PassResult:
         error = next(passes)
@@ -548,7 +551,7 @@ def test_the_loop_keeps_going_after_a_failed_pass(due_now, monkeypatch):
     fresh_connections = []
     monkeypatch.setattr(command, "close_old_connections", lambda: fresh_connections.append(1))
     monkeypatch.setattr(command, "send_due_reminders", one_pass)
-    monkeypatch.setattr(command.time, "sleep", sleep)
+    monkeypatch.setattr(time, "sleep", sleep)
     out = StringIO()
     call_command("send_reminders", "--loop", "--interval", "30", stdout=out)
     assert sleeps == [30, 30]
@@ -567,7 +570,9 @@ def test_the_settings_form_explains_and_clears_the_reminder_time(reminded):
     form = PortalSettingsForm(instance=reminded)
     assert "we send you an email at about this time" in str(form["reminder_time"].help_text)
     # "No reminders" is a choice of its own, first in the list.
-    assert form.fields["reminder_time"].choices[0] == ("", "No reminders")
+    choices = form.fields["reminder_time"]
+    assert isinstance(choices, forms.TypedChoiceField)
+    assert cast(list[tuple[str, str]], choices.choices)[0] == ("", "No reminders")
     assert form["reminder_time"].value() == "18:30"
     form = PortalSettingsForm({"preferred_language": "en", "reminder_time": ""}, instance=reminded)
     assert form.is_valid(), form.errors

@@ -57,7 +57,7 @@ def _today(plan: Plan) -> datetime.date:
     return plan.patient.clinic.today()
 
 
-PAGES = [
+PAGES: list[tuple[str, list[Any]]] = [
     ("portal:today", []),
     ("portal:plan", []),
     ("portal:history", []),

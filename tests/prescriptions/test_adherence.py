@@ -282,7 +282,10 @@ def test_patient_overview_takes_constant_queries(
         log(daily, START + days(k))
         log(twice_daily, START + days(k), 2)
     with django_assert_num_queries(3):
-        adherence.patient_overview(patient, START + days(20))
+        overview = adherence.patient_overview(patient, START + days(20))
+    # Daily plans, one logged once a day and one (twice a day) only in its second session.
+    assert overview.adherence_28 == Adherence(prescribed=63, completed=40, percent=63)
+    assert overview.streak_days == 20
 
 
 # -- attention ----------------------------------------------------------------

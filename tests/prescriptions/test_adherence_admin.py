@@ -79,7 +79,8 @@ def test_the_patient_list_shows_adherence_last_log_and_pain(
     listed = rows(response)
     assert listed["Olive Track"].adherence_7 == 100  # type: ignore[attr-defined]
     assert listed["Sam Lowe"].adherence_7 == 0  # type: ignore[attr-defined]
-    assert listed["Sam Lowe"].adherence_28 == 10  # 3 of 28  # type: ignore[attr-defined]
+    # 3 of 28:
+    assert listed["Sam Lowe"].adherence_28 == 10  # type: ignore[attr-defined]
     assert listed["Sam Lowe"].last_log_date == today - days(7)  # type: ignore[attr-defined]
     html = response.content.decode()
     for header in ("adherence 7 days", "adherence 28 days", "last log", "latest pain"):

@@ -7,6 +7,7 @@ import logging
 import re
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
@@ -103,7 +104,7 @@ class TestContent:
 
     def test_it_is_a_tagged_pdf_with_title_author_and_language(self, two_exercise_plan):
         reader = PdfReader(io.BytesIO(read(handouts.get_handout(two_exercise_plan))))
-        root = reader.trailer["/Root"]
+        root: Any = reader.trailer["/Root"]  # pypdf's objects are not typed to be indexed
         assert bool(root["/MarkInfo"]["/Marked"]) is True
         assert "/StructTreeRoot" in root
         assert root["/Lang"] == "en"

@@ -229,7 +229,7 @@ def test_it_judges_today_in_the_clinics_time_zone(monkeypatch, therapist, shared
         )
         for c in (ahead, london)
     ]
-    _record(plans[0], date=tomorrow_in_london)
+    assert _record(plans[0], date=tomorrow_in_london).date == tomorrow_in_london
     with pytest.raises(ValidationError, match="not happened yet"):
         _record(plans[1], date=tomorrow_in_london)
 

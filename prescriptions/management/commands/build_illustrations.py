@@ -1,3 +1,5 @@
+"""Write the shipped exercise drawings (SVG) from the pose descriptions in poses.toml."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,3 +1,5 @@
+"""Draw every exercise illustration on one contact sheet (PDF or PNG) to review them."""
+
 from __future__ import annotations
 
 from pathlib import Path
