@@ -132,8 +132,12 @@ class PatientPortalAdminMixin(_Base):
                 email=patient.user.email if patient.user else "",
                 qr=segno.make(link, error="m").svg_data_uri(scale=5, border=2),
             )
-            response = TemplateResponse(request, "portal/admin_invitation_print.html", context)
+            response = TemplateResponse(
+                request, "admin/clinic/patient/portal_invitation_print.html", context
+            )
             # The page carries a live secret: keep it out of caches and history.
             response["Cache-Control"] = "no-store"
             return response
-        return TemplateResponse(request, "portal/admin_invitation_confirm.html", context)
+        return TemplateResponse(
+            request, "admin/clinic/patient/portal_invitation_confirm.html", context
+        )
