@@ -3,6 +3,7 @@ import itertools
 import math
 import re
 import subprocess
+from typing import Any
 
 import pytest
 from defusedxml import ElementTree as SafeET
@@ -68,6 +69,7 @@ def test_every_shipped_exercise_has_exactly_one_pose_description():
 def test_every_drawing_is_described_in_words_that_fit_the_exercise_row(slug):
     # The loader copies the description into Exercise.illustration_alt.
     limit = Exercise._meta.get_field("illustration_alt").max_length
+    assert limit is not None
     assert 40 <= len(pose_descriptions()[slug]) <= limit
 
 
@@ -222,7 +224,7 @@ def _white_bands(png):
 
     image = Image.open(png).convert("L")
     width, height = image.size
-    pixels = image.load()
+    pixels: Any = image.load()  # grey levels ("L"), one int per pixel
     inked = [y for y in range(height) if any(pixels[x, y] < 235 for x in range(0, width, 2))]
     gaps = [b - a - 1 for a, b in itertools.pairwise(inked) if b - a > 1]
     return gaps, inked, height
