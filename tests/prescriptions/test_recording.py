@@ -240,7 +240,7 @@ def _is_postgres() -> bool:
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not _is_postgres(), reason="needs PostgreSQL (set DATABASE_URL)")
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("same_key", [True, False], ids=["same-form", "different-forms"])
 def test_it_keeps_one_record_when_many_threads_log_the_same_session(
     transactional_db, same_key, request
