@@ -1,9 +1,10 @@
 """Adherence: how much of the prescribed home programme a patient actually did.
 
-Every figure Rehabit shows (patient portal, admin patient list, plan page, the
-"patients who need attention" list) comes from this module, and the counting is
-done by the database, so one page costs the same few queries however many
-patients and logs there are.
+Every figure Rehabit shows (the portal's History page and its calendar, the
+admin patient list, the plan page's panel and chart, the "patients who need
+attention" list, the reminders' due days) comes from this module, and the
+counting is done by the database, so one page costs the same few queries however
+many patients and logs there are.
 
 The rules, in the words a therapist would use:
 
@@ -33,6 +34,13 @@ Sessions done
     done count is capped at the due count, so adherence never passes 100 %.
     On a plan with 3 days a week, the patient may pick any days: a session on a
     day that was not "due" still counts towards the period.
+
+Day by day (the History calendar, the chart's words)
+    A day's own sessions count for that day first; sessions done on days with
+    nothing due then make up for due sessions left undone, earliest day first,
+    as far as the period's capped total allows. A due day made up this way is
+    shown as a rest day, so the calendar never says "Missed" for a session the
+    percentage counts as done.
 
 Adherence
     done / due over the period, as a whole percentage rounded down (100 % only
