@@ -38,6 +38,7 @@ SIDE_WORDS = {
     Side.LEFT: lambda: _("left side only"),
     Side.RIGHT: lambda: _("right side only"),
     Side.ALTERNATING: lambda: _("alternating sides"),
+    Side.AFFECTED: lambda: _("affected side only"),
 }
 
 

@@ -67,6 +67,8 @@ class Side(models.TextChoices):
     LEFT = "left", _("left side")
     RIGHT = "right", _("right side")
     ALTERNATING = "alternating", _("alternating sides")
+    # Nerve work is prescribed for the painful leg only; the patient knows which.
+    AFFECTED = "affected", _("affected side")
 
 
 class DosageFields(models.Model):
@@ -310,6 +312,11 @@ class Exercise(DosageFields):
     @property
     def stop_sign_list(self) -> list[str]:
         return _lines(self.stop_signs)
+
+    @property
+    def is_nerve_work(self) -> bool:
+        """Nerve exercises carry the shared nerve rule and red flags (prescriptions.safety)."""
+        return self.category == self.Category.NERVE_MOBILISATION
 
     @property
     def has_picture(self) -> bool:

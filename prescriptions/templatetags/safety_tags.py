@@ -1,0 +1,35 @@
+"""The shared safety text in templates: {% red_flags %} and {% nerve_rule %}.
+
+The words live in prescriptions.safety; these tags only place them, so the
+portal, the handout and the admin print the same sentences.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.functional import Promise
+
+from prescriptions import safety
+
+register = template.Library()
+
+
+@register.simple_tag
+def nerve_rule() -> Promise:
+    return safety.NERVE_SETTLE_RULE
+
+
+@register.simple_tag
+def nerve_symptoms_last() -> Promise:
+    return safety.NERVE_SYMPTOMS_LAST
+
+
+@register.inclusion_tag("prescriptions/_red_flags.html")
+def red_flags(*, urgent_only: bool = False, heading_level: int = 3) -> dict[str, Any]:
+    """The red-flag tiers, most urgent first; `urgent_only` leaves out the third tier."""
+    return {
+        "tiers": safety.tiers(urgent_only=urgent_only),
+        "heading_level": heading_level,
+    }

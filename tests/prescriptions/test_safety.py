@@ -1,0 +1,82 @@
+"""The shared safety text: one nerve rule and one set of red flags, everywhere."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from django.urls import reverse
+
+from clinic.scoping import unscoped
+from prescriptions import dosage, safety
+from prescriptions.handouts.context import load_plan, render_html
+from prescriptions.library.loader import library_exercises, library_protocols
+from prescriptions.models import Exercise, Plan
+from tests import factories
+from tests.conftest import login
+
+pytestmark = pytest.mark.django_db
+
+
+def text_of(markup: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", markup)))
+
+
+@pytest.fixture
+def nerve_plan(patient, therapist) -> Plan:
+    slider = factories.make_exercise(
+        None,
+        name="Seated sciatic nerve slider",
+        slug="test-slider",
+        category=Exercise.Category.NERVE_MOBILISATION,
+        cautions="Never hold the end position.",
+        stop_signs="Pain spreads further down your leg.",
+        side=Exercise.Side.AFFECTED,
+    )
+    bridge = factories.make_exercise(None, name="Glute bridge", slug="test-bridge")
+    return factories.make_plan(patient, therapist, [slider, bridge])
+
+
+def handout_text(plan: Plan) -> str:
+    with unscoped():
+        return text_of(render_html(*load_plan(plan)))
+
+
+def test_the_handout_states_the_nerve_rule_once_in_the_box_and_on_each_nerve_card(nerve_plan):
+    text = handout_text(nerve_plan)
+    rule = str(safety.NERVE_SETTLE_RULE)
+    # The "How to use" box and the one nerve card; not the bridge.
+    assert text.count(rule) == 2
+    assert str(safety.NERVE_SYMPTOMS_LAST) in text
+    assert "30 minutes" not in text
+
+
+def test_the_portal_shows_the_nerve_rule_on_nerve_exercises_only(client, patient, nerve_plan):
+    page = text_of(login(client, patient).get(reverse("portal:plan")).content.decode())
+    assert page.count(str(safety.NERVE_SETTLE_RULE)) == 1
+    assert "Never hold the end position." in page
+
+
+def test_nerve_work_is_for_the_affected_side_in_words():
+    item = Exercise(sets=2, reps=10, side=Exercise.Side.AFFECTED, times_per_day=1)
+    assert dosage.describe(item) == "2 sets of 10, affected side only, once a day"
+
+
+def test_no_shipped_text_states_its_own_limit_for_nerve_symptoms():
+    """The one limit is in prescriptions.safety; a second figure anywhere is a contradiction."""
+    texts = [
+        " ".join((*e.steps, *e.cautions, *e.stop_signs))
+        for e in library_exercises()
+        if e.category == Exercise.Category.NERVE_MOBILISATION
+    ]
+    texts += [p.notes_for_patient for p in library_protocols()]
+    for text in texts:
+        assert not re.search(r"tingl\w*[^.]*\b(minute|hour)", text, re.IGNORECASE), text
+
+
+def test_the_early_protocols_hold_no_tensioner():
+    tensioners = {"seated-sciatic-nerve-mobilisation", "seated-sciatic-nerve-tensioner"}
+    for protocol in library_protocols():
+        if protocol.slug in {"sciatica-relief", "hamstring-syndrome-rehabilitation"}:
+            assert not {i.exercise for i in protocol.items} & tensioners, protocol.slug
