@@ -41,12 +41,15 @@ def test_migrating_a_demo_database_forward_keeps_every_row():
     assert before["prescriptions_sessionlog"] > 200
 
     executor = MigrationExecutor(connection)
+    leaves = executor.loader.graph.leaf_nodes()
+    applied = len(executor.migration_plan(leaves))
+    assert applied >= 3
     with CaptureQueriesContext(connection) as queries:
-        executor.migrate(executor.loader.graph.leaf_nodes())
+        executor.migrate(leaves)
 
     after = row_counts()
-    # The bookkeeping: one row for each of the three migrations applied.
-    assert after.pop("django_migrations") == before.pop("django_migrations") + 3
+    # The bookkeeping: one row for each migration applied.
+    assert after.pop("django_migrations") == before.pop("django_migrations") + applied
     assert after == before
     statements = ("ALTER", "CREATE", "DROP", "INSERT", "UPDATE", "DELETE")
     writes = [
