@@ -18,6 +18,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
 from django.http import HttpRequest, HttpResponseBase
+from django.utils.cache import patch_cache_control
 
 from clinic.models import patient_for, therapist_for
 from clinic.scoping import outside_any_scope, scope, unscoped
@@ -41,3 +42,30 @@ class ClinicScopeMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         with outside_any_scope(), request_scope(request):
             return self.get_response(request)
+
+
+# Browser features no Rehabit page uses; a page that never asks cannot be tricked into it.
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+
+
+class PrivateResponseMiddleware:
+    """Every page the app renders may carry patient data (a name, a plan, a pain
+    score): none of it may stay in a shared proxy's or the browser's cache, where
+    the Back button on a clinic's shared computer would show it to the next person.
+
+    Responses that chose their own caching keep it: public exercise pictures and
+    logos (`clinic.media`) are cached for a day, and static files never reach this
+    middleware (WhiteNoise answers them first, with long-lived caching).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if "public" not in response.get("Cache-Control", ""):
+            # Django's own never_cache (the admin's) says no-cache, which still lets a
+            # browser keep a copy on disk; no-store does not.
+            patch_cache_control(response, private=True, no_store=True)
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        return response

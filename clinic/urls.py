@@ -1,9 +1,10 @@
-"""The project's URLs: the admin, the patient portal (portal.urls), public media."""
+"""The project's URLs: the admin, the patient portal (portal.urls), public media, health."""
 
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from clinic.health import healthz
 from clinic.media import favicon, public_media
 
 urlpatterns = [
@@ -12,4 +13,5 @@ urlpatterns = [
     path("portal/", include("portal.urls")),
     path("media/<path:path>", public_media, name="public_media"),
     path("favicon.ico", favicon),
+    path("healthz", healthz, name="healthz"),
 ]

@@ -1,0 +1,71 @@
+"""No page that can carry patient data is kept in a cache; public files still are."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.urls import reverse
+from PIL import Image
+
+from tests.conftest import login
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_private(response) -> None:
+    directives = {part.strip() for part in response["Cache-Control"].split(",")}
+    assert {"private", "no-store"} <= directives, response["Cache-Control"]
+    assert "public" not in directives
+
+
+def test_it_keeps_portal_pages_out_of_every_cache(client, patient, plan):
+    login(client, patient)
+    for name in ["portal:today", "portal:plan", "portal:history", "portal:settings"]:
+        response = client.get(reverse(name))
+        assert response.status_code == 200, name
+        assert_private(response)
+
+
+def test_it_keeps_the_patients_handout_out_of_every_cache(client, patient, plan):
+    login(client, patient)
+    response = client.get(reverse("portal:handout", args=[plan.pk]))
+    assert response.status_code == 200
+    assert_private(response)
+
+
+def test_it_keeps_admin_pages_out_of_every_cache(client, therapist, patient, plan):
+    login(client, therapist)
+    for url in [
+        reverse("admin:index"),
+        reverse("admin:clinic_patient_changelist"),
+        reverse("admin:clinic_patient_change", args=[patient.pk]),
+        reverse("admin:prescriptions_plan_change", args=[plan.pk]),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert_private(response)
+        # Django's admin says no-cache and max-age=0 of its own; both stay.
+        assert "max-age=0" in response["Cache-Control"]
+
+
+def test_it_keeps_sign_in_and_error_pages_private(client):
+    assert_private(client.get(reverse("portal:login")))
+    assert_private(client.get("/portal/no-such-page/"))
+
+
+def test_it_keeps_public_pictures_cacheable(client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    (tmp_path / "exercises").mkdir()
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "teal").save(buffer, "PNG")
+    (tmp_path / "exercises" / "curl.png").write_bytes(buffer.getvalue())
+    response = client.get("/media/exercises/curl.png")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "public, max-age=86400"
+
+
+def test_it_denies_browser_features_no_page_uses(client):
+    policy = client.get(reverse("portal:login"))["Permissions-Policy"]
+    assert "camera=()" in policy
+    assert "geolocation=()" in policy
