@@ -99,8 +99,8 @@ class ClinicAdmin(admin.ModelAdmin[Clinic]):
             },
         ),
         (
-            _("Plan size warnings"),
-            {"fields": ("warn_daily_minutes", "warn_exercise_count")},
+            _("Plan size: warnings and limit"),
+            {"fields": ("warn_daily_minutes", "warn_exercise_count", "max_plan_exercises")},
         ),
     )
 

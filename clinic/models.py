@@ -35,6 +35,11 @@ if TYPE_CHECKING:
 # Scales shared by the clinic's settings and the patients' logs.
 PAIN_SCALE = Bound(0, 10, _("Pain is scored from %(low)s to %(high)s."))
 PERCENT = Bound(0, 100, _("Adherence is a percentage from %(low)s to %(high)s."))
+# The clinic's limit on exercises in one plan may be set within these bounds.
+PLAN_EXERCISE_LIMIT = Bound(
+    1, 200, _("The most exercises in one plan must be between %(low)s and %(high)s.")
+)
+DEFAULT_MAX_PLAN_EXERCISES = 40
 
 
 def language_choices() -> list[tuple[str, str | StrPromise]]:
@@ -189,6 +194,14 @@ class Clinic(models.Model):
         default=10,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
     )
+    # A hard limit (unlike the warning above): a plan that long is no home programme,
+    # and its handout would take minutes to print (issue 17).
+    max_plan_exercises = models.PositiveSmallIntegerField(
+        _("most exercises in one plan"),
+        default=DEFAULT_MAX_PLAN_EXERCISES,
+        validators=PLAN_EXERCISE_LIMIT.validators(),
+        help_text=_("A plan with more exercises than this cannot be saved."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = ScopedManager.from_queryset(ClinicQuerySet)()
@@ -207,6 +220,9 @@ class Clinic(models.Model):
                 condition=PAIN_SCALE.condition("attention_pain_at_least"),
                 name="clinic_attention_pain_scale",
                 violation_error_message=PAIN_SCALE.text,
+            ),
+            PLAN_EXERCISE_LIMIT.constraint(
+                "max_plan_exercises", name="clinic_max_plan_exercises_range"
             ),
         ]
 

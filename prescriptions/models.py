@@ -463,9 +463,27 @@ class Plan(models.Model):
             raise ValidationError(
                 {"therapist": _("The therapist must work at the patient's clinic.")}
             )
+        if self._state.adding and self.template_id and self.patient_id:
+            # Started from a template: its exercises are copied in on saving.
+            assert self.template is not None
+            self.check_exercise_count(self.template.items.count())
 
     def is_running_on(self, day: datetime.date) -> bool:
         return self.start_date <= day and (self.end_date is None or day <= self.end_date)
+
+    def check_exercise_count(self, count: int) -> None:
+        """Raise ValidationError if `count` exercises are more than the clinic allows
+        in one plan (`Clinic.max_plan_exercises`)."""
+        limit = self.patient.clinic.max_plan_exercises
+        if count > limit:
+            raise ValidationError(
+                _(
+                    "A plan can hold at most %(limit)d exercises (your clinic's limit); "
+                    "this one would have %(count)d. Remove some, or split them into two plans."
+                ),
+                code="too_many_exercises",
+                params={"limit": limit, "count": count},
+            )
 
 
 class ItemFields(DosageFields):
@@ -502,6 +520,8 @@ class PlanItem(ItemFields):
     )
 
     objects = ScopedManager.from_queryset(PlanItemQuerySet)()
+    # Not a field: set by a form set that checks the plan's whole count itself.
+    counted_by_formset = False
 
     class Meta(ItemFields.Meta):
         verbose_name = _("exercise in plan")
@@ -523,6 +543,14 @@ class PlanItem(ItemFields):
 
     def __str__(self) -> str:
         return f"{self.order}. {self.exercise}"
+
+    def clean(self) -> None:
+        super().clean()
+        # A new row must fit under the clinic's limit. The admin's rows are counted
+        # together by their formset instead (a row removed and one added at the
+        # limit is fine), which says so here.
+        if self._state.adding and self.plan_id and not self.counted_by_formset:
+            self.plan.check_exercise_count(self.plan.items.count() + 1)
 
 
 class PlanTemplateQuerySet(ScopedQuerySet["PlanTemplate"]):

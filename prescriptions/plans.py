@@ -49,9 +49,9 @@ def duplicate_plan(plan: Plan, *, therapist: Therapist | None = None) -> Plan:
         template=plan.template,
         status=Plan.Status.DRAFT,
     )
-    PlanItem.objects.bulk_create(
-        PlanItem(plan=copy, **_item_values(item)) for item in plan.items.order_by("order")
-    )
+    items = list(plan.items.order_by("order"))
+    copy.check_exercise_count(len(items))
+    PlanItem.objects.bulk_create(PlanItem(plan=copy, **_item_values(item)) for item in items)
     return copy
 
 
@@ -84,9 +84,10 @@ def start_plan_from_template(
 
 
 def copy_template_items(template: PlanTemplate, plan: Plan) -> None:
-    PlanItem.objects.bulk_create(
-        PlanItem(plan=plan, **_item_values(item)) for item in template.items.order_by("order")
-    )
+    """Raises ValidationError (the caller's transaction rolls back) past the clinic's limit."""
+    items = list(template.items.order_by("order"))
+    plan.check_exercise_count(len(items))
+    PlanItem.objects.bulk_create(PlanItem(plan=plan, **_item_values(item)) for item in items)
 
 
 @transaction.atomic

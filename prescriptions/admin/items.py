@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -110,8 +111,34 @@ class ItemInline(SafeAutocompleteMixin, admin.TabularInline[Any, Any]):
         css = {"all": ("rehabit/admin.css",)}
 
 
+class PlanItemFormSet(forms.BaseInlineFormSet[Any, Any, Any]):
+    """A plan's rows, counted together against the clinic's limit on exercises per plan."""
+
+    def _construct_form(self, i: int, **kwargs: Any) -> Any:
+        form = super()._construct_form(i, **kwargs)  # type: ignore[misc]
+        form.instance.counted_by_formset = True
+        return form
+
+    def clean(self) -> None:
+        super().clean()
+        plan = self.instance
+        if not plan.patient_id:
+            return  # the plan's own form reports the missing patient
+        kept = sum(
+            1
+            for form in self.forms
+            if not (form.cleaned_data or {}).get("DELETE")
+            and (form.instance.pk or form.has_changed())
+        )
+        try:
+            plan.check_exercise_count(kept)
+        except ValidationError as error:
+            raise ValidationError(error.messages) from None
+
+
 class PlanItemInline(ItemInline):
     model = PlanItem
+    formset = PlanItemFormSet
 
 
 class TemplateItemInline(ItemInline):

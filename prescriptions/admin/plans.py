@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -179,10 +180,15 @@ class PlanAdmin(PlanHandoutAdminMixin, PlanAdherenceAdminMixin, admin.ModelAdmin
     @admin.action(description=_("Duplicate selected plans (as drafts)"), permissions=["add"])
     def duplicate(self, request: HttpRequest, queryset: QuerySet[Plan]) -> HttpResponse | None:
         therapist = therapist_for(request)
-        copies = [
-            plans.duplicate_plan(plan, therapist=therapist)
-            for plan in queryset.select_related("patient__clinic")
-        ]
+        copies = []
+        for plan in queryset.select_related("patient__clinic"):
+            try:
+                copies.append(plans.duplicate_plan(plan, therapist=therapist))
+            except ValidationError as error:
+                # Longer than the clinic now allows: nothing is copied for this plan.
+                self.message_user(request, f"{plan}: {' '.join(error.messages)}", messages.ERROR)
+        if not copies:
+            return None
         if len(copies) == 1:
             self.message_user(request, _("Draft copy created."), messages.SUCCESS)
             return HttpResponseRedirect(

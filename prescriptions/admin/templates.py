@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -91,13 +92,19 @@ class PlanTemplateAdmin(admin.ModelAdmin[PlanTemplate]):
         template = queryset.get()
         therapist = therapist_for(request)
         form = StartPlanForm(request.POST if "apply" in request.POST else None, request=request)
+        plan = None
         if form.is_valid():
-            plan = plans.start_plan_from_template(
-                template,
-                patient=form.cleaned_data["patient"],
-                therapist=form.cleaned_data["therapist"],
-                start_date=form.cleaned_data["start_date"],
-            )
+            try:
+                plan = plans.start_plan_from_template(
+                    template,
+                    patient=form.cleaned_data["patient"],
+                    therapist=form.cleaned_data["therapist"],
+                    start_date=form.cleaned_data["start_date"],
+                )
+            except ValidationError as error:
+                # More exercises than the patient's clinic allows in one plan.
+                form.add_error(None, error)
+        if plan is not None:
             self.message_user(
                 request,
                 _("Draft plan created from “%(template)s”. Adjust it, then activate it.")
