@@ -25,6 +25,13 @@ from prescriptions.models import Exercise
 
 
 class ExerciseForm(ClinicOwnedForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The admin puts a file box in a fieldset whose legend is no label for it.
+        if "illustration" in self.fields:
+            field = self.fields["illustration"]
+            field.widget.attrs["aria-label"] = str(field.label)
+
     def clean_illustration(self) -> Any:
         upload = self.cleaned_data.get("illustration")
         if isinstance(upload, UploadedFile) and (upload.name or "").lower().endswith(".svg"):

@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.forms.formsets import DELETION_FIELD_NAME
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -44,6 +45,16 @@ class ItemForm(forms.ModelForm[Any]):
             "tempo": forms.TextInput(attrs={"size": 8}),
         }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A tabular row's boxes have only the column heading above them, which is
+        # no label: name each one for screen readers ("sets, Glute bridge").
+        exercise = getattr(self.instance, "exercise", None) if self.instance.pk else None
+        row = exercise.name if exercise is not None else _("new row")
+        for field in self.fields.values():
+            if field.label and not field.widget.is_hidden:
+                field.widget.attrs["aria-label"] = f"{field.label}, {row}"
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         exercise = data.get("exercise")
@@ -60,8 +71,19 @@ class ItemForm(forms.ModelForm[Any]):
         return {*super()._get_validation_exclusions(), "order"}  # type: ignore[misc]
 
 
+class ItemFormSet(forms.BaseInlineFormSet[Any, Any, Any]):
+    def add_fields(self, form: Any, index: int | None) -> None:
+        super().add_fields(form, index)
+        delete = form.fields.get(DELETION_FIELD_NAME)
+        if delete is not None:
+            exercise = getattr(form.instance, "exercise", None) if form.instance.pk else None
+            row = exercise.name if exercise is not None else _("new row")
+            delete.widget.attrs["aria-label"] = f"{_('Delete')}, {row}"
+
+
 class ItemInline(SafeAutocompleteMixin, admin.TabularInline[Any, Any]):
     form = ItemForm
+    formset = ItemFormSet
     autocomplete_fields = ("exercise",)
     fields = (
         "order",
@@ -111,7 +133,7 @@ class ItemInline(SafeAutocompleteMixin, admin.TabularInline[Any, Any]):
         css = {"all": ("rehabit/admin.css",)}
 
 
-class PlanItemFormSet(forms.BaseInlineFormSet[Any, Any, Any]):
+class PlanItemFormSet(ItemFormSet):
     """A plan's rows, counted together against the clinic's limit on exercises per plan."""
 
     def _construct_form(self, i: int, **kwargs: Any) -> Any:
