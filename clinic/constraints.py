@@ -109,3 +109,39 @@ class FieldCheckConstraint(models.CheckConstraint):
         return super().__eq__(other)
 
     __hash__ = models.CheckConstraint.__hash__
+
+
+# Lookups `holds` understands: what the range and "give an amount" rules are made of.
+_PYTHON_LOOKUPS = {
+    "exact": lambda value, arg: value is None if arg is None else value == arg,
+    "isnull": lambda value, arg: (value is None) is bool(arg),
+    "lte": lambda value, arg: value is not None and value <= arg,
+    "gte": lambda value, arg: value is not None and value >= arg,
+    "lt": lambda value, arg: value is not None and value < arg,
+    "gt": lambda value, arg: value is not None and value > arg,
+}
+
+
+def holds(condition: Q, values: Mapping[str, Any]) -> bool:
+    """Whether `values` satisfy a constraint's condition, decided in Python.
+
+    The same condition the database checks, read without a query: an editor that
+    checks every row on every keystroke (the plan builder) cannot afford a query
+    per constraint and row. Only plain comparisons with constants are understood;
+    anything else raises, so a new kind of rule cannot pass unchecked.
+    """
+    results = []
+    for child in cast("list[Any]", condition.children):
+        if isinstance(child, Q):
+            results.append(holds(child, values))
+            continue
+        key, arg = child
+        field, _, lookup = str(key).partition("__")
+        test = _PYTHON_LOOKUPS.get(lookup or "exact")
+        if test is None or isinstance(arg, models.expressions.Combinable):
+            raise NotImplementedError(f"holds() cannot decide {key!r} in Python.")
+        results.append(bool(test(values.get(field), arg)))  # type: ignore[no-untyped-call]
+    if condition.connector not in (Q.AND, Q.OR):
+        raise NotImplementedError(f"holds() cannot decide {condition.connector} in Python.")
+    result = all(results) if condition.connector == Q.AND else any(results)
+    return not result if condition.negated else result

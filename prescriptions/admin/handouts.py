@@ -23,7 +23,13 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from prescriptions.handouts import handout_bytes, handout_filename, handout_response, plan_load
+from prescriptions.handouts import (
+    handout_bytes,
+    handout_filename,
+    handout_response,
+    load_warnings,
+    plan_load,
+)
 from prescriptions.models import Plan
 
 if TYPE_CHECKING:
@@ -92,23 +98,7 @@ class PlanHandoutAdminMixin(_Base):
         items = list(obj.items.all())
         load = plan_load(items, obj.patient.clinic)
         clinic = obj.patient.clinic
-        warnings: list[str] = []
-        if load.too_long:
-            warnings.append(
-                _(
-                    "About %(minutes)d minutes a day is more than your clinic's limit of "
-                    "%(limit)d: patients often give up on plans that take this long."
-                )
-                % {"minutes": load.daily_minutes, "limit": clinic.warn_daily_minutes}
-            )
-        if load.too_many:
-            warnings.append(
-                _(
-                    "%(count)d exercises is more than your clinic's limit of %(limit)d: "
-                    "consider fewer exercises."
-                )
-                % {"count": load.exercise_count, "limit": clinic.warn_exercise_count}
-            )
+        warnings = load_warnings(load, clinic)
         url = reverse(
             f"admin:{self.opts.app_label}_{self.opts.model_name}_handout", args=[quote(obj.pk)]
         )

@@ -17,6 +17,7 @@ from django.utils.translation import ngettext_lazy
 from clinic.models import therapist_for
 from prescriptions import plans
 from prescriptions.admin.adherence import PlanAdherenceAdminMixin
+from prescriptions.admin.builder import PlanBuilderAdminMixin
 from prescriptions.admin.handouts import PlanHandoutAdminMixin
 from prescriptions.admin.items import PlanItemInline, items_changed, save_items
 from prescriptions.models import Plan
@@ -40,7 +41,9 @@ class PlanForm(forms.ModelForm[Plan]):
 
 
 @admin.register(Plan)
-class PlanAdmin(PlanHandoutAdminMixin, PlanAdherenceAdminMixin, admin.ModelAdmin[Plan]):
+class PlanAdmin(
+    PlanBuilderAdminMixin, PlanHandoutAdminMixin, PlanAdherenceAdminMixin, admin.ModelAdmin[Plan]
+):
     form = PlanForm
     list_display = (
         "title",

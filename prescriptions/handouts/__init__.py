@@ -21,6 +21,7 @@ from prescriptions.handouts.context import (
     build_context,
     css_string,
     load_plan,
+    load_warnings,
     plan_load,
     render_html,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "handout_key",
     "handout_response",
     "load_plan",
+    "load_warnings",
     "local_file",
     "plan_load",
     "render_html",

@@ -61,6 +61,29 @@ def plan_load(items: list[PlanItem], clinic: Clinic) -> PlanLoad:
     )
 
 
+def load_warnings(load: PlanLoad, clinic: Clinic) -> list[str]:
+    """The clinic's warnings for a plan that looks like too much: on the plan page
+    and in the plan builder."""
+    warnings: list[str] = []
+    if load.too_long:
+        warnings.append(
+            _(
+                "About %(minutes)d minutes a day is more than your clinic's limit of "
+                "%(limit)d: patients often give up on plans that take this long."
+            )
+            % {"minutes": load.daily_minutes, "limit": clinic.warn_daily_minutes}
+        )
+    if load.too_many:
+        warnings.append(
+            _(
+                "%(count)d exercises is more than your clinic's limit of %(limit)d: "
+                "consider fewer exercises."
+            )
+            % {"count": load.exercise_count, "limit": clinic.warn_exercise_count}
+        )
+    return warnings
+
+
 # --- Context -------------------------------------------------------------------------
 
 

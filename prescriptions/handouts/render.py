@@ -140,3 +140,25 @@ def render_pdf(plan: Plan, items: list[PlanItem] | None = None) -> RenderedHando
     if items is None:
         plan, items = load_plan(plan)
     return render_pdf_html(render_html(plan, items))
+
+
+def render_page_pdf(html: str, anchor: str) -> bytes | None:
+    """The one page of a handout that holds the element with id `anchor`, as a PDF
+    (the plan builder's preview of the first exercise page); None without it."""
+    from weasyprint import HTML
+
+    with _render_lock:
+        engine = _get_engine()
+        options: dict[str, Any] = {
+            **PDF_OPTIONS,
+            "stylesheets": [engine.stylesheet],
+            "cache": engine.image_cache,
+        }
+        document = HTML(string=html, base_url=BASE_URL, url_fetcher=engine.fetcher).render(
+            font_config=engine.font_config, **options
+        )
+        pages = [page for page in document.pages if anchor in page.anchors]
+        if not pages:
+            return None
+        pdf: bytes = document.copy(pages[:1]).write_pdf(**options)
+    return pdf

@@ -1,0 +1,459 @@
+"""The plan builder: a page of the plan admin for building a patient's plan from the library.
+
+PlanAdmin mixes this in. Every view is wrapped by the admin site (sign-in, staff,
+CSRF) and runs in the request's clinic scope; plans and patients are looked up
+through the scoped managers, so another clinic's plan or patient is a 404. The
+browser talks JSON to the views below; the page itself needs JavaScript and says
+so, while the plan form next to it keeps working without.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import subprocess
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from clinic.invitations import invite_patient
+from clinic.models import Patient, Therapist, therapist_for
+from prescriptions import builder, plans
+from prescriptions.handouts.preview import first_exercise_png, preview_available
+from prescriptions.models import (
+    DAYS_PER_WEEK,
+    DURATION_MINUTES,
+    HOLD_SECONDS,
+    REPS,
+    REST_SECONDS,
+    SETS,
+    TIMES_PER_DAY,
+    Plan,
+    PlanTemplate,
+    Side,
+)
+
+if TYPE_CHECKING:
+    _Base = admin.ModelAdmin[Plan]
+else:
+    _Base = object
+
+logger = logging.getLogger(__name__)
+
+BOUNDS = {
+    "sets": SETS,
+    "reps": REPS,
+    "hold_seconds": HOLD_SECONDS,
+    "duration_minutes": DURATION_MINUTES,
+    "rest_seconds": REST_SECONDS,
+    "times_per_day": TIMES_PER_DAY,
+    "days_per_week": DAYS_PER_WEEK,
+}
+PATIENT_PICKER_LIMIT = 20
+
+
+class BadRequest(Exception):
+    """A request body that is not what the builder sends: answered with a 400."""
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequest(_("The request could not be read.")) from error
+    if not isinstance(data, dict):
+        raise BadRequest(_("The request could not be read."))
+    return data
+
+
+def _refusal(message: str, status: int = 400, **extra: Any) -> JsonResponse:
+    return JsonResponse({"ok": False, "message": message, **extra}, status=status)
+
+
+class PlanBuilderAdminMixin(_Base):
+    def get_urls(self) -> list[URLPattern]:
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        view = self.admin_site.admin_view
+        return [
+            path("builder/", view(self.builder_new_view), name=f"{info}_builder_new"),
+            path(
+                "builder/library/",
+                view(require_GET(self.builder_library_view)),
+                name=f"{info}_builder_library",
+            ),
+            path(
+                "builder/protocol/<str:template_id>/",
+                view(require_GET(self.builder_protocol_view)),
+                name=f"{info}_builder_protocol",
+            ),
+            path(
+                "builder/check/",
+                view(require_POST(self.builder_check_view)),
+                name=f"{info}_builder_check",
+            ),
+            path(
+                "builder/preview/",
+                view(require_POST(self.builder_preview_view)),
+                name=f"{info}_builder_preview",
+            ),
+            path("<path:object_id>/builder/", view(self.builder_view), name=f"{info}_builder"),
+            path("<path:object_id>/handover/", view(self.handover_view), name=f"{info}_handover"),
+            *super().get_urls(),
+        ]
+
+    # --- Lookups ----------------------------------------------------------------------
+
+    def _patient(self, request: HttpRequest, value: Any) -> Patient:
+        patient_id = builder._as_id(value)
+        patient = (
+            Patient.objects.select_related("clinic").filter(pk=patient_id).first()
+            if patient_id
+            else None
+        )
+        if patient is None:
+            raise Http404(_("No patient with this ID."))
+        return patient
+
+    def _plan(self, request: HttpRequest, object_id: str) -> Plan:
+        plan = self.get_object(request, unquote(object_id))
+        if plan is None or not self.has_view_or_change_permission(request, plan):
+            raise Http404(_("No plan with this ID."))
+        return plan
+
+    # --- The page ---------------------------------------------------------------------
+
+    def builder_new_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        raw = request.GET.get("patient")
+        if request.method == "POST":
+            try:
+                data = _json_body(request)
+            except BadRequest as error:
+                return _refusal(str(error))
+            patient = self._patient(request, data.get("patient"))
+            return self._save(
+                request, builder.new_plan(patient, self._therapist(patient, request)), data
+            )
+        if raw is None:
+            return self._patient_picker(request)
+        patient = self._patient(request, raw)
+        return self._page(request, builder.new_plan(patient, self._therapist(patient, request)))
+
+    def builder_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        plan = self._plan(request, object_id)
+        if not self.has_change_permission(request, plan):
+            raise PermissionDenied
+        if request.method == "POST":
+            try:
+                data = _json_body(request)
+            except BadRequest as error:
+                return _refusal(str(error))
+            return self._save(request, plan, data)
+        return self._page(request, plan)
+
+    def _therapist(self, patient: Patient, request: HttpRequest) -> Therapist | None:
+        # A superuser without a therapist profile builds on behalf of the patient's therapist.
+        return therapist_for(request) or patient.primary_therapist
+
+    def _page(self, request: HttpRequest, plan: Plan) -> TemplateResponse:
+        patient = plan.patient
+        clinic = patient.clinic
+        info = f"admin:{self.opts.app_label}_{self.opts.model_name}"
+        save_url = (
+            reverse(f"{info}_builder", args=[quote(plan.pk)])
+            if plan.pk
+            else reverse(f"{info}_builder_new")
+        )
+        protocols = [
+            {"id": t.pk, "name": t.name, "condition": t.condition, "own": t.clinic_id is not None}
+            for t in PlanTemplate.objects.order_by("name")
+        ]
+        data = {
+            "patient": patient.pk,
+            "plan": {"id": plan.pk, "revision": plan.revision, **builder.plan_values(plan)},
+            "rows": builder.plan_rows(plan) if plan.pk else [],
+            "protocols": protocols,
+            "limits": {
+                name: {"min": bound.low, "max": bound.high} for name, bound in BOUNDS.items()
+            },
+            "max_exercises": builder.max_plan_exercises(clinic),
+            "urls": {
+                "library": reverse(f"{info}_builder_library"),
+                "protocol": reverse(f"{info}_builder_protocol", args=["0"]),
+                "check": reverse(f"{info}_builder_check"),
+                "preview": reverse(f"{info}_builder_preview"),
+                "save": save_url,
+            },
+        }
+        header = builder.PlanHeaderForm(instance=plan, auto_id="plan-%s")
+        title = _("Plan builder: %(patient)s") % {"patient": patient.full_name}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "plan": plan,
+            "patient": patient,
+            "header": header,
+            "builder_data": data,
+            "strings": builder_strings(),
+            "facets": builder.FACETS,
+            "sides": Side.choices,
+            "bounds": BOUNDS,
+            "preview_available": preview_available(),
+            "patient_url": reverse("admin:clinic_patient_change", args=[patient.pk]),
+            "form_url": (
+                reverse(f"{info}_change", args=[quote(plan.pk)])
+                if plan.pk
+                else reverse(f"{info}_add") + f"?patient={patient.pk}"
+            ),
+        }
+        return TemplateResponse(request, "admin/prescriptions/plan/builder.html", context)
+
+    def _patient_picker(self, request: HttpRequest) -> TemplateResponse:
+        query = request.GET.get("q", "").strip()[:100]
+        patients = Patient.objects.active().order_by("last_name", "first_name")
+        for word in query.split():
+            patients = patients.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Plan builder: choose a patient"),
+            "query": query,
+            "patients": list(patients[:PATIENT_PICKER_LIMIT]),
+            "limit": PATIENT_PICKER_LIMIT,
+        }
+        return TemplateResponse(request, "admin/prescriptions/plan/builder_patient.html", context)
+
+    # --- JSON -------------------------------------------------------------------------
+
+    def builder_library_view(self, request: HttpRequest) -> JsonResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        if "ids" in request.GET:
+            ids = [builder._as_id(v) for v in request.GET.get("ids", "").split(",")]
+            return JsonResponse({"results": builder.cards_for(i for i in ids if i)})
+        query = builder.LibraryQuery.from_params(request.GET)
+        return JsonResponse(builder.search_library(query))
+
+    def builder_protocol_view(self, request: HttpRequest, template_id: str) -> JsonResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        pk = builder._as_id(template_id)
+        template = PlanTemplate.objects.filter(pk=pk).first() if pk else None
+        if template is None:
+            raise Http404(_("No protocol with this ID."))
+        return JsonResponse(
+            {
+                "id": template.pk,
+                "name": template.name,
+                "plan": {
+                    "title": template.name,
+                    "condition": template.condition,
+                    "goals": template.goals,
+                    "notes_for_patient": template.notes_for_patient,
+                    "duration_weeks": template.duration_weeks,
+                },
+                "rows": builder.protocol_rows(template),
+            }
+        )
+
+    def _rows(self, request: HttpRequest, data: dict[str, Any], plan: Plan | None) -> Any:
+        patient = plan.patient if plan is not None else self._patient(request, data.get("patient"))
+        return patient, builder.check_rows(data.get("rows"), clinic=patient.clinic, plan=plan)
+
+    def builder_check_view(self, request: HttpRequest) -> JsonResponse:
+        """Read back each valid row's dosage, in the patient's language, with the plan's
+        time and the clinic's warnings; and what is wrong with the other rows."""
+        try:
+            data = _json_body(request)
+        except BadRequest as error:
+            return _refusal(str(error))
+        patient, checked = self._rows(request, data, None)
+        if checked.problems:
+            return _refusal(" ".join(checked.problems))
+        summary = builder.describe_rows(
+            checked.items, clinic=patient.clinic, language=patient.preferred_language
+        )
+        rows: list[dict[str, Any]] = []
+        texts = iter(zip(summary.pop("texts"), summary.pop("minutes"), strict=True))
+        for index in range(len(data.get("rows") or [])):
+            if index in checked.errors:
+                rows.append({"errors": checked.errors[index]})
+            else:
+                text, minutes = next(texts)
+                rows.append({"text": text, "minutes": minutes})
+        return JsonResponse({"ok": True, "rows": rows, **summary})
+
+    def builder_preview_view(self, request: HttpRequest) -> JsonResponse:
+        try:
+            data = _json_body(request)
+        except BadRequest as error:
+            return _refusal(str(error))
+        patient, checked = self._rows(request, data, None)
+        if not checked.ok:
+            return _refusal(" ".join(checked.problems) or _("Correct the marked exercises first."))
+        if not checked.items:
+            return _refusal(_("Add an exercise to see the handout."))
+        therapist = self._therapist(patient, request)
+        if therapist is None:
+            return _refusal(_("The patient has no therapist to sign the handout."))
+        plan = builder.new_plan(patient, therapist)
+        header = builder.PlanHeaderForm(data=data.get("plan") or {}, instance=plan)
+        header.is_valid()  # The preview shows whatever title there is so far.
+        plan.title = plan.title or _("Home exercises")
+        try:
+            png = first_exercise_png(plan, checked.items)
+        except (OSError, subprocess.SubprocessError):
+            logger.exception("The handout preview could not be drawn.")
+            png = None
+        if png is None:
+            return _refusal(_("The preview could not be drawn on this server."), status=503)
+        picture = "data:image/png;base64," + base64.b64encode(png).decode()
+        return JsonResponse({"ok": True, "picture": picture})
+
+    def _save(self, request: HttpRequest, plan: Plan, data: dict[str, Any]) -> JsonResponse:
+        creating = plan.pk is None
+        if creating and plan.therapist_id is None:
+            return _refusal(_("Choose a primary therapist for this patient first."))
+        header = builder.PlanHeaderForm(data=data.get("plan") or {}, instance=plan)
+        checked = builder.check_rows(
+            data.get("rows"), clinic=plan.patient.clinic, plan=None if creating else plan
+        )
+        header_ok = header.is_valid()
+        if not header_ok or not checked.ok:
+            return _refusal(
+                " ".join(checked.problems) or _("Nothing was saved: correct the marked fields."),
+                plan_errors={k: [str(m) for m in v] for k, v in header.errors.items()},
+                row_errors={str(k): v for k, v in checked.errors.items()},
+            )
+        template = None
+        template_id = builder._as_id(data.get("template"))
+        if creating and template_id:
+            template = PlanTemplate.objects.filter(pk=template_id).first()
+        revision = data.get("revision")
+        try:
+            builder.save_plan(
+                header.instance,
+                checked.items,
+                revision=revision if isinstance(revision, int) else None,
+                template=template,
+            )
+        except builder.StaleRevision as stale:
+            return _refusal(
+                _(
+                    "A colleague saved this plan while you were editing it (it is now at "
+                    "revision %(current)d). Nothing was saved: reload the plan to see their "
+                    "changes, then make yours again."
+                )
+                % {"current": stale.current},
+                status=409,
+            )
+        except ValidationError as error:
+            return _refusal(" ".join(error.messages))
+        plan = header.instance
+        self.plan_saved(plan)  # type: ignore[attr-defined]
+        if creating:
+            self.log_addition(request, plan, _("Created in the plan builder."))
+        else:
+            self.log_change(request, plan, _("Saved in the plan builder."))
+        info = f"admin:{self.opts.app_label}_{self.opts.model_name}"
+        return JsonResponse(
+            {
+                "ok": True,
+                "revision": plan.revision,
+                "handover": reverse(f"{info}_handover", args=[quote(plan.pk)]),
+            }
+        )
+
+    # --- After saving -----------------------------------------------------------------
+
+    def handover_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """One screen after saving: the handout, the portal invitation, activating."""
+        plan = self._plan(request, object_id)
+        patient = plan.patient
+        info = f"admin:{self.opts.app_label}_{self.opts.model_name}"
+        here = reverse(f"{info}_handover", args=[quote(plan.pk)])
+        if request.method == "POST":
+            if not self.has_change_permission(request, plan):
+                raise PermissionDenied
+            action = request.POST.get("action")
+            if action == "activate":
+                if plans.set_status([plan], Plan.Status.ACTIVE):
+                    plan.refresh_from_db()
+                    self.plan_saved(plan)  # type: ignore[attr-defined]
+                    messages.success(request, _("The plan is active: the patient sees it now."))
+            elif action == "email_invitation":
+                try:
+                    invite_patient(patient=patient, invited_by=request.user, send_email=True)  # type: ignore[arg-type]
+                except ValidationError as error:
+                    messages.error(request, " ".join(error.messages))
+                else:
+                    messages.success(
+                        request, _("Invitation sent to %(email)s.") % {"email": patient.email}
+                    )
+            else:
+                messages.error(request, _("Unknown action: nothing was changed."))
+            return redirect(here)
+        items = list(plan.items.select_related("exercise").order_by("order"))
+        summary = builder.describe_rows(
+            items, clinic=patient.clinic, language=patient.preferred_language
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Hand over the plan to %(patient)s") % {"patient": patient.full_name},
+            "plan": plan,
+            "patient": patient,
+            "rows": list(zip(items, summary["texts"], strict=True)),
+            "summary": summary,
+            "has_portal_login": bool(
+                patient.user_id and patient.user and patient.user.has_usable_password()
+            ),
+            "handout_url": reverse(f"{info}_handout", args=[quote(plan.pk)]),
+            "invitation_url": reverse("admin:clinic_patient_portal_invitation", args=[patient.pk]),
+            "builder_url": reverse(f"{info}_builder", args=[quote(plan.pk)]),
+            "change_url": reverse(f"{info}_change", args=[quote(plan.pk)]),
+            "can_change": self.has_change_permission(request, plan),
+        }
+        return TemplateResponse(request, "admin/prescriptions/plan/handover.html", context)
+
+
+def builder_strings() -> dict[str, str]:
+    """The words the builder's JavaScript shows, translated here (%(name)s placeholders)."""
+    return {
+        "found": _("%(total)s exercises found."),
+        "some_shown": _(
+            "Showing %(shown)s of %(total)s exercises: narrow the search to see the rest."
+        ),
+        "none_found": _("No exercise matches. Try fewer words or filters."),
+        "add_card": _("Add %(name)s (%(dose)s)"),
+        "added": _("Added %(name)s as exercise %(n)s."),
+        "removed": _("Removed %(name)s."),
+        "moved": _("Moved %(name)s to position %(n)s."),
+        "move": _("Move %(name)s"),
+        "swapped": _("Swapped %(old)s for %(name)s."),
+        "no_easier": _("No easier variant in the library."),
+        "no_harder": _("No harder variant in the library."),
+        "readback": _("The patient reads: “%(text)s” (about %(minutes)s min)"),
+        "full": _("The plan is full: your clinic allows at most %(n)s exercises in a plan."),
+        "choose_protocol": _("Choose a protocol first."),
+        "replace_rows": _("Replace the %(n)s exercises in the plan with the protocol's?"),
+        "protocol_added": _("Added %(n)s exercises from “%(name)s”."),
+        "preparing": _("Preparing the preview…"),
+        "preview_ready": _("The preview is below."),
+        "saving": _("Saving…"),
+        "saved": _("Saved."),
+        "failed": _("Something went wrong; nothing was changed. Please try again."),
+        "offline": _("The server could not be reached; nothing was saved. Check the connection."),
+    }
