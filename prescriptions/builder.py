@@ -38,7 +38,7 @@ from prescriptions.models import (
 )
 
 # Cards shown at once: a screenful and a bit; a narrower search finds the rest.
-RESULT_LIMIT = 60
+RESULT_LIMIT = 48
 # Clinics cap their plans (Clinic.max_plan_exercises); before that setting exists,
 # this is the cap it will have by default.
 DEFAULT_MAX_PLAN_EXERCISES = 40
@@ -99,32 +99,60 @@ class LibraryQuery:
         return normalise(self.text).split()
 
 
+LIBRARY_COLUMNS = (
+    "id",
+    "clinic_id",
+    "name",
+    "slug",
+    "category",
+    "body_region",
+    "equipment",
+    "difficulty",
+    "purpose",
+    "steps",
+    "illustration",
+    "illustration_alt",
+    "easier_id",
+    "harder_id",
+    *DOSAGE_FIELD_NAMES,
+)
+
+
 @dataclass
 class _Row:
-    exercise: Exercise
-    values: dict[str, str]
+    values: dict[str, Any]
+    facets: dict[str, str]
     name: str
     haystack: str
 
 
-def _row(exercise: Exercise) -> _Row:
+def _row(values: dict[str, Any]) -> _Row:
     return _Row(
-        exercise=exercise,
-        values={name: str(getattr(exercise, name)) for name in FACETS},
-        name=normalise(exercise.name),
-        haystack=normalise(f"{exercise.name}\n{exercise.purpose}\n{exercise.steps}"),
+        values=values,
+        facets={name: str(values[name]) for name in FACETS},
+        name=normalise(values["name"]),
+        haystack=normalise(f"{values['name']}\n{values['purpose']}\n{values['steps']}"),
     )
 
 
-def card(exercise: Exercise) -> dict[str, Any]:
+def _labels() -> dict[str, dict[str, str]]:
+    """Each filter's labels in the active language, looked up once per request."""
+    return {
+        name: {str(value): str(label) for value, label in choices.choices}
+        for name, choices in FACETS.items()
+    }
+
+
+def card(exercise: Exercise, labels: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
     """What the builder shows of an exercise, and what adding it starts from."""
+    labels = labels or _labels()
     return {
         "id": exercise.pk,
         "name": exercise.name,
-        "category": exercise.get_category_display(),
-        "body_region": exercise.get_body_region_display(),
-        "equipment": exercise.get_equipment_display(),
-        "difficulty": exercise.get_difficulty_display(),
+        "category": labels["category"].get(exercise.category, exercise.category),
+        "body_region": labels["body_region"].get(exercise.body_region, exercise.body_region),
+        "equipment": labels["equipment"].get(exercise.equipment, exercise.equipment),
+        "difficulty": labels["difficulty"].get(str(exercise.difficulty), ""),
         "own": exercise.clinic_id is not None,
         "picture": exercise.illustration_url(),
         "alt": exercise.illustration_text(),
@@ -138,50 +166,37 @@ def card(exercise: Exercise) -> dict[str, Any]:
 
 def search_library(query: LibraryQuery) -> dict[str, Any]:
     """Matching cards with a count for every filter value. One query, however many
-    exercises: the library (a few hundred rows) is filtered here, where accents and
-    partial words are the same on every database."""
-    exercises = Exercise.objects.filter(is_active=True).only(
-        "id",
-        "clinic_id",
-        "name",
-        "slug",
-        "category",
-        "body_region",
-        "equipment",
-        "difficulty",
-        "purpose",
-        "steps",
-        "illustration",
-        "illustration_alt",
-        "easier_id",
-        "harder_id",
-        *DOSAGE_FIELD_NAMES,
-    )
+    exercises: the library (a few hundred rows) is read as plain values and filtered
+    here, where accents and partial words behave the same on every database; only
+    the cards shown become model instances."""
     words = query.words
-    rows = [_row(exercise) for exercise in exercises]
+    rows = [
+        _row(values) for values in Exercise.objects.filter(is_active=True).values(*LIBRARY_COLUMNS)
+    ]
 
     def passes(row: _Row, skip: str | None = None) -> bool:
         if any(word not in row.haystack for word in words):
             return False
-        if query.own and skip != "own" and row.exercise.clinic_id is None:
+        if query.own and skip != "own" and row.values["clinic_id"] is None:
             return False
         return all(
-            row.values[name] in chosen for name, chosen in query.filters.items() if name != skip
+            row.facets[name] in chosen for name, chosen in query.filters.items() if name != skip
         )
 
+    labels = _labels()
     facets: dict[str, Any] = {}
-    for name, choices in FACETS.items():
-        counts = dict.fromkeys((str(value) for value in choices.values), 0)
+    for name in FACETS:
+        counts = dict.fromkeys(labels[name], 0)
         for row in rows:
             if passes(row, skip=name):
-                counts[row.values[name]] += 1
+                counts[row.facets[name]] += 1
         chosen = query.filters.get(name, frozenset())
         facets[name] = [
-            {"value": value, "label": str(label), "count": counts[value], "on": value in chosen}
-            for value, label in ((str(v), lbl) for v, lbl in choices.choices)
+            {"value": value, "label": label, "count": counts[value], "on": value in chosen}
+            for value, label in labels[name].items()
         ]
     facets["own"] = sum(
-        1 for row in rows if row.exercise.clinic_id is not None and passes(row, skip="own")
+        1 for row in rows if row.values["clinic_id"] is not None and passes(row, skip="own")
     )
     found = [row for row in rows if passes(row)]
     # Exercises named by the search words first, then the rest, each by name.
@@ -189,7 +204,7 @@ def search_library(query: LibraryQuery) -> dict[str, Any]:
     return {
         "total": len(found),
         "library_size": len(rows),
-        "results": [card(row.exercise) for row in found[:RESULT_LIMIT]],
+        "results": [card(Exercise(**row.values), labels) for row in found[:RESULT_LIMIT]],
         "facets": facets,
     }
 
