@@ -437,7 +437,6 @@ def builder_strings() -> dict[str, str]:
             "Showing %(shown)s of %(total)s exercises: narrow the search to see the rest."
         ),
         "none_found": _("No exercise matches. Try fewer words or filters."),
-        "add_card": _("Add %(name)s (%(dose)s)"),
         "added": _("Added %(name)s as exercise %(n)s."),
         "removed": _("Removed %(name)s."),
         "moved": _("Moved %(name)s to position %(n)s."),

@@ -117,7 +117,6 @@ export class Library {
             `${card.category} · ${card.body_region} · ${card.equipment} · ${card.difficulty}`;
         item.querySelector(".pb-card-dose").textContent = card.dosage_text;
         item.querySelector(".pb-card-own").hidden = !card.own;
-        button.setAttribute("aria-label", fmt(this.strings.add_card, { name: card.name, dose: card.dosage_text }));
         button.addEventListener("click", () => this.onAdd(card));
         return item;
     }
