@@ -39,9 +39,6 @@ from prescriptions.models import (
 
 # Cards shown at once: a screenful and a bit; a narrower search finds the rest.
 RESULT_LIMIT = 48
-# Clinics cap their plans (Clinic.max_plan_exercises); before that setting exists,
-# this is the cap it will have by default.
-DEFAULT_MAX_PLAN_EXERCISES = 40
 # What a plan row holds besides the exercise: the dosage and the therapist's words.
 ROW_FIELDS = (*DOSAGE_FIELD_NAMES, "load", "tempo", "instructions")
 PLAN_FIELDS = ("title", "condition", "start_date", "end_date", "goals", "notes_for_patient")
@@ -52,12 +49,6 @@ FACETS: dict[str, type[models.Choices]] = {
     "equipment": Exercise.Equipment,
     "difficulty": Exercise.Difficulty,
 }
-
-
-def max_plan_exercises(clinic: Clinic) -> int:
-    """How many exercises one plan of this clinic may hold."""
-    limit: int = getattr(clinic, "max_plan_exercises", DEFAULT_MAX_PLAN_EXERCISES)
-    return limit
 
 
 # --- The library -----------------------------------------------------------------------
@@ -313,7 +304,7 @@ class CheckedRows:
         return not self.errors and not self.problems
 
 
-def check_rows(raw: Any, *, clinic: Clinic, plan: Plan | None) -> CheckedRows:
+def check_rows(raw: Any, *, patient: Patient, plan: Plan | None) -> CheckedRows:
     """Turn the rows a browser sent into plan items, or say what is wrong with each.
 
     Exercises must be in the asker's library (the clinic's own or the shared one) and
@@ -324,15 +315,11 @@ def check_rows(raw: Any, *, clinic: Clinic, plan: Plan | None) -> CheckedRows:
     if not isinstance(raw, list):
         result.problems.append(_("The plan's exercises were not sent as a list."))
         return result
-    limit = max_plan_exercises(clinic)
-    if len(raw) > limit:
-        result.problems.append(
-            _(
-                "A plan can hold at most %(limit)d exercises (your clinic's limit); "
-                "this one has %(count)d. Nothing was saved."
-            )
-            % {"limit": limit, "count": len(raw)}
-        )
+    try:
+        # The clinic's limit (Clinic.max_plan_exercises), checked before any row is read.
+        (plan or Plan(patient=patient)).check_exercise_count(len(raw))
+    except ValidationError as error:
+        result.problems.extend(error.messages)
         return result
     rows = [row if isinstance(row, dict) else {} for row in raw]
     existing: dict[int, PlanItem] = {}
@@ -366,6 +353,8 @@ def check_rows(raw: Any, *, clinic: Clinic, plan: Plan | None) -> CheckedRows:
             claimed.add(instance.pk)
         else:
             instance = PlanItem(plan=plan)
+        # The rows are counted together above, not one by one as they are cleaned.
+        instance.counted_by_formset = True
         instance.exercise = exercise
         data = {name: row.get(name) for name in ROW_FIELDS}
         for name in ("load", "tempo", "instructions"):
@@ -409,7 +398,7 @@ def describe_rows(items: Sequence[PlanItem], *, clinic: Clinic, language: str) -
 
 def builder_warnings(load: PlanLoad, clinic: Clinic) -> list[str]:
     warnings = load_warnings(load, clinic)
-    limit = max_plan_exercises(clinic)
+    limit = clinic.max_plan_exercises
     if load.exercise_count >= limit:
         warnings.append(
             _("This plan is at your clinic's limit of %(limit)d exercises.") % {"limit": limit}

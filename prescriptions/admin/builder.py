@@ -187,7 +187,7 @@ class PlanBuilderAdminMixin(_Base):
             "limits": {
                 name: {"min": bound.low, "max": bound.high} for name, bound in BOUNDS.items()
             },
-            "max_exercises": builder.max_plan_exercises(clinic),
+            "max_exercises": clinic.max_plan_exercises,
             "urls": {
                 "library": reverse(f"{info}_builder_library"),
                 "protocol": reverse(f"{info}_builder_protocol", args=["0"]),
@@ -270,7 +270,7 @@ class PlanBuilderAdminMixin(_Base):
 
     def _rows(self, request: HttpRequest, data: dict[str, Any], plan: Plan | None) -> Any:
         patient = plan.patient if plan is not None else self._patient(request, data.get("patient"))
-        return patient, builder.check_rows(data.get("rows"), clinic=patient.clinic, plan=plan)
+        return patient, builder.check_rows(data.get("rows"), patient=patient, plan=plan)
 
     def builder_check_view(self, request: HttpRequest) -> JsonResponse:
         """Read back each valid row's dosage, in the patient's language, with the plan's
@@ -328,7 +328,7 @@ class PlanBuilderAdminMixin(_Base):
             return _refusal(_("Choose a primary therapist for this patient first."))
         header = builder.PlanHeaderForm(data=data.get("plan") or {}, instance=plan)
         checked = builder.check_rows(
-            data.get("rows"), clinic=plan.patient.clinic, plan=None if creating else plan
+            data.get("rows"), patient=plan.patient, plan=None if creating else plan
         )
         header_ok = header.is_valid()
         if not header_ok or not checked.ok:

@@ -446,9 +446,9 @@ class TestBadRows:
 
         data, many = attempt(2000)
         assert "at most 40 exercises" in data["message"]
-        assert "this one has 2000" in data["message"]
+        assert "this one would have 2000" in data["message"]
         # Refused before any row is looked at: as many queries as for 41 rows.
-        assert many == attempt(builder.max_plan_exercises(patient.clinic) + 1)[1]
+        assert many == attempt(patient.clinic.max_plan_exercises + 1)[1]
 
     @pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b"\xff\xfe"])
     def test_it_refuses_a_body_that_is_not_json(self, client, patient, body):
@@ -781,5 +781,15 @@ def test_holds_refuses_what_it_cannot_decide():
         holds(Q(name__icontains="x"), {})
 
 
-def test_the_limit_defaults_to_forty(clinic):
-    assert builder.max_plan_exercises(clinic) == getattr(clinic, "max_plan_exercises", 40)
+def test_it_follows_the_clinics_own_limit(client, therapist, patient, clinic, library):
+    with unscoped():
+        type(clinic).objects.filter(pk=clinic.pk).update(max_plan_exercises=2)
+    login(client, therapist)
+    rows = [row(library["bridge"]), row(library["curl"])]
+    page = client.get(reverse(NEW), {"patient": patient.pk}).content.decode()
+    assert '"max_exercises": 2' in page
+    data = post(client, reverse(CHECK), {"patient": patient.pk, "rows": rows}).json()
+    assert "This plan is at your clinic's limit of 2 exercises." in data["warnings"]
+    response = post(client, reverse(NEW), new_plan_body(patient, [*rows, row(library["slider"])]))
+    assert response.status_code == 400
+    assert "at most 2 exercises" in response.json()["message"]
