@@ -24,12 +24,14 @@ class Tier:
     """One level of urgency: what to do, and the signs that call for it."""
 
     key: str
+    label: Promise
     action: Promise
     signs: tuple[Promise, ...]
 
 
 EMERGENCY = Tier(
     key="emergency",
+    label=_("Emergency"),
     action=_("Call 112 (999 in the UK) or go to an emergency department (A&E) now if you notice:"),
     signs=(
         _(
@@ -51,6 +53,7 @@ EMERGENCY = Tier(
 
 SAME_DAY = Tier(
     key="same_day",
+    label=_("Same day"),
     action=_("See a doctor today (your GP, an urgent care centre or an out-of-hours service) if:"),
     signs=(
         _("your leg or foot becomes weak, or weakness you already had gets worse"),
@@ -72,7 +75,8 @@ NERVE_SYMPTOMS_LAST = _(
 
 TELL_THERAPIST = Tier(
     key="tell_therapist",
-    action=_("Stop the exercise and tell your therapist (call the clinic) if:"),
+    label=_("Tell your therapist"),
+    action=_("Stop the exercise and call the clinic if:"),
     signs=(
         _("pain is sharp or shooting, or spreads further down your leg"),
         NERVE_SYMPTOMS_LAST,

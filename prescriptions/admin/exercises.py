@@ -10,6 +10,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -20,6 +21,7 @@ from clinic.admin_scoping import (
     owned_form,
 )
 from clinic.uploads import sanitise_svg
+from prescriptions import safety
 from prescriptions.admin.common import OwnerFilter, thumbnail
 from prescriptions.models import Exercise
 
@@ -70,7 +72,7 @@ class ExerciseAdmin(admin.ModelAdmin[Exercise]):
     search_fields = ("name", "purpose")
     prepopulated_fields = {"slug": ("name",)}
     autocomplete_fields = ("easier", "harder")
-    readonly_fields = ("picture_large",)
+    readonly_fields = ("picture_large", "shared_safety_text")
     actions = ["copy_to_clinic"]
     list_per_page = 50
 
@@ -78,9 +80,25 @@ class ExerciseAdmin(admin.ModelAdmin[Exercise]):
         main = ["name", "slug", "category", "body_region", "equipment", "difficulty", "is_active"]
         if is_superuser(request):
             main.insert(0, "clinic")
+        safety_text: tuple[Any, ...] = (
+            (
+                _("Safety text printed with every nerve exercise"),
+                {
+                    "description": _(
+                        "Written once for the whole library and shown with every nerve "
+                        "mobilisation exercise, in the portal and on the handout: do not "
+                        "repeat it in the stop signs above."
+                    ),
+                    "fields": ("shared_safety_text",),
+                },
+            ),
+        )
+        if obj is not None and not obj.is_nerve_work:
+            safety_text = ()
         return (
             (None, {"fields": main}),
             (_("How to do it"), {"fields": ("purpose", "steps", "cautions", "stop_signs")}),
+            *safety_text,
             (
                 _("Default dosage"),
                 {
@@ -121,6 +139,10 @@ class ExerciseAdmin(admin.ModelAdmin[Exercise]):
     @admin.display(description=_("picture"))
     def picture(self, obj: Exercise) -> str:
         return thumbnail(obj)
+
+    @admin.display(description=_("warning signs and nerve rule"))
+    def shared_safety_text(self, obj: Exercise) -> str:
+        return render_to_string("admin/prescriptions/safety_text.html", {"sources": safety.SOURCES})
 
     @admin.display(description=_("picture"))
     def picture_large(self, obj: Exercise) -> str:

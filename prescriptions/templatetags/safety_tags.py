@@ -27,9 +27,16 @@ def nerve_symptoms_last() -> Promise:
 
 
 @register.inclusion_tag("prescriptions/_red_flags.html")
-def red_flags(*, urgent_only: bool = False, heading_level: int = 3) -> dict[str, Any]:
-    """The red-flag tiers, most urgent first; `urgent_only` leaves out the third tier."""
+def red_flags(
+    *, urgent_only: bool = False, printed: bool = False, compact: bool = False
+) -> dict[str, Any]:
+    """The red-flag tiers, most urgent first; `urgent_only` leaves out the third tier.
+
+    `printed` writes the bullets into the text, for the handout (which draws no
+    list markers: they cost render time)."""
     return {
         "tiers": safety.tiers(urgent_only=urgent_only),
-        "heading_level": heading_level,
+        "urgent_only": urgent_only,
+        "printed": printed,
+        "compact": compact,
     }

@@ -423,7 +423,8 @@ def test_a_german_patients_handout_is_german(client, german_plan, media):
     for words in [
         "ÜBUNGSPLAN FÜR ZU HAUSE",  # the kicker, in capitals by the stylesheet
         "So nutzen Sie diesen Plan",
-        "Hören Sie auf und rufen Sie die Praxis an, wenn",
+        "Warnzeichen: wann Sie aufhören und Hilfe holen",
+        "Rufen Sie sofort den Notruf 112 an",
         "Ihre Übungen",
         "3 Sätze mit je 10 Wiederholungen",
         "30 Sekunden halten",

@@ -80,3 +80,65 @@ def test_the_early_protocols_hold_no_tensioner():
     for protocol in library_protocols():
         if protocol.slug in {"sciatica-relief", "hamstring-syndrome-rehabilitation"}:
             assert not {i.exercise for i in protocol.items} & tensioners, protocol.slug
+
+
+# --- Red flags -------------------------------------------------------------------
+
+
+def tier_texts(tier: safety.Tier) -> list[str]:
+    return [str(tier.action), *(str(sign) for sign in tier.signs)]
+
+
+def test_the_emergency_tier_names_the_early_cauda_equina_signs():
+    emergency = " ".join(tier_texts(safety.EMERGENCY))
+    for sign in ("passing urine", "back passage", "genitals", "wipe", "sexual", "both legs"):
+        assert sign in emergency, sign
+    assert "112" in emergency and "999" in emergency
+    same_day = " ".join(tier_texts(safety.SAME_DAY))
+    for sign in ("weak", "drags", "rise onto your toes"):
+        assert sign in same_day, sign
+    assert safety.NERVE_SYMPTOMS_LAST in safety.TELL_THERAPIST.signs
+
+
+def test_the_handout_prints_every_tier_once_and_the_urgent_ones_on_each_nerve_card(nerve_plan):
+    text = handout_text(nerve_plan)
+    for line in tier_texts(safety.EMERGENCY) + tier_texts(safety.SAME_DAY):
+        # The "How to use" box, and the one nerve card.
+        assert text.count(line) == 2, line
+    for line in tier_texts(safety.TELL_THERAPIST):
+        assert text.count(line) == 1, line
+
+
+def test_the_portal_shows_the_tiers_for_the_plan_and_on_nerve_cards(client, patient, nerve_plan):
+    page = text_of(login(client, patient).get(reverse("portal:plan")).content.decode())
+    for line in tier_texts(safety.EMERGENCY):
+        assert page.count(line) == 2, line
+    for line in tier_texts(safety.TELL_THERAPIST):
+        assert page.count(line) == 1, line
+
+
+def test_the_admin_shows_the_shared_text_and_its_sources_on_nerve_exercises_only(
+    admin_client,
+):
+    with unscoped():
+        slider = factories.make_exercise(
+            None, slug="test-slider", category=Exercise.Category.NERVE_MOBILISATION
+        )
+        bridge = factories.make_exercise(None, slug="test-bridge")
+    url = "admin:prescriptions_exercise_change"
+    page = text_of(admin_client.get(reverse(url, args=[slider.pk])).content.decode())
+    assert str(safety.EMERGENCY.signs[0]) in page
+    assert str(safety.NERVE_SETTLE_RULE) in page
+    assert "NICE guideline NG59" in page
+    page = text_of(admin_client.get(reverse(url, args=[bridge.pk])).content.decode())
+    assert str(safety.EMERGENCY.signs[0]) not in page
+
+
+def test_no_library_card_writes_its_own_emergency_signs():
+    """The red flags are written once (prescriptions.safety); a card's own copy drifts."""
+    for data in library_exercises():
+        text = " ".join((*data.cautions, *data.stop_signs)).lower()
+        for word in ("bladder", "bowel", "genital", "emergency"):
+            assert word not in text, (data.slug, word)
+    calf = next(e for e in library_exercises() if e.slug == "calf-raise")
+    assert any("toes" in sign and "doctor today" in sign for sign in calf.stop_signs)
