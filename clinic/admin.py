@@ -17,6 +17,7 @@ from django.db.models import Count, Model, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from clinic import admin_audit  # noqa: F401  (registers the audit trail)
 from clinic.admin_scoping import clinic_of, is_superuser
 from clinic.models import Clinic, Therapist, User, therapist_for
 from clinic.services import create_therapist, sync_role

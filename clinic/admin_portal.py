@@ -41,7 +41,12 @@ class PatientPortalAdminMixin(_Base):
         sent = 0
         for patient in queryset.select_related("user", "clinic"):
             try:
-                invite_patient(patient=patient, invited_by=request.user, send_email=True)  # type: ignore[arg-type]
+                invite_patient(
+                    patient=patient,
+                    invited_by=request.user,  # type: ignore[arg-type]
+                    send_email=True,
+                    request=request,
+                )
             except ValidationError as error:
                 self.message_user(
                     request, f"{patient}: {' '.join(error.messages)}", messages.WARNING
@@ -120,7 +125,12 @@ class PatientPortalAdminMixin(_Base):
         }
         if request.method == "POST":
             try:
-                link = invite_patient(patient=patient, invited_by=request.user, send_email=False)  # type: ignore[arg-type]
+                link = invite_patient(
+                    patient=patient,
+                    invited_by=request.user,  # type: ignore[arg-type]
+                    send_email=False,
+                    request=request,
+                )
             except ValidationError as error:
                 self.message_user(request, " ".join(error.messages), messages.ERROR)
                 return redirect(change_url)

@@ -10,6 +10,8 @@ email templates, so the clinic layer never imports the portal.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -19,7 +21,11 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from clinic import audit
 from clinic.models import Patient, PortalInvitation, User
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 
 def invitation_link(token: str) -> str:
@@ -47,7 +53,13 @@ def _portal_user(patient: Patient) -> User:
 
 
 @transaction.atomic
-def invite_patient(*, patient: Patient, invited_by: User | None, send_email: bool = True) -> str:
+def invite_patient(
+    *,
+    patient: Patient,
+    invited_by: User | None,
+    send_email: bool = True,
+    request: HttpRequest | None = None,
+) -> str:
     """Issue a fresh invitation and return its set-password link.
 
     Raises ValidationError (and changes nothing) when the patient cannot get a
@@ -65,6 +77,13 @@ def invite_patient(*, patient: Patient, invited_by: User | None, send_email: boo
         expires_at=now + PortalInvitation.VALID_FOR,
     )
     link = invitation_link(token)
+    audit.record(
+        request,
+        audit.Action.INVITE,
+        obj=invitation,
+        actor=invited_by,
+        detail="sent by email" if send_email else "link shown to print",
+    )
     if send_email:
         context = {
             "patient": patient,

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -443,3 +444,94 @@ def _profile[P: (Therapist, Patient)](model: type[P], request: HttpRequest) -> P
     # A sign-in lookup: it decides which clinic's scope the request enters.
     with unscoped():
         return model.objects.select_related("clinic").filter(user_id=user.pk).first()
+
+
+class AuditEntryQuerySet(ScopedQuerySet["AuditEntry"]):
+    clinic_path = "clinic"
+
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError(_("Audit entries cannot be changed."))
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError(_("Audit entries cannot be deleted; old ones are pruned."))
+
+
+class AppendOnlyError(Exception):
+    """An attempt to change or delete an audit entry (clinic.audit)."""
+
+
+class AuditEntry(models.Model):
+    """One thing someone did with patient data, or with the clinic's setup (clinic.audit).
+
+    Append-only: written once by `clinic.audit.record`, never changed; only the
+    prune command removes entries past the retention period. The patient is
+    kept as a bare id, not a foreign key, so that erasing a patient leaves the
+    entries standing with an id that no longer names anybody, and no entry holds
+    a patient's name, contact details or free text (see clinic.audit).
+    """
+
+    class Action(models.TextChoices):
+        VIEW = "view", _("viewed")
+        CREATE = "create", _("created")
+        CHANGE = "change", _("changed")
+        DELETE = "delete", _("deleted")
+        EXPORT = "export", _("exported")
+        DOWNLOAD = "download", _("downloaded")
+        SIGN_IN = "sign_in", _("signed in")
+        SIGN_IN_FAILED = "sign_in_failed", _("sign-in failed")
+        SIGN_OUT = "sign_out", _("signed out")
+        INVITE = "invite", _("invited to the portal")
+        REFUSED = "refused", _("refused")
+        ERASE = "erase", _("erased")
+
+    timestamp = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    # No database constraints: deleting a login or a clinic must not touch the trail.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
+    )
+    actor_label = models.CharField(_("who"), max_length=254, blank=True)
+    clinic = models.ForeignKey(
+        Clinic,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("clinic"),
+    )
+    patient_id = models.PositiveBigIntegerField(_("patient id"), null=True, blank=True)
+    action = models.CharField(_("action"), max_length=16, choices=Action)
+    object_type = models.CharField(_("object type"), max_length=64, blank=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    changes = models.JSONField(_("changes"), null=True, blank=True, encoder=DjangoJSONEncoder)
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+
+    objects = ScopedManager.from_queryset(AuditEntryQuerySet)()
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
+        ordering = ["-timestamp", "-id"]
+        default_permissions = ("view",)
+        indexes = [
+            models.Index(fields=["clinic", "timestamp"], name="audit_clinic_time"),
+            models.Index(fields=["patient_id", "timestamp"], name="audit_patient_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.timestamp:%Y-%m-%d %H:%M} {self.actor_label} {self.get_action_display()}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError(_("Audit entries cannot be changed."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError(_("Audit entries cannot be deleted; old ones are pruned."))

@@ -187,6 +187,13 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
 AXES_VERBOSE = False
 
+# The audit trail (clinic.audit) keeps entries this many days; `manage.py
+# prune_audit` (run daily) removes older ones. Six years by default, the
+# retention HIPAA asks of such records; local law may ask for another period.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 6 * 366)
+if AUDIT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be at least 1.")
+
 LANGUAGE_CODE = "en"
 # Only languages with a complete catalogue in locale/: offering one without it would
 # show patients English under another name (tests/clinic/test_translations.py).

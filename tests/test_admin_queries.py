@@ -55,7 +55,7 @@ CASES: list[tuple[str, Callable[[Clinic, Therapist, int], None], int]] = [
     ("admin:prescriptions_exercise_changelist", add_exercises, 11),
     ("admin:prescriptions_plantemplate_changelist", add_templates, 11),
     ("admin:clinic_therapist_changelist", add_therapists, 11),
-    ("admin:prescriptions_sessionlog_changelist", add_session_logs, 13),
+    ("admin:prescriptions_sessionlog_changelist", add_session_logs, 14),  # with its audit entry
     ("admin:clinic_clinic_changelist", add_clinics, 11),
 ]
 

@@ -23,6 +23,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from clinic import audit
 from prescriptions.handouts import (
     handout_bytes,
     handout_filename,
@@ -61,6 +62,7 @@ class PlanHandoutAdminMixin(_Base):
         plan = self.get_object(request, unquote(object_id))
         if plan is None or not self.has_view_or_change_permission(request, plan):
             raise Http404(_("No plan with this ID."))
+        audit.record(request, audit.Action.DOWNLOAD, obj=plan, detail="handout")
         return handout_response(plan)
 
     @admin.action(description=gettext_lazy("Download handouts (zip)"), permissions=["view"])
@@ -86,6 +88,7 @@ class PlanHandoutAdminMixin(_Base):
                 names.add(name)
                 # PDFs are compressed already: storing them is as small and faster.
                 archive.writestr(name, handout_bytes(plan))
+                audit.record(request, audit.Action.DOWNLOAD, obj=plan, detail="handout (zip)")
         response = HttpResponse(buffer.getvalue(), content_type="application/zip")
         response["Content-Disposition"] = content_disposition_header(True, "handouts.zip")
         response["Cache-Control"] = "private, no-store"

@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
+from clinic import audit
 from clinic.models import therapist_for
 from prescriptions import plans
 from prescriptions.admin.adherence import PlanAdherenceAdminMixin
@@ -161,6 +162,8 @@ class PlanAdmin(
     ) -> None:
         changed = plans.set_status(queryset, status)
         for plan in changed:
+            change = {"status": {"before": plan.status, "after": status.value}}
+            audit.record(request, audit.Action.CHANGE, obj=plan, changes=change)
             plan.refresh_from_db()
             self.plan_saved(plan)
         self.message_user(request, done % {"n": len(changed)}, messages.SUCCESS)
@@ -190,6 +193,8 @@ class PlanAdmin(
             except ValidationError as error:
                 # Longer than the clinic now allows: nothing is copied for this plan.
                 self.message_user(request, f"{plan}: {' '.join(error.messages)}", messages.ERROR)
+        for copy in copies:
+            audit.record(request, audit.Action.CREATE, obj=copy, detail="duplicate")
         if not copies:
             return None
         if len(copies) == 1:
