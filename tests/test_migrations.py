@@ -59,7 +59,7 @@ def test_migrating_a_demo_database_forward_keeps_every_row():
     MigrationExecutor(connection).migrate(MAIN)
     at_main = {k: v for k, v in row_counts().items() if k != "django_migrations"}
     assert at_main == {k: v for k, v in before.items() if k in at_main}
-    assert all(v == 0 for k, v in before.items() if k not in at_main | {"django_migrations"})
+    assert all(v == 0 for k, v in before.items() if k not in {*at_main, "django_migrations"})
 
     # ... forward through the state-only migrations, which write nothing ...
     executor = MigrationExecutor(connection)
