@@ -10,12 +10,14 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from clinic.admin_portal import PatientPortalAdminMixin
 from clinic.admin_scoping import clinic_of, is_superuser
 from clinic.models import Patient, therapist_for
+from clinic.scoping import current_scope, scope, unscoped
+from prescriptions import fhir
 from prescriptions.admin.adherence import PatientAdherenceAdminMixin
 from prescriptions.models import Plan
 
@@ -55,7 +57,7 @@ class PatientAdmin(PatientAdherenceAdminMixin, PatientPortalAdminMixin, admin.Mo
     )
     list_select_related = ("primary_therapist__user",)
     search_fields = ("first_name", "last_name", "email", "phone")
-    actions = [*PatientPortalAdminMixin.portal_actions]
+    actions = [*PatientPortalAdminMixin.portal_actions, "export_fhir"]
     readonly_fields = (
         "created_at",
         "last_reminded_on",
@@ -92,6 +94,41 @@ class PatientAdmin(PatientAdherenceAdminMixin, PatientPortalAdminMixin, admin.Mo
     @admin.display(description=_("portal"), boolean=True, ordering="user")
     def has_login(self, obj: Patient) -> bool:
         return obj.user_id is not None
+
+    @admin.action(description=_("Export as FHIR (R4)"), permissions=["view"])
+    def export_fhir(
+        self, request: HttpRequest, queryset: QuerySet[Patient]
+    ) -> StreamingHttpResponse:
+        """One patient: a FHIR Bundle (JSON). Several: one Bundle a line (NDJSON),
+        streamed, so a whole clinic's export never sits in memory at once."""
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+        asked = current_scope()
+        # The response is streamed after the request's scope has ended: each
+        # bundle is built in the scope the action ran in.
+        every_clinic = asked is not None and asked.every_clinic
+        clinic_id = asked.clinic_id if asked is not None else None
+
+        def in_scope() -> Any:
+            return unscoped() if every_clinic else scope(clinic_id)
+
+        def bundles() -> Any:
+            for pk in ids:
+                with in_scope():
+                    patient = Patient.objects.select_related("clinic").filter(pk=pk).first()
+                    if patient is None:
+                        continue
+                    text = fhir.export_patient(patient)
+                yield text if len(ids) == 1 else text + "\n"
+
+        single = len(ids) == 1
+        response = StreamingHttpResponse(
+            bundles(),
+            content_type="application/fhir+json" if single else "application/fhir+ndjson",
+        )
+        name = f"patient-{ids[0]}.fhir.json" if single else "patients.fhir.ndjson"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         initial: dict[str, Any] = dict(super().get_changeform_initial_data(request))
