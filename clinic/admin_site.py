@@ -99,6 +99,17 @@ class RehabitAdminSite(admin.AdminSite):
     # The plan page and the patient list need the full width for their columns.
     enable_nav_sidebar = False
 
+    def each_context(self, request: HttpRequest) -> dict[str, Any]:
+        from clinic.models import therapist_for
+
+        context = super().each_context(request)
+        therapist = therapist_for(request) if request.user.is_authenticated else None
+        # The Exports page (CSV downloads) is for clinic administrators and superusers.
+        context["rehabit_can_export"] = request.user.is_superuser or (
+            therapist is not None and therapist.is_clinic_admin
+        )
+        return context
+
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
         # Every ModelAdmin on this site, including Django's and third-party ones
         # (groups, axes, task results), gets the safe autocomplete and actions,

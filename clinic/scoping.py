@@ -100,6 +100,22 @@ def outside_any_scope() -> AbstractContextManager[None]:
     return _entered(None)
 
 
+def stream_in_scope[T](chunks: Iterator[T], value: Scope | None) -> Iterator[T]:
+    """`chunks`, each one computed inside the scope `value` (from `current_scope()`).
+
+    A streamed response's body is read after the request's scope has ended; this
+    puts each chunk back in it, and yields outside it, so the scope never leaks
+    into whatever reads the stream.
+    """
+    while True:
+        with _entered(value):
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                return
+        yield chunk
+
+
 class InClinicScope(Lookup):
     """The WHERE condition every scoped query carries; its SQL depends on the scope.
 

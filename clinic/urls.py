@@ -8,6 +8,8 @@ from clinic.health import healthz
 from clinic.media import favicon, public_media
 
 urlpatterns = [
+    # Before the admin's own URLs, whose catch-all would answer first.
+    path("admin/exports/", include("prescriptions.admin.exports")),
     path("admin/", admin.site.urls),
     path("", RedirectView.as_view(pattern_name="portal:login", permanent=False)),
     path("portal/", include("portal.urls")),

@@ -49,4 +49,6 @@ urlpatterns = [
     path("plan/<int:plan_id>/handout/", views.handout, name="handout"),
     path("history/", views.history, name="history"),
     path("settings/", views.portal_settings, name="settings"),
+    path("settings/calendar/", views.calendar_settings, name="calendar_settings"),
+    path("calendar/<str:key>/<str:secret>.ics", views.calendar_feed, name="calendar_feed"),
 ]

@@ -24,15 +24,16 @@ from django.forms import BoundField
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.models import Patient, PortalInvitation, patient_for
 from clinic.scoping import scope, unscoped
-from portal import forms
+from portal import calendar, forms
 from portal.invitations import InvitationInvalid, accept_invitation, find_invitation
+from portal.models import CalendarFeed
 from prescriptions.adherence import (
     DayStatus,
     day_by_day,
@@ -478,6 +479,75 @@ def portal_settings(request: HttpRequest, patient: Patient) -> HttpResponse:
             messages.success(request, _("Your settings are saved."))
             return _set_language(redirect("portal:settings"), language)
         return render(
-            request, "portal/settings.html", {"patient": patient, "form": form}, status=400
+            request, "portal/settings.html", _settings_context(request, patient, form), status=400
         )
-    return render(request, "portal/settings.html", {"patient": patient, "form": form})
+    return render(request, "portal/settings.html", _settings_context(request, patient, form))
+
+
+_NEW_CALENDAR_URL = "rehabit_new_calendar_url"
+
+
+def _settings_context(
+    request: HttpRequest, patient: Patient, form: forms.PortalSettingsForm
+) -> dict[str, Any]:
+    feed = CalendarFeed.objects.filter(patient=patient).first()
+    # The new address is shown once, on the page the patient is sent to after making it.
+    new_url = request.session.pop(_NEW_CALENDAR_URL, None)
+    if feed is None or not (isinstance(new_url, str) and feed.key in new_url):
+        new_url = None
+    return {"patient": patient, "form": form, "calendar_feed": feed, "calendar_url": new_url}
+
+
+@patient_required
+@require_POST
+def calendar_settings(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """Turn the private calendar address on, make a new one, or turn it off."""
+    action = request.POST.get("action")
+    if action == "off":
+        if calendar.turn_off(patient=patient):
+            messages.success(
+                request,
+                _("Your calendar address is turned off. Calendars that used it stop updating."),
+            )
+        return redirect(reverse("portal:settings") + "#calendar")
+    if action not in ("on", "new"):
+        messages.error(request, _("Choose what to do with your calendar address."))
+        return redirect(reverse("portal:settings") + "#calendar")
+    key, secret = calendar.new_feed(patient=patient)
+    request.session[_NEW_CALENDAR_URL] = request.build_absolute_uri(
+        reverse("portal:calendar_feed", args=[key, secret])
+    )
+    if action == "new":
+        messages.success(
+            request, _("Here is your new calendar address. The old one no longer works.")
+        )
+    return redirect(reverse("portal:settings") + "#calendar")
+
+
+def calendar_feed(request: HttpRequest, key: str, secret: str) -> HttpResponse:
+    """The feed a calendar app reads, without signing in: the address is the key.
+
+    A wrong or revoked address is a 404, refused after a constant-time comparison.
+    """
+    if request.method not in ("GET", "HEAD"):
+        raise Http404
+    # The address decides whose feed it is (and so the clinic's scope).
+    with unscoped():
+        feed = CalendarFeed.objects.select_related("patient__clinic").filter(key=key[:32]).first()
+    if not CalendarFeed.secret_matches(feed, secret) or feed is None:
+        raise Http404
+    patient = feed.patient
+    if not patient.is_active:
+        raise Http404
+    with scope(patient.clinic):
+        body = calendar.feed_ics(
+            patient,
+            request.build_absolute_uri(reverse("portal:today")),
+            host=request.get_host().split(":")[0],
+        )
+        CalendarFeed.objects.filter(pk=feed.pk).update(last_fetched_at=timezone.now())
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="exercises.ics"'
+    response["Cache-Control"] = "private, max-age=900"
+    response["X-Robots-Tag"] = "noindex"
+    return response

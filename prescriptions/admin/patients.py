@@ -6,6 +6,7 @@ and the patient's plans, which belong to this app.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import admin
@@ -16,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from clinic.admin_portal import PatientPortalAdminMixin
 from clinic.admin_scoping import clinic_of, is_superuser
 from clinic.models import Patient, therapist_for
-from clinic.scoping import current_scope, scope, unscoped
+from clinic.scoping import current_scope, stream_in_scope
 from prescriptions import fhir
 from prescriptions.admin.adherence import PatientAdherenceAdminMixin
 from prescriptions.models import Plan
@@ -102,27 +103,18 @@ class PatientAdmin(PatientAdherenceAdminMixin, PatientPortalAdminMixin, admin.Mo
         """One patient: a FHIR Bundle (JSON). Several: one Bundle a line (NDJSON),
         streamed, so a whole clinic's export never sits in memory at once."""
         ids = list(queryset.order_by("pk").values_list("pk", flat=True))
-        asked = current_scope()
-        # The response is streamed after the request's scope has ended: each
-        # bundle is built in the scope the action ran in.
-        every_clinic = asked is not None and asked.every_clinic
-        clinic_id = asked.clinic_id if asked is not None else None
 
-        def in_scope() -> Any:
-            return unscoped() if every_clinic else scope(clinic_id)
-
-        def bundles() -> Any:
+        def bundles() -> Iterator[str]:
             for pk in ids:
-                with in_scope():
-                    patient = Patient.objects.select_related("clinic").filter(pk=pk).first()
-                    if patient is None:
-                        continue
+                patient = Patient.objects.select_related("clinic").filter(pk=pk).first()
+                if patient is not None:
                     text = fhir.export_patient(patient)
-                yield text if len(ids) == 1 else text + "\n"
+                    yield text if len(ids) == 1 else text + "\n"
 
         single = len(ids) == 1
         response = StreamingHttpResponse(
-            bundles(),
+            # Streamed after the request's scope has ended: each bundle is built in it.
+            stream_in_scope(bundles(), current_scope()),
             content_type="application/fhir+json" if single else "application/fhir+ndjson",
         )
         name = f"patient-{ids[0]}.fhir.json" if single else "patients.fhir.ndjson"

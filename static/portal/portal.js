@@ -1,5 +1,5 @@
 // Rehabit portal enhancements. Everything works without this file; it only adds
-// the countdown timers for holds and static stretches and a print button.
+// the countdown timers for holds and static stretches, a print button and copy buttons.
 (function () {
   "use strict";
 
@@ -82,5 +82,27 @@
       printButtons[j].addEventListener("click", function () { window.print(); });
       printButtons[j].hidden = false;
     }
+    var copyButtons = document.querySelectorAll("[data-copy]");
+    for (var k = 0; k < copyButtons.length; k++) setUpCopy(copyButtons[k]);
   });
+
+  // A "Copy" button beside a read-only field (the calendar address).
+  function setUpCopy(button) {
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    if (!field) return;
+    var label = button.textContent;
+    button.addEventListener("click", function () {
+      field.select();
+      var done = function () {
+        button.textContent = button.getAttribute("data-copied") || label;
+        setTimeout(function () { button.textContent = label; }, 2000);
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(field.value).then(done, function () {});
+      } else {
+        try { if (document.execCommand("copy")) done(); } catch (error) { /* selected */ }
+      }
+    });
+    button.hidden = false;
+  }
 })();
