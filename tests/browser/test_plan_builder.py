@@ -237,6 +237,9 @@ def test_reordering_by_drag_and_swapping_a_variant(
     page.get_by_role("link", name="Open in plan builder").click()
     rows = page.locator(".pb-row")
     expect(rows).to_have_count(2)
+    # The rows are drawn by the server; wait until the script has taken them over.
+    expect(page.locator("body.pb-ready")).to_have_count(1)
+    expect(page.locator(".pb-card").first).to_be_visible()
     rows.nth(1).locator(".pb-handle").drag_to(rows.nth(0), target_position={"x": 10, "y": 5})
     expect(rows.nth(0)).to_contain_text("Seated sciatic nerve slider")
     rows.nth(1).get_by_role("button", name="Harder").click()
