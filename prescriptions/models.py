@@ -7,6 +7,7 @@ The clinical bounds of a prescription and of a log are `Bound`s, each stated onc
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import logging
@@ -25,6 +26,9 @@ from clinic.constraints import Bound, FieldCheckConstraint, lazy_format
 from clinic.models import PAIN_SCALE, Clinic, Patient, Therapist
 from clinic.scoping import ScopedManager, ScopedQuerySet
 from clinic.uploads import validate_illustration
+from prescriptions.outcomes import library as outcome_library
+from prescriptions.outcomes.library import Instrument
+from prescriptions.outcomes.library import instrument_choices as outcome_instrument_choices
 
 if TYPE_CHECKING:
     from django_stubs_ext.db.models.manager import RelatedManager
@@ -819,3 +823,221 @@ class Handout(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan} r{self.plan.revision}"
+
+
+# --- Outcome measures ------------------------------------------------------------
+
+# How often a measure can be repeated during a plan.
+EVERY_WEEKS = Bound(1, 26, _("Repeat every %(low)s to %(high)s weeks."))
+# The questionnaire at the end of a plan opens this many days before its last day,
+# so that the patient answers it while the plan is still running.
+END_OPENS_DAYS_BEFORE = 6
+
+
+class OutcomeMeasureQuerySet(ScopedQuerySet["OutcomeMeasure"]):
+    clinic_path = "plan__patient__clinic"
+
+
+class OutcomeMeasure(models.Model):
+    """A questionnaire from the outcome library attached to a plan, with when it is asked.
+
+    The instrument itself (wording, scoring, source, licence) is data in
+    prescriptions/outcomes/instruments.toml, named here by its code.
+    """
+
+    plan = models.ForeignKey(
+        Plan, on_delete=models.CASCADE, related_name="outcome_measures", verbose_name=_("plan")
+    )
+    instrument = models.CharField(
+        _("questionnaire"), max_length=12, choices=outcome_instrument_choices
+    )
+    at_start = models.BooleanField(_("at the start"), default=True)
+    every_weeks = models.PositiveSmallIntegerField(
+        _("then every N weeks"),
+        null=True,
+        blank=True,
+        validators=EVERY_WEEKS.validators(),
+        help_text=_("Leave empty to ask only at the start and the end."),
+    )
+    at_end = models.BooleanField(
+        _("at the end"),
+        default=True,
+        help_text=_("Asked in the plan's last week; the plan needs an end date."),
+    )
+    activities = models.TextField(
+        _("activities (PSFS)"),
+        blank=True,
+        help_text=_(
+            "For the Patient-Specific Functional Scale: up to five activities the patient "
+            "finds hard because of their problem, one per line, in their words."
+        ),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = ScopedManager.from_queryset(OutcomeMeasureQuerySet)()
+
+    if TYPE_CHECKING:
+        responses: RelatedManager[QuestionnaireResponse]
+
+    class Meta:
+        verbose_name = _("outcome measure")
+        verbose_name_plural = _("outcome measures")
+        ordering = ["plan", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "instrument"],
+                name="outcomemeasure_once_per_plan",
+                violation_error_message=_("This questionnaire is already part of the plan."),
+            ),
+            EVERY_WEEKS.constraint(
+                "every_weeks", name="outcomemeasure_every_weeks_range", null=True
+            ),
+            FieldCheckConstraint(
+                field="at_start",
+                condition=Q(at_start=True) | Q(at_end=True) | Q(every_weeks__isnull=False),
+                name="outcomemeasure_has_schedule",
+                violation_error_message=_(
+                    "Choose when to ask: at the start, every few weeks or at the end."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_instrument_display()} – {self.plan}"
+
+    @property
+    def definition(self) -> Instrument:
+        return outcome_library.get(self.instrument)
+
+    @property
+    def activity_list(self) -> list[str]:
+        return _lines(self.activities)
+
+    def clean(self) -> None:
+        super().clean()
+        if self.instrument not in outcome_library.instruments():
+            return  # the field's choices report it
+        if self.definition.needs_activities:
+            count = len(self.activity_list)
+            if not 1 <= count <= outcome_library.PSFS_MAX_ACTIVITIES:
+                raise ValidationError(
+                    {
+                        "activities": _("Name one to %(n)s activities, one per line.")
+                        % {"n": outcome_library.PSFS_MAX_ACTIVITIES}
+                    }
+                )
+        elif self.activities.strip():
+            raise ValidationError(
+                {
+                    "activities": _(
+                        "Only the Patient-Specific Functional Scale asks about activities."
+                    )
+                }
+            )
+        only_at_end = self.at_end and not self.every_weeks and not self.at_start
+        if only_at_end and self.plan_id and self.plan.end_date is None:
+            raise ValidationError(
+                {"at_end": _("The plan has no end date: give one, or ask at other times too.")}
+            )
+
+    def occasions(self, until: datetime.date) -> list[Occasion]:
+        """When the questionnaire is asked, up to `until` (or the plan's end), oldest first."""
+        plan = self.plan
+        last = min(until, plan.end_date) if plan.end_date else until
+        dates: dict[datetime.date, Occasion] = {}
+        if self.at_start:
+            dates[plan.start_date] = Occasion(plan.start_date, plan.start_date)
+        if self.every_weeks:
+            step = datetime.timedelta(weeks=self.every_weeks)
+            day = plan.start_date + step
+            while day <= last:
+                dates.setdefault(day, Occasion(day, day))
+                day += step
+        if self.at_end and plan.end_date is not None:
+            opens = max(plan.start_date, plan.end_date - datetime.timedelta(END_OPENS_DAYS_BEFORE))
+            if opens <= until:
+                # The end replaces a repeat that falls in the plan's last week.
+                for day in [d for d in dates if d >= opens and d != plan.start_date]:
+                    del dates[day]
+                dates[plan.end_date] = Occasion(plan.end_date, opens)
+        return sorted(dates.values(), key=lambda o: o.due_date)
+
+    def current_occasion(self, today: datetime.date) -> Occasion | None:
+        """The newest occasion open today: the one the patient is asked to answer."""
+        open_now = [o for o in self.occasions(today) if o.opens <= today]
+        return open_now[-1] if open_now else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Occasion:
+    """One time a questionnaire is asked: its date, and from when it can be answered."""
+
+    due_date: datetime.date
+    opens: datetime.date
+
+
+class QuestionnaireResponseQuerySet(ScopedQuerySet["QuestionnaireResponse"]):
+    clinic_path = "measure__plan__patient__clinic"
+
+    def completed(self) -> QuestionnaireResponseQuerySet:
+        return self.filter(status=QuestionnaireResponse.Status.COMPLETED)
+
+
+class QuestionnaireResponse(models.Model):
+    """A patient's answers to one occasion of an outcome measure, and its score.
+
+    `answers` maps each item's link_id to the answer's value (an integer on the
+    item's scale); `activities` keeps the PSFS activities as they were asked.
+    Statuses follow FHIR's QuestionnaireResponse (in-progress, completed).
+    """
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in-progress", _("In progress")
+        COMPLETED = "completed", _("Completed")
+
+    measure = models.ForeignKey(
+        OutcomeMeasure,
+        on_delete=models.CASCADE,
+        related_name="responses",
+        verbose_name=_("outcome measure"),
+    )
+    due_date = models.DateField(_("asked for"), help_text=_("The occasion this answers."))
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status, default=Status.IN_PROGRESS
+    )
+    answers = models.JSONField(_("answers"), default=dict, blank=True)
+    activities = models.JSONField(_("activities asked"), default=list, blank=True)
+    score = models.DecimalField(_("score"), max_digits=5, decimal_places=1, null=True, blank=True)
+    worse_by_mcid = models.BooleanField(
+        _("worse by at least the MCID"),
+        default=False,
+        help_text=_("Than the first score of this measure (GROC: a change of at least the MCID)."),
+    )
+    completed_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    created_at = models.DateTimeField(_("started"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ScopedManager.from_queryset(QuestionnaireResponseQuerySet)()
+
+    class Meta:
+        verbose_name = _("questionnaire response")
+        verbose_name_plural = _("questionnaire responses")
+        ordering = ["measure", "due_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["measure", "due_date"],
+                name="questionnaireresponse_once_per_occasion",
+                violation_error_message=_("This questionnaire is already answered for that date."),
+            ),
+            FieldCheckConstraint(
+                field="completed_at",
+                condition=Q(status="in-progress") | Q(completed_at__isnull=False),
+                name="questionnaireresponse_completed_has_time",
+                violation_error_message=_(
+                    "A completed questionnaire needs the time it was answered."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.measure.get_instrument_display()} – {self.due_date}"

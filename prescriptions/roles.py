@@ -20,6 +20,8 @@ PRESCRIPTIONS_PERMISSIONS: RolePermissions = {
         "templateitem": ("view", "add", "change", "delete"),
         "sessionlog": ("view",),
         "exerciselog": ("view",),
+        "outcomemeasure": ("view", "add", "change", "delete"),
+        "questionnaireresponse": ("view",),
     },
 }
 

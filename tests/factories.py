@@ -16,7 +16,14 @@ from django.contrib.auth.models import Group
 
 from clinic.models import Clinic, Patient, Therapist, User
 from clinic.scoping import unscoped
-from prescriptions.models import Exercise, Plan, PlanItem, PlanTemplate, TemplateItem
+from prescriptions.models import (
+    Exercise,
+    OutcomeMeasure,
+    Plan,
+    PlanItem,
+    PlanTemplate,
+    TemplateItem,
+)
 
 _seq = itertools.count(1)
 
@@ -118,3 +125,10 @@ def make_template(
             template=template, exercise=exercise, order=order, **exercise.dosage_dict()
         )
     return template
+
+
+@_unscoped
+def make_measure(plan: Plan, instrument: str = "nprs", **kw: Any) -> OutcomeMeasure:
+    if instrument == "psfs":
+        kw.setdefault("activities", "Sitting through a film\nWalking the dog")
+    return OutcomeMeasure.objects.create(plan=plan, instrument=instrument, **kw)

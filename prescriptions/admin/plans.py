@@ -21,7 +21,8 @@ from prescriptions.admin.adherence import PlanAdherenceAdminMixin
 from prescriptions.admin.builder import PlanBuilderAdminMixin
 from prescriptions.admin.handouts import PlanHandoutAdminMixin
 from prescriptions.admin.items import PlanItemInline, items_changed, save_items
-from prescriptions.models import Plan
+from prescriptions.admin.outcomes import OutcomeMeasureInline
+from prescriptions.models import Plan, PlanItem
 from prescriptions.tasks import schedule_handout
 
 
@@ -61,7 +62,7 @@ class PlanAdmin(
     search_fields = ("title", "condition", "patient__first_name", "patient__last_name")
     autocomplete_fields = ("patient",)
     date_hierarchy = "start_date"
-    inlines = [PlanItemInline]
+    inlines = [PlanItemInline, OutcomeMeasureInline]
     actions = [
         "activate",
         "pause",
@@ -141,7 +142,10 @@ class PlanAdmin(
         return count
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        save_items(formset)
+        if formset.model is PlanItem:
+            save_items(formset)
+        else:
+            super().save_formset(request, form, formset, change)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
@@ -149,7 +153,9 @@ class PlanAdmin(
         if not change and plan.template_id and not plan.items.exists():
             assert plan.template is not None
             plans.copy_template_items(plan.template, plan)
-        elif change and (form.has_changed() or items_changed(formsets)):
+        elif change and (
+            form.has_changed() or items_changed([f for f in formsets if f.model is PlanItem])
+        ):
             plans.bump_revision(plan)
         self.plan_saved(plan)
 

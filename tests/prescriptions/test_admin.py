@@ -56,6 +56,11 @@ def plan_form(patient, therapist, **overrides: Any) -> dict[str, Any]:
         "goals": "Walk without leg pain",
         "notes_for_patient": "",
         "template": "",
+        # The outcome questionnaires inline, left empty (see test_outcomes_admin.py).
+        "outcome_measures-TOTAL_FORMS": "0",
+        "outcome_measures-INITIAL_FORMS": "0",
+        "outcome_measures-MIN_NUM_FORMS": "0",
+        "outcome_measures-MAX_NUM_FORMS": "1000",
     }
     data.update(overrides)
     return data
