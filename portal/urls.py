@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from portal import forms, views
+from portal import forms, questionnaires, views
 
 app_name = "portal"
 
@@ -51,4 +51,19 @@ urlpatterns = [
     path("settings/", views.portal_settings, name="settings"),
     path("settings/calendar/", views.calendar_settings, name="calendar_settings"),
     path("calendar/<str:key>/<str:secret>.ics", views.calendar_feed, name="calendar_feed"),
+    path(
+        "questionnaire/<int:measure_id>/start/",
+        questionnaires.start,
+        name="questionnaire_start",
+    ),
+    path(
+        "questionnaire/answers/<int:response_id>/<int:number>/",
+        questionnaires.step,
+        name="questionnaire_step",
+    ),
+    path(
+        "questionnaire/answers/<int:response_id>/",
+        questionnaires.review,
+        name="questionnaire_review",
+    ),
 ]

@@ -45,6 +45,7 @@ from prescriptions.charts import pain_chart_svg
 from prescriptions.dosage import describe
 from prescriptions.handouts import handout_response
 from prescriptions.models import Plan, PlanItem, SessionLog
+from prescriptions.outcomes.responses import due_questionnaires, recent_responses
 from prescriptions.recording import EDITABLE_DAYS, check_day, record_session
 
 PatientView = Callable[..., HttpResponse]
@@ -232,7 +233,16 @@ def today(request: HttpRequest, patient: Patient) -> HttpResponse:
                 action=reverse("portal:log", args=[plan.pk, day.isoformat(), next_session or 1]),
             )
         )
-    return render(request, "portal/today.html", {"patient": patient, "day": day, "cards": cards})
+    return render(
+        request,
+        "portal/today.html",
+        {
+            "patient": patient,
+            "day": day,
+            "cards": cards,
+            "questionnaires": due_questionnaires(patient, day),
+        },
+    )
 
 
 def _errors_into_form(form: forms.SessionForm, error: ValidationError) -> None:
@@ -459,6 +469,7 @@ def history(request: HttpRequest, patient: Patient) -> HttpResponse:
                 overview.pain_series, title=_("Your pain over the last 4 weeks")
             ),
             "entries": entries,
+            "questionnaires": recent_responses(patient, day),
         },
     )
 

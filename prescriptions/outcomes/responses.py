@@ -39,6 +39,11 @@ class DueQuestionnaire:
     def answered(self) -> int:
         return len(self.response.answers) if self.response is not None else 0
 
+    @property
+    def questions(self) -> int:
+        activities = self.response.activities if self.response else self.measure.activity_list
+        return len(self.measure.definition.items(activities))
+
 
 def measures_of_running_plans(patient: Patient, today: datetime.date) -> list[OutcomeMeasure]:
     """The measures of the patient's active plans that run today, with their responses."""
@@ -194,3 +199,14 @@ def score_series(measure: OutcomeMeasure) -> list[tuple[datetime.date, Decimal]]
         for r in sorted(measure.responses.all(), key=lambda r: r.due_date)
         if r.status == QuestionnaireResponse.Status.COMPLETED and r.score is not None
     ]
+
+
+def recent_responses(patient: Patient, today: datetime.date) -> list[QuestionnaireResponse]:
+    """Questionnaires the patient sent in the last EDITABLE_DAYS days (History). One query."""
+    since = timezone.now() - datetime.timedelta(days=EDITABLE_DAYS + 1)
+    return list(
+        QuestionnaireResponse.objects.completed()
+        .filter(measure__plan__patient=patient, completed_at__gte=since)
+        .select_related("measure__plan__patient__clinic")
+        .order_by("-completed_at")
+    )

@@ -412,11 +412,12 @@ def test_it_pins_the_query_count_of_today(client, patient, running_plan, django_
             [factories.make_exercise(None) for _ in range(3)],
             start_date=running_plan.start_date,
         )
-    # session, user, patient, plans, items, today's logs, saving the session (3)
-    with django_assert_num_queries(9):
+    # session, user, patient, plans, items, today's logs, outcome measures, saving the
+    # session (3); with measures, one more for their responses (test_questionnaires.py)
+    with django_assert_num_queries(10):
         response = client.get(url)
     assert len(response.context["cards"]) == 6
-    assert one_plan == 9
+    assert one_plan == 10
 
 
 def test_it_pins_the_query_count_of_history(
@@ -431,11 +432,12 @@ def test_it_pins_the_query_count_of_history(
     for days_ago in range(1, 8):
         log_url = _log_url(running_plan, today - datetime.timedelta(days=days_ago))
         client.post(log_url, _form_data(client, log_url))
-    # session, user, patient, plan, calendar (2), overview (3), recent, saving the session (3)
-    with django_assert_num_queries(13):
+    # session, user, patient, plan, calendar (2), overview (3), recent, questionnaires sent,
+    # saving the session (3)
+    with django_assert_num_queries(14):
         response = client.get(url)
     assert len(response.context["entries"]) == 8
-    assert one_log == 13
+    assert one_log == 14
 
 
 def test_it_saves_language_and_reminder_time(client, patient):
