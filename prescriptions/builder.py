@@ -219,9 +219,12 @@ def row_values(item: Any) -> dict[str, Any]:
     return {name: getattr(item, name) for name in ROW_FIELDS}
 
 
-def plan_rows(plan: Plan) -> list[dict[str, Any]]:
-    items = plan.items.select_related("exercise").order_by("order", "pk")
-    return [{"id": item.pk, "exercise": card(item.exercise), **row_values(item)} for item in items]
+def plan_rows(items: Sequence[PlanItem]) -> list[dict[str, Any]]:
+    labels = _labels()
+    return [
+        {"id": item.pk, "exercise": card(item.exercise, labels), **row_values(item)}
+        for item in items
+    ]
 
 
 # --- Checking what was sent ----------------------------------------------------------------

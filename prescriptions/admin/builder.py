@@ -179,10 +179,22 @@ class PlanBuilderAdminMixin(_Base):
             {"id": t.pk, "name": t.name, "condition": t.condition, "own": t.clinic_id is not None}
             for t in PlanTemplate.objects.order_by("name")
         ]
+        items = list(plan.items.select_related("exercise").order_by("order")) if plan.pk else []
+        # The first answers come with the page: the library is painted and the plan read
+        # back without waiting for the browser to ask.
+        check = builder.describe_rows(items, clinic=clinic, language=patient.preferred_language)
         data = {
             "patient": patient.pk,
+            "library": builder.search_library(builder.LibraryQuery()),
+            "check": {
+                **check,
+                "rows": [
+                    {"text": text, "minutes": minutes}
+                    for text, minutes in zip(check.pop("texts"), check.pop("minutes"), strict=True)
+                ],
+            },
             "plan": {"id": plan.pk, "revision": plan.revision, **builder.plan_values(plan)},
-            "rows": builder.plan_rows(plan) if plan.pk else [],
+            "rows": builder.plan_rows(items),
             "protocols": protocols,
             "limits": {
                 name: {"min": bound.low, "max": bound.high} for name, bound in BOUNDS.items()
@@ -433,6 +445,7 @@ def builder_strings() -> dict[str, str]:
     """The words the builder's JavaScript shows, translated here (%(name)s placeholders)."""
     return {
         "found": _("%(total)s exercises found."),
+        "found_one": _("1 exercise found."),
         "some_shown": _(
             "Showing %(shown)s of %(total)s exercises: narrow the search to see the rest."
         ),

@@ -793,3 +793,45 @@ def test_it_follows_the_clinics_own_limit(client, therapist, patient, clinic, li
     response = post(client, reverse(NEW), new_plan_body(patient, [*rows, row(library["slider"])]))
     assert response.status_code == 400
     assert "at most 2 exercises" in response.json()["message"]
+
+
+class TestQueryCounts:
+    """The page and the check run as many queries for a long plan as for a short one."""
+
+    def count(self, client: Client, method: str, url: str, body: Any = None) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url) if method == "get" else post(client, url, body)
+        assert response.status_code == 200, response.content
+        return len(queries)
+
+    def test_the_page_and_the_check(self, client, therapist, patient, clinic, library):
+        exercises = [factories.make_exercise(clinic, name=f"Drill {n}") for n in range(12)]
+        short = factories.make_plan(patient, therapist, exercises[:2])
+        long = factories.make_plan(patient, therapist, exercises)
+        login(client, therapist)
+
+        def page(plan: Plan) -> str:
+            return reverse("admin:prescriptions_plan_builder", args=[plan.pk])
+
+        client.get(page(short))
+        assert self.count(client, "get", page(short)) == self.count(client, "get", page(long))
+
+        def body(n: int) -> dict[str, Any]:
+            return {"patient": patient.pk, "rows": [row(e) for e in exercises[:n]]}
+
+        assert self.count(client, "post", reverse(CHECK), body(2)) == self.count(
+            client, "post", reverse(CHECK), body(12)
+        )
+
+    def test_the_page_paints_the_library_and_reads_the_plan_back(
+        self, client, therapist, plan, library
+    ):
+        login(client, therapist)
+        response = client.get(reverse("admin:prescriptions_plan_builder", args=[plan.pk]))
+        page = response.content.decode()
+        data = json.loads(
+            page.split('id="builder-data" type="application/json">')[1].split("</script>")[0]
+        )
+        assert data["library"]["total"] >= 5
+        assert data["check"]["rows"][0]["text"] == "hold 30 seconds, 3 times, each side, once a day"
+        assert data["plan"]["revision"] == 1

@@ -84,7 +84,9 @@ export class Library {
                 total: data.total,
             });
         } else {
-            this.count.textContent = fmt(this.strings.found, { total: data.total });
+            this.count.textContent = data.total === 1
+                ? this.strings.found_one
+                : fmt(this.strings.found, { total: data.total });
         }
         for (const [facet, options] of Object.entries(data.facets)) {
             if (facet === "own") {

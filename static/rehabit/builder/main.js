@@ -27,16 +27,7 @@ const header = () => {
     return values;
 };
 
-const check = async () => {
-    const sequence = ++checkSequence;
-    const { data: answer } = await postJSON(data.urls.check, { patient: data.patient, rows: rows.serialise() }, strings);
-    if (sequence !== checkSequence) {
-        return;
-    }
-    if (!answer.ok) {
-        say(answer.message || strings.failed, true);
-        return;
-    }
+const showCheck = (answer) => {
     rows.applyCheck(answer.rows);
     totals.textContent = rows.rows.length ? answer.totals : "";
     warnings.replaceChildren(
@@ -47,6 +38,19 @@ const check = async () => {
             return p;
         }),
     );
+};
+
+const check = async () => {
+    const sequence = ++checkSequence;
+    const { data: answer } = await postJSON(data.urls.check, { patient: data.patient, rows: rows.serialise() }, strings);
+    if (sequence !== checkSequence) {
+        return;
+    }
+    if (!answer.ok) {
+        say(answer.message || strings.failed, true);
+        return;
+    }
+    showCheck(answer);
 };
 const checkSoon = debounce(check, 250);
 
@@ -98,6 +102,9 @@ const protocol = async (replace) => {
             }
         }
         template = answer.id;
+        if (answer.plan.goals || answer.plan.notes_for_patient) {
+            form.querySelector(".pb-more").open = true;
+        }
     }
     const room = data.max_exercises - rows.rows.length;
     for (const row of answer.rows.slice(0, Math.max(room, 0))) {
@@ -156,7 +163,11 @@ form.addEventListener("submit", async (event) => {
     );
     save.disabled = false;
     for (const list of form.querySelectorAll(".pb-header [data-errors-for]")) {
-        showErrors(list, (answer.plan_errors || {})[list.dataset.errorsFor]);
+        const messages = (answer.plan_errors || {})[list.dataset.errorsFor];
+        showErrors(list, messages);
+        if (messages && list.closest("details")) {
+            list.closest("details").open = true;
+        }
     }
     if (answer.ok) {
         dirty = false;
@@ -177,8 +188,8 @@ window.addEventListener("beforeunload", (event) => {
     }
 });
 
-document.body.classList.add("pb-ready");
-library.load();
+library.render(data.library);
 if (rows.rows.length) {
-    check();
+    showCheck(data.check);
 }
+document.body.classList.add("pb-ready");
