@@ -26,6 +26,8 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from clinic import audit
+from clinic.admin_scoping import record_refused
 from clinic.invitations import invite_patient
 from clinic.models import Patient, Therapist, therapist_for
 from prescriptions import builder, plans
@@ -121,12 +123,14 @@ class PlanBuilderAdminMixin(_Base):
             else None
         )
         if patient is None:
+            record_refused(request, Patient, str(value)[:40])
             raise Http404(_("No patient with this ID."))
         return patient
 
     def _plan(self, request: HttpRequest, object_id: str) -> Plan:
         plan = self.get_object(request, unquote(object_id))
         if plan is None or not self.has_view_or_change_permission(request, plan):
+            record_refused(request, Plan, object_id)
             raise Http404(_("No plan with this ID."))
         return plan
 
@@ -169,6 +173,9 @@ class PlanBuilderAdminMixin(_Base):
     def _page(self, request: HttpRequest, plan: Plan) -> TemplateResponse:
         patient = plan.patient
         clinic = patient.clinic
+        audit.record(
+            request, audit.Action.VIEW, obj=plan if plan.pk else patient, detail="plan builder"
+        )
         info = f"admin:{self.opts.app_label}_{self.opts.model_name}"
         save_url = (
             reverse(f"{info}_builder", args=[quote(plan.pk)])
@@ -354,6 +361,7 @@ class PlanBuilderAdminMixin(_Base):
         if creating and template_id:
             template = PlanTemplate.objects.filter(pk=template_id).first()
         revision = data.get("revision")
+        before = [] if creating else _row_summaries(plan.items.order_by("order"))
         try:
             builder.save_plan(
                 header.instance,
@@ -375,10 +383,16 @@ class PlanBuilderAdminMixin(_Base):
             return _refusal(" ".join(error.messages))
         plan = header.instance
         self.plan_saved(plan)  # type: ignore[attr-defined]
+        changes = audit.form_changes(header)
+        after = _row_summaries(checked.items)
+        if after != before:
+            changes["exercises"] = {"before": before, "after": after}
         if creating:
             self.log_addition(request, plan, _("Created in the plan builder."))
-        else:
+            audit.record(request, audit.Action.CREATE, obj=plan, changes=changes)
+        elif changes:
             self.log_change(request, plan, _("Saved in the plan builder."))
+            audit.record(request, audit.Action.CHANGE, obj=plan, changes=changes)
         info = f"admin:{self.opts.app_label}_{self.opts.model_name}"
         return JsonResponse(
             {
@@ -401,8 +415,11 @@ class PlanBuilderAdminMixin(_Base):
                 raise PermissionDenied
             action = request.POST.get("action")
             if action == "activate":
+                before_status = plan.status
                 if plans.set_status([plan], Plan.Status.ACTIVE):
                     plan.refresh_from_db()
+                    status = {"before": before_status, "after": plan.status}
+                    audit.record(request, audit.Action.CHANGE, obj=plan, changes={"status": status})
                     self.plan_saved(plan)  # type: ignore[attr-defined]
                     messages.success(request, _("The plan is active: the patient sees it now."))
             elif action == "email_invitation":
@@ -421,6 +438,7 @@ class PlanBuilderAdminMixin(_Base):
         summary = builder.describe_rows(
             items, clinic=patient.clinic, language=patient.preferred_language
         )
+        audit.record(request, audit.Action.VIEW, obj=plan, detail="hand-over")
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -439,6 +457,18 @@ class PlanBuilderAdminMixin(_Base):
             "can_change": self.has_change_permission(request, plan),
         }
         return TemplateResponse(request, "admin/prescriptions/plan/handover.html", context)
+
+
+def _row_summaries(items: Any) -> list[str]:
+    """Each row as the audit trail keeps it: the exercise and its numbers (the
+    therapist's free-text instructions are left out, as for every text field)."""
+    return [
+        f"exercise {item.exercise_id}: {item.sets} x {item.reps or '-'}, hold "
+        f"{item.hold_seconds or '-'} s, {item.duration_minutes or '-'} min, rest "
+        f"{item.rest_seconds} s, {item.side}, {item.times_per_day}/day, "
+        f"{item.days_per_week}/week"
+        for item in items
+    ]
 
 
 def builder_strings() -> dict[str, str]:

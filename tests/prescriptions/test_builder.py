@@ -835,3 +835,39 @@ class TestQueryCounts:
         assert data["library"]["total"] >= 5
         assert data["check"]["rows"][0]["text"] == "hold 30 seconds, 3 times, each side, once a day"
         assert data["plan"]["revision"] == 1
+
+
+class TestAuditTrail:
+    """The builder writes the same trail as the rest of the admin (clinic.audit)."""
+
+    def entries(self, **filters: Any) -> list[Any]:
+        from clinic.models import AuditEntry
+
+        with unscoped():
+            return list(AuditEntry.objects.filter(**filters).order_by("pk"))
+
+    def test_saving_records_the_plan_and_its_exercises(self, client, therapist, patient, library):
+        login(client, therapist)
+        body = new_plan_body(patient, [row(library["bridge"])])
+        assert post(client, reverse(NEW), body).status_code == 200
+        with unscoped():
+            plan = Plan.objects.get(patient=patient)
+        [created] = self.entries(action="create", object_id=str(plan.pk))
+        assert created.patient_id == patient.pk
+        assert created.changes["exercises"]["after"] == [
+            f"exercise {library['bridge'].pk}: 3 x 10, hold - s, - min, rest 30 s, none, "
+            "1/day, 7/week"
+        ]
+
+    def test_opening_it_is_a_view_and_another_clinics_plan_a_refusal(
+        self, client, therapist, plan, outsider, outside_patient
+    ):
+        theirs = factories.make_plan(outside_patient, outsider, [])
+        login(client, therapist)
+        client.get(reverse("admin:prescriptions_plan_builder", args=[plan.pk]))
+        client.get(reverse("admin:prescriptions_plan_builder", args=[theirs.pk]))
+        assert [e.detail for e in self.entries(action="view", object_id=str(plan.pk))] == [
+            "plan builder"
+        ]
+        [refused] = self.entries(action="refused")
+        assert "outside the asker's clinic" in refused.detail
