@@ -329,7 +329,10 @@ def check_rows(raw: Any, *, patient: Patient, plan: Plan | None) -> CheckedRows:
     if plan is not None and plan.pk:
         existing = {item.pk: item for item in plan.items.all()}
     wanted = {i for i in (_as_id(row.get("exercise")) for row in rows) if i is not None}
-    found = {e.pk: e for e in Exercise.objects.filter(pk__in=wanted)} if wanted else {}
+    # The patient's clinic's library: the same as the asker's scope, except for a
+    # superuser, whose scope holds every clinic's own exercises.
+    library = Exercise.objects.filter(Q(clinic=None) | Q(clinic_id=patient.clinic_id))
+    found = {e.pk: e for e in library.filter(pk__in=wanted)} if wanted else {}
     kept_exercises = {item.exercise_id for item in existing.values()}
     claimed: set[int] = set()
     for index, row in enumerate(rows):

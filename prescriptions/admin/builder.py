@@ -13,12 +13,13 @@ import base64
 import json
 import logging
 import subprocess
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -27,9 +28,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from clinic import audit
-from clinic.admin_scoping import record_refused
+from clinic.admin_scoping import is_superuser, record_refused
 from clinic.invitations import invite_patient
-from clinic.models import Patient, Therapist, therapist_for
+from clinic.models import Clinic, Patient, Therapist, therapist_for
+from clinic.scoping import scope
 from prescriptions import builder, plans
 from prescriptions.handouts.preview import first_exercise_png, preview_available
 from prescriptions.models import (
@@ -184,7 +186,7 @@ class PlanBuilderAdminMixin(_Base):
         )
         protocols = [
             {"id": t.pk, "name": t.name, "condition": t.condition, "own": t.clinic_id is not None}
-            for t in PlanTemplate.objects.order_by("name")
+            for t in _protocols(clinic).order_by("name")
         ]
         items = list(plan.items.select_related("exercise").order_by("order")) if plan.pk else []
         # The first answers come with the page: the library is painted and the plan read
@@ -192,7 +194,7 @@ class PlanBuilderAdminMixin(_Base):
         check = builder.describe_rows(items, clinic=clinic, language=patient.preferred_language)
         data = {
             "patient": patient.pk,
-            "library": builder.search_library(builder.LibraryQuery()),
+            "library": self._library(request, patient, builder.LibraryQuery()),
             "check": {
                 **check,
                 "rows": [
@@ -259,17 +261,24 @@ class PlanBuilderAdminMixin(_Base):
     def builder_library_view(self, request: HttpRequest) -> JsonResponse:
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
+        patient = self._patient(request, request.GET.get("patient"))
         if "ids" in request.GET:
             ids = [builder._as_id(v) for v in request.GET.get("ids", "").split(",")]
-            return JsonResponse({"results": builder.cards_for(i for i in ids if i)})
+            with _in_clinic_of(request, patient):
+                return JsonResponse({"results": builder.cards_for(i for i in ids if i)})
         query = builder.LibraryQuery.from_params(request.GET)
-        return JsonResponse(builder.search_library(query))
+        return JsonResponse(self._library(request, patient, query))
+
+    def _library(self, request: HttpRequest, patient: Patient, query: Any) -> dict[str, Any]:
+        with _in_clinic_of(request, patient):
+            return builder.search_library(query)
 
     def builder_protocol_view(self, request: HttpRequest, template_id: str) -> JsonResponse:
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
+        patient = self._patient(request, request.GET.get("patient"))
         pk = builder._as_id(template_id)
-        template = PlanTemplate.objects.filter(pk=pk).first() if pk else None
+        template = _protocols(patient.clinic).filter(pk=pk).first() if pk else None
         if template is None:
             raise Http404(_("No protocol with this ID."))
         return JsonResponse(
@@ -359,7 +368,7 @@ class PlanBuilderAdminMixin(_Base):
         template = None
         template_id = builder._as_id(data.get("template"))
         if creating and template_id:
-            template = PlanTemplate.objects.filter(pk=template_id).first()
+            template = _protocols(plan.patient.clinic).filter(pk=template_id).first()
         revision = data.get("revision")
         before = [] if creating else _row_summaries(plan.items.order_by("order"))
         try:
@@ -457,6 +466,19 @@ class PlanBuilderAdminMixin(_Base):
             "can_change": self.has_change_permission(request, plan),
         }
         return TemplateResponse(request, "admin/prescriptions/plan/handover.html", context)
+
+
+def _protocols(clinic: Clinic) -> QuerySet[PlanTemplate]:
+    """The shared protocols and the patient's clinic's own (for a superuser, whose
+    scope holds every clinic's, as for a therapist)."""
+    return PlanTemplate.objects.filter(Q(clinic=None) | Q(clinic=clinic))
+
+
+def _in_clinic_of(request: HttpRequest, patient: Patient) -> AbstractContextManager[None]:
+    """A superuser works in the patient's clinic's library; a therapist is in it already."""
+    if is_superuser(request):
+        return scope(patient.clinic)
+    return nullcontext()
 
 
 def _row_summaries(items: Any) -> list[str]:

@@ -110,6 +110,8 @@ def library(clinic, other_clinic) -> dict[str, Exercise]:
 
 
 def search(client: Client, **params: Any) -> dict[str, Any]:
+    with unscoped():
+        params.setdefault("patient", Patient.objects.get(last_name="Reed").pk)
     response = client.get(reverse(LIBRARY), params)
     assert response.status_code == 200
     data: dict[str, Any] = response.json()
@@ -195,7 +197,7 @@ class TestAccess:
 
 class TestLibrary:
     @pytest.fixture(autouse=True)
-    def signed_in(self, client, therapist, library):
+    def signed_in(self, client, therapist, library, patient):
         login(client, therapist)
 
     def test_it_holds_the_shared_library_and_the_clinics_own_only(self, client):
@@ -254,24 +256,25 @@ class TestLibrary:
         everything = search(client)["total"]
         assert search(client, category="'; drop table", difficulty="x")["total"] == everything
 
-    def test_it_runs_one_query_however_large_the_library(self, client, clinic):
+    def test_it_runs_one_query_however_large_the_library(self, client, clinic, patient):
         url = reverse(LIBRARY)
-        client.get(url)
+        client.get(url, {"patient": patient.pk})
 
         def queries(**params: Any) -> list[str]:
+            params["patient"] = patient.pk
             with CaptureQueriesContext(connection) as captured:
                 assert client.get(url, params).status_code == 200
             return [q["sql"] for q in captured.captured_queries]
 
         small = queries(q="bridge", category="strengthening")
-        # The library is read in one query; the rest is signing in (session, user,
-        # therapist and clinic, permissions), the same on every admin page.
+        # The library is read in one query, the patient in another; the rest is
+        # signing in (session, user, therapist and clinic, permissions).
         assert sum("prescriptions_" in sql for sql in small) == 1
         for n in range(30):
             factories.make_exercise(clinic, name=f"Extra {n}")
         large = queries(q="extra")
         assert len(large) == len(small)
-        assert client.get(url, {"q": "extra"}).json()["total"] == 30
+        assert client.get(url, {"q": "extra", "patient": patient.pk}).json()["total"] == 30
 
     def test_it_shows_a_screenful_and_says_how_many_more(self, client, clinic):
         for n in range(builder.RESULT_LIMIT + 5):
@@ -289,7 +292,7 @@ class TestLibrary:
 
     def test_variants_are_fetched_by_id_within_the_library(self, client, library):
         ids = f"{library['bridge'].pk},{library['theirs'].pk},abc"
-        data = client.get(reverse(LIBRARY), {"ids": ids}).json()
+        data = search(client, ids=ids)
         assert [card["name"] for card in data["results"]] == ["Glute bridge"]
 
 
@@ -614,13 +617,13 @@ class TestCheck:
 
 
 class TestProtocols:
-    def test_it_gives_a_protocols_rows_with_its_dosage(self, client, therapist, library):
+    def test_it_gives_a_protocols_rows_with_its_dosage(self, client, therapist, patient, library):
         template = factories.make_template(None, [library["bridge"], library["slider"]])
         with unscoped():
             template.items.filter(order=1).update(reps=15)
         login(client, therapist)
         url = reverse("admin:prescriptions_plan_builder_protocol", args=[template.pk])
-        data = client.get(url).json()
+        data = client.get(url, {"patient": patient.pk}).json()
         assert [(r["exercise"]["name"], r["reps"]) for r in data["rows"]] == [
             ("Glute bridge", 15),
             ("Seated sciatic nerve slider", 10),
@@ -628,13 +631,13 @@ class TestProtocols:
 
     @pytest.mark.parametrize("which", ["theirs", "abc", "0"])
     def test_another_clinics_protocol_is_a_404(
-        self, client, therapist, other_clinic, library, which
+        self, client, therapist, patient, other_clinic, library, which
     ):
         theirs = factories.make_template(other_clinic, [library["theirs"]])
         login(client, therapist)
         arg = str(theirs.pk) if which == "theirs" else which
         url = reverse("admin:prescriptions_plan_builder_protocol", args=[arg])
-        assert client.get(url).status_code == 404
+        assert client.get(url, {"patient": patient.pk}).status_code == 404
 
     def test_the_page_lists_shared_and_own_protocols_only(
         self, client, therapist, patient, clinic, other_clinic, library
@@ -871,3 +874,32 @@ class TestAuditTrail:
         ]
         [refused] = self.entries(action="refused")
         assert "outside the asker's clinic" in refused.detail
+
+
+class TestSuperuser:
+    """A superuser sees every clinic, but builds a plan from the patient's clinic's library."""
+
+    @pytest.fixture
+    def root(self, client, db) -> Client:
+        from clinic.models import User
+
+        with unscoped():
+            user = User.objects.create_superuser("root@example.org", "root-pass-123")
+        client.force_login(user)
+        return client
+
+    def test_the_library_is_the_patients_clinics(self, root, patient, library):
+        names_found = names(search(root, patient=patient.pk))
+        assert "Riverside step routine" in names_found
+        assert "Hilltop secret squat" not in names_found
+
+    def test_another_clinics_exercise_cannot_be_added(self, root, patient, library):
+        body = new_plan_body(patient, [row(library["theirs"])])
+        response = post(root, reverse(NEW), body)
+        assert response.status_code == 400
+        assert response.json()["row_errors"]["0"]["exercise"] == [
+            "This exercise is not in your clinic's library."
+        ]
+
+    def test_the_library_needs_a_patient(self, root, library):
+        assert root.get(reverse(LIBRARY)).status_code == 404

@@ -2,8 +2,9 @@
 import { debounce, fmt, getJSON } from "./api.js";
 
 export class Library {
-    constructor({ url, strings, onAdd }) {
+    constructor({ url, patient, strings, onAdd }) {
         this.url = url;
+        this.patient = patient;
         this.strings = strings;
         this.onAdd = onAdd;
         this.cards = new Map();
@@ -43,7 +44,7 @@ export class Library {
     }
 
     params() {
-        const params = new URLSearchParams();
+        const params = new URLSearchParams({ patient: this.patient });
         if (this.search.value.trim()) {
             params.set("q", this.search.value.trim());
         }
@@ -182,7 +183,7 @@ export class Library {
 
     async card(id) {
         if (!this.cards.has(id)) {
-            const { data } = await getJSON(`${this.url}?ids=${id}`, this.strings);
+            const { data } = await getJSON(`${this.url}?patient=${this.patient}&ids=${id}`, this.strings);
             for (const card of data.results || []) {
                 this.cards.set(card.id, card);
             }

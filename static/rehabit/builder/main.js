@@ -63,6 +63,7 @@ const rows = new PlanRows({ strings, onChange: changed, variant: (id) => library
 
 const library = new Library({
     url: data.urls.library,
+    patient: data.patient,
     strings,
     onAdd: (card) => {
         if (rows.rows.length >= data.max_exercises) {
@@ -85,7 +86,8 @@ const protocol = async (replace) => {
         select.focus();
         return;
     }
-    const { data: answer } = await getJSON(data.urls.protocol.replace(/0\/$/, `${select.value}/`), strings);
+    const url = data.urls.protocol.replace(/0\/$/, `${select.value}/?patient=${data.patient}`);
+    const { data: answer } = await getJSON(url, strings);
     if (!answer.rows) {
         say(answer.message || strings.failed, true);
         return;
