@@ -44,6 +44,7 @@ from prescriptions.adherence import (
 from prescriptions.charts import pain_chart_svg
 from prescriptions.dosage import describe
 from prescriptions.handouts import handout_response
+from prescriptions.localise import show_in
 from prescriptions.models import Plan, PlanItem, SessionLog
 from prescriptions.outcomes.responses import due_questionnaires, recent_responses
 from prescriptions.recording import EDITABLE_DAYS, check_day, record_session
@@ -165,7 +166,13 @@ def _running_plans(patient: Patient, day: datetime.date) -> list[Plan]:
         .filter(Q(end_date=None) | Q(end_date__gte=day))
         .prefetch_related(Prefetch("items", queryset=PlanItem.objects.select_related("exercise")))
     )
-    return list(plans)
+    return _in_language_of(patient, list(plans))
+
+
+def _in_language_of(patient: Patient, plans: list[Plan]) -> list[Plan]:
+    """The plans' exercises in the patient's language where it exists (one query)."""
+    show_in([item for plan in plans for item in plan.items.all()], patient.preferred_language)
+    return plans
 
 
 @dataclass
@@ -270,6 +277,7 @@ def log_session(
         raise Http404 from None
     if not 1 <= session_number <= sessions_per_day(plan.items.all()):
         raise Http404
+    _in_language_of(patient, [plan])
     try:
         check_day(plan, date)
     except ValidationError as error:
@@ -338,10 +346,15 @@ def log_session(
 @patient_required
 @require_http_methods(["GET"])
 def my_plan(request: HttpRequest, patient: Patient) -> HttpResponse:
-    plans = list(
-        patient.plans.active()
-        .select_related("therapist__user")
-        .prefetch_related(Prefetch("items", queryset=PlanItem.objects.select_related("exercise")))
+    plans = _in_language_of(
+        patient,
+        list(
+            patient.plans.active()
+            .select_related("therapist__user")
+            .prefetch_related(
+                Prefetch("items", queryset=PlanItem.objects.select_related("exercise"))
+            )
+        ),
     )
     earlier = list(
         patient.plans.filter(status__in=[Plan.Status.PAUSED, Plan.Status.COMPLETED]).only(

@@ -7,13 +7,14 @@ The clinical bounds of a prescription and of a log are `Bound`s, each stated onc
 
 from __future__ import annotations
 
+import copy as _copy
 import dataclasses
 import datetime
 import functools
 import logging
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
@@ -23,7 +24,7 @@ from django.templatetags.static import static
 from django.utils.translation import gettext_lazy as _
 
 from clinic.constraints import Bound, FieldCheckConstraint, lazy_format
-from clinic.models import PAIN_SCALE, Clinic, Patient, Therapist
+from clinic.models import PAIN_SCALE, Clinic, Patient, Therapist, language_choices
 from clinic.scoping import ScopedManager, ScopedQuerySet
 from clinic.uploads import validate_illustration
 from prescriptions.outcomes import library as outcome_library
@@ -305,6 +306,12 @@ class Exercise(DosageFields):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if getattr(self, "_shown_in", None):
+            # A copy made to show the exercise in another language (ExerciseTranslation).
+            raise ValueError("A translated copy of an exercise is for showing; it cannot be saved.")
+        super().save(*args, **kwargs)
+
     @property
     def step_list(self) -> list[str]:
         return _lines(self.steps)
@@ -385,6 +392,125 @@ def placeholder_url() -> str:
 
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+class ExerciseTranslationQuerySet(ScopedQuerySet["ExerciseTranslation"]):
+    clinic_path = "exercise__clinic"
+    shared_rows = True
+
+
+class ExerciseTranslation(models.Model):
+    """An exercise's words in another language: what a patient reads in the portal and
+    on the handout when it is their language.
+
+    A row per exercise and language rather than a column per language: adding a
+    language (settings.LANGUAGES) needs no migration, a clinic's own exercise
+    gets its versions in the admin as the shipped ones do, and the original
+    stays the one source of every field that is not text. Empty fields fall
+    back to the original.
+    """
+
+    exercise = models.ForeignKey(
+        Exercise,
+        on_delete=models.CASCADE,
+        related_name="translations",
+        verbose_name=_("exercise"),
+    )
+    language = models.CharField(_("language"), max_length=8, choices=language_choices)
+    name = models.CharField(_("name"), max_length=120)
+    purpose = models.CharField(_("purpose"), max_length=200, blank=True)
+    steps = models.TextField(_("steps"), blank=True, help_text=_("One step per line, in order."))
+    cautions = models.TextField(_("cautions"), blank=True, help_text=_("One per line."))
+    stop_signs = models.TextField(
+        _("stop and contact your therapist if"), blank=True, help_text=_("One sign per line.")
+    )
+    illustration_alt = models.CharField(_("illustration description"), max_length=300, blank=True)
+
+    objects = ScopedManager.from_queryset(ExerciseTranslationQuerySet)()
+
+    class Meta:
+        verbose_name = _("translation")
+        verbose_name_plural = _("translations")
+        ordering = ["language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["exercise", "language"],
+                name="exercisetranslation_one_per_language",
+                violation_error_message=_("This exercise already has a version in this language."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"
+
+    def applied_to(self, exercise: Exercise) -> Exercise:
+        """A copy of `exercise` that reads in this language, for showing only (it refuses
+        to be saved); fields left empty here keep the original's words."""
+        copy = _copy.copy(exercise)
+        for name in TRANSLATED_EXERCISE_FIELDS:
+            value = getattr(self, name)
+            if value:
+                setattr(copy, name, value)
+        copy._shown_in = self.language  # type: ignore[attr-defined]
+        return copy
+
+
+TRANSLATED_EXERCISE_FIELDS = (
+    "name",
+    "purpose",
+    "steps",
+    "cautions",
+    "stop_signs",
+    "illustration_alt",
+)
+
+
+class PlanTemplateTranslationQuerySet(ScopedQuerySet["PlanTemplateTranslation"]):
+    clinic_path = "template__clinic"
+    shared_rows = True
+
+
+class PlanTemplateTranslation(models.Model):
+    """A protocol's words in another language. A plan started from the protocol for a
+    patient of that language takes these words (title, goals, notes and each
+    exercise's instructions, load and tempo); the original fills any gap."""
+
+    template = models.ForeignKey(
+        "PlanTemplate",
+        on_delete=models.CASCADE,
+        related_name="translations",
+        verbose_name=_("plan template"),
+    )
+    language = models.CharField(_("language"), max_length=8, choices=language_choices)
+    name = models.CharField(_("name"), max_length=120)
+    condition = models.CharField(_("condition"), max_length=120, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    goals = models.TextField(_("goals"), blank=True)
+    notes_for_patient = models.TextField(_("notes for the patient"), blank=True)
+    # By position in the protocol (1, 2, ...): {"instructions": ..., "load": ..., "tempo": ...}.
+    item_texts = models.JSONField(_("exercise instructions"), default=dict, blank=True)
+
+    objects = ScopedManager.from_queryset(PlanTemplateTranslationQuerySet)()
+
+    class Meta:
+        verbose_name = _("translation")
+        verbose_name_plural = _("translations")
+        ordering = ["language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template", "language"],
+                name="plantemplatetranslation_one_per_language",
+                violation_error_message=_("This template already has a version in this language."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"
+
+    def item_text(self, order: int, field: str) -> str:
+        texts = self.item_texts.get(str(order), {}) if isinstance(self.item_texts, dict) else {}
+        value = texts.get(field, "") if isinstance(texts, dict) else ""
+        return value if isinstance(value, str) else ""
 
 
 class PlanQuerySet(ScopedQuerySet["Plan"]):

@@ -19,6 +19,7 @@ from prescriptions.models import (
     Plan,
     PlanItem,
     PlanTemplate,
+    PlanTemplateTranslation,
     TemplateItem,
 )
 
@@ -67,27 +68,44 @@ def start_plan_from_template(
     weeks = template.duration_weeks
     # An N-week plan ends on the last day of its Nth week.
     end = start + datetime.timedelta(weeks=weeks, days=-1) if weeks else None
+    # The protocol's words in the patient's language, where it has them.
+    words = PlanTemplateTranslation.objects.filter(
+        template=template, language=patient.preferred_language
+    ).first()
     plan = Plan.objects.create(
         patient=patient,
         therapist=therapist,
-        title=template.name,
-        condition=template.condition,
-        goals=template.goals,
-        notes_for_patient=template.notes_for_patient,
+        title=(words and words.name) or template.name,
+        condition=(words and words.condition) or template.condition,
+        goals=(words and words.goals) or template.goals,
+        notes_for_patient=(words and words.notes_for_patient) or template.notes_for_patient,
         start_date=start,
         end_date=end,
         template=template,
         status=Plan.Status.DRAFT,
     )
-    copy_template_items(template, plan)
+    copy_template_items(template, plan, words)
     return plan
 
 
-def copy_template_items(template: PlanTemplate, plan: Plan) -> None:
-    """Raises ValidationError (the caller's transaction rolls back) past the clinic's limit."""
+def copy_template_items(
+    template: PlanTemplate, plan: Plan, words: PlanTemplateTranslation | None = None
+) -> None:
+    """Raises ValidationError (the caller's transaction rolls back) past the clinic's limit.
+
+    With `words`, each item's instructions, load and tempo come from that translation
+    where it has them.
+    """
     items = list(template.items.order_by("order"))
     plan.check_exercise_count(len(items))
-    PlanItem.objects.bulk_create(PlanItem(plan=plan, **_item_values(item)) for item in items)
+    rows = []
+    for position, item in enumerate(items, start=1):
+        values = _item_values(item)
+        if words is not None:
+            for name in ("instructions", "load", "tempo"):
+                values[name] = words.item_text(position, name) or values[name]
+        rows.append(PlanItem(plan=plan, **values))
+    PlanItem.objects.bulk_create(rows)
 
 
 @transaction.atomic

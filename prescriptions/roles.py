@@ -14,10 +14,12 @@ from clinic.roles import RolePermissions, grant_role_permissions
 PRESCRIPTIONS_PERMISSIONS: RolePermissions = {
     Therapist.Role.THERAPIST: {
         "exercise": ("view", "add", "change", "delete"),
+        "exercisetranslation": ("view", "add", "change", "delete"),
         "plan": ("view", "add", "change", "delete"),
         "planitem": ("view", "add", "change", "delete"),
         "plantemplate": ("view", "add", "change", "delete"),
         "templateitem": ("view", "add", "change", "delete"),
+        "plantemplatetranslation": ("view", "add", "change", "delete"),
         "sessionlog": ("view",),
         "exerciselog": ("view",),
         "outcomemeasure": ("view", "add", "change", "delete"),

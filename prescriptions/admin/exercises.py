@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -23,7 +24,7 @@ from clinic.admin_scoping import (
 from clinic.uploads import sanitise_svg
 from prescriptions import safety
 from prescriptions.admin.common import OwnerFilter, thumbnail
-from prescriptions.models import Exercise
+from prescriptions.models import Exercise, ExerciseTranslation
 
 
 class ExerciseForm(ClinicOwnedForm):
@@ -53,8 +54,40 @@ class ExerciseForm(ClinicOwnedForm):
         }
 
 
+class TranslationInlineMixin:
+    """A version in another language: the shared library's come with Rehabit (only
+    superusers change them); a clinic edits its own exercises' and templates'."""
+
+    extra = 0
+
+    def _may_edit(self, request: HttpRequest, obj: Any) -> bool:
+        return obj is None or obj.clinic_id is not None or is_superuser(request)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_edit(request, obj) and super().has_add_permission(request, obj)  # type: ignore[misc]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_edit(request, obj) and super().has_change_permission(request, obj)  # type: ignore[misc]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_edit(request, obj) and super().has_delete_permission(request, obj)  # type: ignore[misc]
+
+
+class ExerciseTranslationInline(
+    TranslationInlineMixin, admin.StackedInline[ExerciseTranslation, Exercise]
+):
+    model = ExerciseTranslation
+    fields = ("language", "name", "purpose", "steps", "cautions", "stop_signs", "illustration_alt")
+    verbose_name = _("version in another language")
+    verbose_name_plural = _("Versions in other languages")
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 4, "cols": 80})},
+    }
+
+
 @admin.register(Exercise)
 class ExerciseAdmin(admin.ModelAdmin[Exercise]):
+    inlines = [ExerciseTranslationInline]
     form = ExerciseForm
     list_display = (
         "picture",

@@ -24,8 +24,22 @@ from clinic.admin_scoping import (
 from clinic.models import Patient, Therapist, therapist_for
 from prescriptions import plans
 from prescriptions.admin.common import OwnerFilter
+from prescriptions.admin.exercises import TranslationInlineMixin
 from prescriptions.admin.items import TemplateItemInline, save_items
-from prescriptions.models import PlanTemplate
+from prescriptions.models import PlanTemplate, PlanTemplateTranslation
+
+
+class PlanTemplateTranslationInline(
+    TranslationInlineMixin, admin.StackedInline[PlanTemplateTranslation, PlanTemplate]
+):
+    """A plan started from the template for a patient of that language takes these words."""
+
+    model = PlanTemplateTranslation
+    # Each exercise's instructions in the other language come with the shipped
+    # protocols (item_texts); a clinic writes them on the plan.
+    fields = ("language", "name", "condition", "description", "goals", "notes_for_patient")
+    verbose_name = _("version in another language")
+    verbose_name_plural = _("Versions in other languages")
 
 
 class TemplateForm(ClinicOwnedForm):
@@ -42,7 +56,7 @@ class PlanTemplateAdmin(admin.ModelAdmin[PlanTemplate]):
     list_select_related = ("clinic",)
     search_fields = ("name", "condition")
     prepopulated_fields = {"slug": ("name",)}
-    inlines = [TemplateItemInline]
+    inlines = [TemplateItemInline, PlanTemplateTranslationInline]
     actions = ["start_plan"]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:

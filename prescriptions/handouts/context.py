@@ -23,6 +23,7 @@ from clinic.models import Clinic
 from prescriptions import dosage
 from prescriptions.adherence import sessions_per_day
 from prescriptions.handouts.files import absolute_url, local_file
+from prescriptions.localise import show_in
 from prescriptions.models import Exercise, Plan, PlanItem, placeholder_url
 
 TEMPLATE_NAME = "prescriptions/handout.html"
@@ -275,5 +276,8 @@ def build_context(plan: Plan, items: list[PlanItem]) -> dict[str, Any]:
 
 def render_html(plan: Plan, items: list[PlanItem]) -> str:
     """The handout as HTML, in the patient's language."""
-    with translation.override(plan.patient.preferred_language or settings.LANGUAGE_CODE):
+    language = plan.patient.preferred_language or settings.LANGUAGE_CODE
+    # Each exercise in the patient's language where the clinic or the library has it.
+    show_in(items, language)
+    with translation.override(language):
         return render_to_string(TEMPLATE_NAME, build_context(plan, items))

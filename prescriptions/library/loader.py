@@ -20,11 +20,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 
 from clinic.scoping import scope
+from prescriptions.library.languages import LanguageFile, library_translations
 from prescriptions.models import (
     DOSAGE_FIELD_NAMES,
     DosageFields,
     Exercise,
+    ExerciseTranslation,
     PlanTemplate,
+    PlanTemplateTranslation,
     TemplateItem,
 )
 
@@ -256,6 +259,7 @@ class Counts:
 class LoadReport:
     exercises: Counts = dataclasses.field(default_factory=Counts)
     templates: Counts = dataclasses.field(default_factory=Counts)
+    translations: Counts = dataclasses.field(default_factory=Counts)
 
     @property
     def changed(self) -> bool:
@@ -264,6 +268,8 @@ class LoadReport:
             or self.exercises.updated
             or self.templates.created
             or self.templates.updated
+            or self.translations.created
+            or self.translations.updated
         )
 
 
@@ -354,6 +360,7 @@ def _item_signature(item: TemplateItem) -> tuple[Any, ...]:
 def load_library(
     exercises: Sequence[LibraryExercise] | None = None,
     protocols: Sequence[LibraryProtocol] | None = None,
+    translations: Sequence[LanguageFile] | None = None,
 ) -> LoadReport:
     """Create or update the shared exercises and templates from the catalogue.
 
@@ -363,17 +370,21 @@ def load_library(
     # The scope of no clinic: the shared library's rows and nothing else, so a
     # clinic's own exercises and templates are out of reach even by mistake.
     with scope(None):
-        return _load(exercises, protocols)
+        return _load(exercises, protocols, translations)
 
 
 @transaction.atomic
 def _load(
-    exercises: Sequence[LibraryExercise] | None, protocols: Sequence[LibraryProtocol] | None
+    exercises: Sequence[LibraryExercise] | None,
+    protocols: Sequence[LibraryProtocol] | None,
+    translations: Sequence[LanguageFile] | None = None,
 ) -> LoadReport:
     if exercises is None:
         exercises = library_exercises()
     if protocols is None:
         protocols = library_protocols()
+    if translations is None:
+        translations = library_translations()
     check_references(exercises, protocols)
     report = LoadReport()
 
@@ -464,7 +475,97 @@ def _load(
             report.templates.updated += 1
         else:
             report.templates.unchanged += 1
+        templates[protocol.slug] = template
+    _load_translations(translations, by_slug, templates, report.translations)
     return report
+
+
+def _load_translations(
+    files: Sequence[LanguageFile],
+    exercises: Mapping[str, Exercise],
+    templates: Mapping[str, PlanTemplate],
+    counts: Counts,
+) -> None:
+    """The shared exercises' and protocols' other languages, matched by (row, language).
+
+    A translation of a slug the library does not have is an error; rows of a
+    language or slug no longer in the files are deleted (shared rows only).
+    """
+    kept: set[tuple[str, int, str]] = set()
+    existing_exercise_rows = {
+        (t.exercise_id, t.language): t
+        for t in ExerciseTranslation.objects.filter(exercise__clinic=None)
+    }
+    existing_template_rows = {
+        (t.template_id, t.language): t
+        for t in PlanTemplateTranslation.objects.filter(template__clinic=None)
+    }
+    for file in files:
+        for slug, text in file.exercises.items():
+            where = f"Translation {file.language}: exercise {slug!r}"
+            exercise = exercises.get(slug)
+            if exercise is None:
+                raise LibraryError(f"{where}: no exercise with this slug.")
+            row = existing_exercise_rows.get((exercise.pk, file.language))
+            _upsert(
+                row,
+                ExerciseTranslation,
+                {"exercise": exercise, "language": file.language},
+                text.model_fields(),
+                where,
+                counts,
+            )
+            kept.add(("exercise", exercise.pk, file.language))
+        for slug, ptext in file.protocols.items():
+            where = f"Translation {file.language}: protocol {slug!r}"
+            template = templates.get(slug)
+            if template is None:
+                raise LibraryError(f"{where}: no protocol with this slug.")
+            trow = existing_template_rows.get((template.pk, file.language))
+            _upsert(
+                trow,
+                PlanTemplateTranslation,
+                {"template": template, "language": file.language},
+                ptext.model_fields(),
+                where,
+                counts,
+            )
+            kept.add(("template", template.pk, file.language))
+    stale_exercise = [
+        row.pk
+        for (pk, language), row in existing_exercise_rows.items()
+        if ("exercise", pk, language) not in kept
+    ]
+    stale_template = [
+        row.pk
+        for (pk, language), row in existing_template_rows.items()
+        if ("template", pk, language) not in kept
+    ]
+    ExerciseTranslation.objects.filter(pk__in=stale_exercise).delete()
+    PlanTemplateTranslation.objects.filter(pk__in=stale_template).delete()
+
+
+def _upsert(
+    row: models.Model | None,
+    model: type[models.Model],
+    keys: dict[str, Any],
+    fields: dict[str, Any],
+    where: str,
+    counts: Counts,
+) -> None:
+    if row is None:
+        row = model(**keys, **fields)
+        counts.created += 1
+    else:
+        changed = {k: v for k, v in fields.items() if getattr(row, k) != v}
+        if not changed:
+            counts.unchanged += 1
+            return
+        for name, value in changed.items():
+            setattr(row, name, value)
+        counts.updated += 1
+    _clean(row, where, exclude=list(keys))
+    _save(row, where)
 
 
 def _order(item: TemplateItem) -> int:

@@ -412,12 +412,13 @@ def test_it_pins_the_query_count_of_today(client, patient, running_plan, django_
             [factories.make_exercise(None) for _ in range(3)],
             start_date=running_plan.start_date,
         )
-    # session, user, patient, plans, items, today's logs, outcome measures, saving the
-    # session (3); with measures, one more for their responses (test_questionnaires.py)
-    with django_assert_num_queries(10):
+    # session, user, patient, plans, items, the exercises in the patient's language,
+    # today's logs, outcome measures, saving the session (3); with measures, one more
+    # for their responses (test_questionnaires.py)
+    with django_assert_num_queries(11):
         response = client.get(url)
     assert len(response.context["cards"]) == 6
-    assert one_plan == 10
+    assert one_plan == 11
 
 
 def test_it_pins_the_query_count_of_history(

@@ -154,11 +154,20 @@ class TestExerciseAdmin:
             "side": "each",
             "times_per_day": 1,
             "days_per_week": 7,
+            # With its German version, for the clinic's German-speaking patients.
+            "translations-TOTAL_FORMS": 1,
+            "translations-INITIAL_FORMS": 0,
+            "translations-0-language": "de",
+            "translations-0-name": "Handtuch-Gleiten",
+            "translations-0-steps": "Setzen.\nGleiten.\nZurück.",
         }
         response = client.post(reverse("admin:prescriptions_exercise_add"), data)
         assert response.status_code == 302, response.context["adminform"].form.errors
         with unscoped():
-            assert Exercise.objects.get(slug="towel-slide").clinic == clinic
+            exercise = Exercise.objects.get(slug="towel-slide")
+            assert exercise.clinic == clinic
+            (german,) = exercise.translations.all()
+        assert (german.language, german.name) == ("de", "Handtuch-Gleiten")
 
     def test_it_reports_a_duplicate_short_name_as_a_form_error(
         self, client, therapist, own_exercise

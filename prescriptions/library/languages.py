@@ -1,0 +1,316 @@
+"""The shipped library in other languages: prescriptions/library/translations/<code>.toml.
+
+Each file holds, for the language named by its file name, every shipped
+exercise's words (name, purpose, steps, cautions, stop signs and the drawing's
+description) and every protocol's (name, condition, description, goals, notes
+and each exercise's instructions, load and tempo). `load_library` stores them as
+ExerciseTranslation and PlanTemplateTranslation rows beside the English.
+
+Each entry names the English it was translated from by a short fingerprint
+(`source`), so that a later change to the English is noticed:
+`translation_problems` (run by the test suite) lists every exercise or protocol
+whose English changed since, every one missing a translation, and every
+translation whose steps, cautions, stop signs, numbers or placeholders do not
+match the English in count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+LIBRARY_DIR = Path(__file__).resolve().parent
+TRANSLATIONS_DIR = LIBRARY_DIR / "translations"
+ITEM_TEXT_FIELDS = ("instructions", "load", "tempo")
+LIST_FIELDS = ("steps", "cautions", "stop_signs")
+_NUMBER = re.compile(r"\d+")
+_PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w*\}")
+
+
+class TranslationError(Exception):
+    """A translation file is malformed. The message names the file, slug and field."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ExerciseText:
+    slug: str
+    source: str
+    name: str
+    purpose: str
+    steps: tuple[str, ...]
+    cautions: tuple[str, ...] = ()
+    stop_signs: tuple[str, ...] = ()
+    illustration_alt: str = ""
+
+    def model_fields(self) -> dict[str, str]:
+        return {
+            "name": self.name,
+            "purpose": self.purpose,
+            "steps": "\n".join(self.steps),
+            "cautions": "\n".join(self.cautions),
+            "stop_signs": "\n".join(self.stop_signs),
+            "illustration_alt": self.illustration_alt,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class ProtocolText:
+    slug: str
+    source: str
+    name: str
+    condition: str = ""
+    description: str = ""
+    goals: str = ""
+    notes_for_patient: str = ""
+    # Position in the protocol (from 1) -> {"instructions": ..., "load": ..., "tempo": ...}
+    items: Mapping[int, Mapping[str, str]] = dataclasses.field(default_factory=dict)
+
+    def model_fields(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "condition": self.condition,
+            "description": self.description,
+            "goals": self.goals,
+            "notes_for_patient": self.notes_for_patient,
+            "item_texts": {str(k): dict(v) for k, v in sorted(self.items.items())},
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class LanguageFile:
+    language: str
+    exercises: Mapping[str, ExerciseText]
+    protocols: Mapping[str, ProtocolText]
+
+
+# --- Fingerprints of the English ----------------------------------------------------
+
+
+def _fingerprint(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def exercise_source(exercise: Any) -> str:
+    """The fingerprint of a LibraryExercise's English words."""
+    return _fingerprint(
+        [
+            exercise.name,
+            exercise.purpose,
+            list(exercise.steps),
+            list(exercise.cautions),
+            list(exercise.stop_signs),
+            exercise.illustration_alt,
+        ]
+    )
+
+
+def protocol_source(protocol: Any) -> str:
+    """The fingerprint of a LibraryProtocol's English words."""
+    return _fingerprint(
+        [
+            protocol.name,
+            protocol.condition,
+            protocol.description,
+            protocol.goals,
+            protocol.notes_for_patient,
+            [[getattr(item, f) for f in ITEM_TEXT_FIELDS] for item in protocol.items],
+        ]
+    )
+
+
+# --- Parsing ------------------------------------------------------------------------
+
+
+def _text(table: Mapping[str, Any], name: str, where: str, *, required: bool = False) -> str:
+    value = table.get(name, "")
+    if not isinstance(value, str):
+        raise TranslationError(f"{where}: field {name!r} must be text.")
+    if required and not value.strip():
+        raise TranslationError(f"{where}: field {name!r} is missing.")
+    return value.strip()
+
+
+def _lines(table: Mapping[str, Any], name: str, where: str) -> tuple[str, ...]:
+    value = table.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise TranslationError(f"{where}: field {name!r} must be a list of sentences.")
+    return tuple(v.strip() for v in value)
+
+
+def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise TranslationError(f"{where}: unknown field {unknown[0]!r}.")
+
+
+def parse_language_file(data: Mapping[str, Any], language: str) -> LanguageFile:
+    exercises: dict[str, ExerciseText] = {}
+    for slug, table in data.get("exercise", {}).items():
+        where = f"{language}: exercise {slug!r}"
+        if not isinstance(table, dict):
+            raise TranslationError(f"{where}: must be a table.")
+        _check_keys(
+            table,
+            {"source", "name", "purpose", *LIST_FIELDS, "illustration_alt"},
+            where,
+        )
+        exercises[slug] = ExerciseText(
+            slug=slug,
+            source=_text(table, "source", where, required=True),
+            name=_text(table, "name", where, required=True),
+            purpose=_text(table, "purpose", where),
+            steps=_lines(table, "steps", where),
+            cautions=_lines(table, "cautions", where),
+            stop_signs=_lines(table, "stop_signs", where),
+            illustration_alt=_text(table, "illustration_alt", where),
+        )
+    protocols: dict[str, ProtocolText] = {}
+    for slug, table in data.get("protocol", {}).items():
+        where = f"{language}: protocol {slug!r}"
+        if not isinstance(table, dict):
+            raise TranslationError(f"{where}: must be a table.")
+        _check_keys(
+            table,
+            {"source", "name", "condition", "description", "goals", "notes_for_patient", "item"},
+            where,
+        )
+        items: dict[int, dict[str, str]] = {}
+        for key, item in table.get("item", {}).items():
+            if not str(key).isdigit() or not isinstance(item, dict):
+                raise TranslationError(f"{where}: item {key!r} must be a position (1, 2, ...).")
+            _check_keys(item, set(ITEM_TEXT_FIELDS), f"{where}, item {key}")
+            items[int(key)] = {f: _text(item, f, f"{where}, item {key}") for f in item}
+        protocols[slug] = ProtocolText(
+            slug=slug,
+            source=_text(table, "source", where, required=True),
+            name=_text(table, "name", where, required=True),
+            condition=_text(table, "condition", where),
+            description=_text(table, "description", where),
+            goals=_text(table, "goals", where),
+            notes_for_patient=_text(table, "notes_for_patient", where),
+            items=items,
+        )
+    return LanguageFile(language=language, exercises=exercises, protocols=protocols)
+
+
+@functools.cache
+def _parsed_files() -> tuple[LanguageFile, ...]:
+    files = []
+    for path in sorted(TRANSLATIONS_DIR.glob("*.toml")):
+        with path.open("rb") as f:
+            files.append(parse_language_file(tomllib.load(f), path.stem))
+    return tuple(files)
+
+
+def library_translations() -> tuple[LanguageFile, ...]:
+    """The shipped translation files of the languages Rehabit speaks (settings.LANGUAGES)."""
+    spoken = {code for code, _name in settings.LANGUAGES}
+    return tuple(f for f in _parsed_files() if f.language in spoken)
+
+
+# --- Checks -------------------------------------------------------------------------
+
+
+def _numbers(text: str) -> list[str]:
+    return sorted(_NUMBER.findall(text))
+
+
+def _placeholders(text: str) -> list[str]:
+    return sorted(_PLACEHOLDER.findall(text))
+
+
+def _compare(english: str, translated: str, where: str) -> list[str]:
+    problems = []
+    if _numbers(english) != _numbers(translated):
+        problems.append(
+            f"{where}: the numbers differ ({', '.join(_numbers(english)) or 'none'} in English, "
+            f"{', '.join(_numbers(translated)) or 'none'} here)."
+        )
+    if _placeholders(english) != _placeholders(translated):
+        problems.append(f"{where}: the placeholders differ from the English.")
+    return problems
+
+
+def translation_problems(
+    exercises: Sequence[Any], protocols: Sequence[Any], files: Sequence[LanguageFile]
+) -> list[str]:
+    """Everything a translator must fix, one sentence each (empty when all is well)."""
+    problems: list[str] = []
+    for file in files:
+        lang = file.language
+        known = {e.slug for e in exercises}
+        for slug in sorted(set(file.exercises) - known):
+            problems.append(f"{lang}: exercise {slug!r} is not in the library.")
+        for exercise in exercises:
+            where = f"{lang}: exercise {exercise.slug!r}"
+            text = file.exercises.get(exercise.slug)
+            if text is None:
+                problems.append(f"{where}: no translation.")
+                continue
+            now = exercise_source(exercise)
+            if text.source != now:
+                problems.append(
+                    f"{where}: the English changed since it was translated (source "
+                    f"{text.source!r}, now {now!r}): update the translation and its source."
+                )
+            for name in ("purpose", "illustration_alt"):
+                english = getattr(exercise, name)
+                if english and not getattr(text, name):
+                    problems.append(f"{where}: field {name!r} is missing.")
+                problems += _compare(english, getattr(text, name), f"{where}, {name}")
+            problems += _compare(exercise.name, text.name, f"{where}, name")
+            for name in LIST_FIELDS:
+                english_lines, lines = getattr(exercise, name), getattr(text, name)
+                if len(english_lines) != len(lines):
+                    problems.append(
+                        f"{where}: {name} has {len(lines)} entries, the English "
+                        f"{len(english_lines)}."
+                    )
+                    continue
+                for n, (en, tr) in enumerate(zip(english_lines, lines, strict=True), 1):
+                    problems += _compare(en, tr, f"{where}, {name} {n}")
+        known = {p.slug for p in protocols}
+        for slug in sorted(set(file.protocols) - known):
+            problems.append(f"{lang}: protocol {slug!r} is not in the library.")
+        for protocol in protocols:
+            where = f"{lang}: protocol {protocol.slug!r}"
+            ptext = file.protocols.get(protocol.slug)
+            if ptext is None:
+                problems.append(f"{where}: no translation.")
+                continue
+            now = protocol_source(protocol)
+            if ptext.source != now:
+                problems.append(
+                    f"{where}: the English changed since it was translated (source "
+                    f"{ptext.source!r}, now {now!r}): update the translation and its source."
+                )
+            for name in ("condition", "description", "goals", "notes_for_patient"):
+                english = getattr(protocol, name)
+                if english and not getattr(ptext, name):
+                    problems.append(f"{where}: field {name!r} is missing.")
+                elif english.count("\n") != getattr(ptext, name).count("\n"):
+                    problems.append(f"{where}: {name} has a different number of lines.")
+                problems += _compare(english, getattr(ptext, name), f"{where}, {name}")
+            for position, item in enumerate(protocol.items, start=1):
+                texts = ptext.items.get(position, {})
+                for name in ITEM_TEXT_FIELDS:
+                    english = getattr(item, name)
+                    if english and not texts.get(name):
+                        problems.append(f"{where}, item {position}: field {name!r} is missing.")
+                    elif texts.get(name) and not english:
+                        problems.append(f"{where}, item {position}: {name!r} has no English.")
+                    else:
+                        problems += _compare(
+                            english, texts.get(name, ""), f"{where}, item {position}, {name}"
+                        )
+    return problems
