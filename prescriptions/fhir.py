@@ -311,16 +311,20 @@ def session_observations(log: SessionLog, patient: Patient) -> list[dict[str, An
 
 
 def weekly_adherence(plan: Plan, today: datetime.date) -> list[dict[str, Any]]:
-    """One Observation per week of the plan (weeks counted from its start date) up to
-    today, with the percentage and the sessions due and done, by the adherence rules."""
+    """One Observation per finished week of the plan (weeks counted from its start
+    date; the plan's last, shorter week once the plan has ended), with the
+    percentage and the sessions due and done, by the adherence rules. The week in
+    progress is left out: its figure would change by the evening."""
     last = adherence.counting_end(plan)
     if last is None:
         return []
-    end = min(last, today)
+    end = min(last, today - datetime.timedelta(days=1))
     records = adherence.day_by_day(plan, plan.start_date, end)
     out = []
     for week, first in enumerate(range(0, len(records), 7), start=1):
         days = records[first : first + 7]
+        if len(days) < 7 and days[-1].date != last:
+            continue
         figure = adherence.over(days)
         if figure.percent is None:
             continue

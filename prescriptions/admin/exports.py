@@ -19,6 +19,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic import audit
 from clinic.models import Patient, therapist_for
 from clinic.scoping import current_scope, stream_in_scope
 from prescriptions import exports
@@ -81,6 +82,7 @@ def exports_page(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
             exports.session_header(with_clinic),
             exports.session_rows(SessionLog.objects.all(), start, end, with_clinic=with_clinic),
         )
+        audit.record(request, audit.Action.EXPORT, detail=f"session logs {start} to {end} as CSV")
         return _csv_response(lines, exports.filename("sessions", start, end))
     context = {
         **admin.site.each_context(request),
@@ -101,6 +103,7 @@ def export_patients(request: HttpRequest) -> StreamingHttpResponse:
         exports.patient_header(with_clinic),
         exports.patient_rows(Patient.objects.all(), today, with_clinic=with_clinic),
     )
+    audit.record(request, audit.Action.EXPORT, detail="patients with adherence as CSV")
     return _csv_response(lines, exports.filename("patients", today))
 
 

@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
 
+from clinic import audit
 from clinic.admin_portal import PatientPortalAdminMixin
 from clinic.admin_scoping import clinic_of, is_superuser
 from clinic.models import Patient, therapist_for
@@ -103,6 +104,8 @@ class PatientAdmin(PatientAdherenceAdminMixin, PatientPortalAdminMixin, admin.Mo
         """One patient: a FHIR Bundle (JSON). Several: one Bundle a line (NDJSON),
         streamed, so a whole clinic's export never sits in memory at once."""
         ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+        for pk in ids:
+            audit.record(request, audit.Action.EXPORT, patient=pk, detail="FHIR bundle")
 
         def bundles() -> Iterator[str]:
             for pk in ids:

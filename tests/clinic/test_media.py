@@ -56,6 +56,8 @@ def exercise_form(**overrides):
         "purpose": "Bends the knee gently.", "steps": "Sit.\nSlide.\nReturn.",
         "sets": 2, "reps": 10, "rest_seconds": 30, "side": "each", "times_per_day": 1,
         "days_per_week": 7, "illustration_alt": "A person sliding a towel",
+        # The (empty) inline of the exercise's versions in other languages.
+        "translations-TOTAL_FORMS": 0, "translations-INITIAL_FORMS": 0,
     }  # fmt: skip
     data.update(overrides)
     return data

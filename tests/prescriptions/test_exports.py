@@ -10,6 +10,7 @@ import io
 import pytest
 from django.urls import reverse
 
+from clinic.models import AuditEntry
 from clinic.scoping import unscoped
 from prescriptions import exports
 from prescriptions.models import SessionLog
@@ -71,6 +72,12 @@ def test_session_logs_for_a_range_only_own_clinic(client, clinic_admin, logged):
     rows = _rows(response)
     assert rows[0][0] == "Date"
     assert [(r[0], r[5], r[10]) for r in rows[1:]] == [("2026-11-03", "5", "'=cmd|'/c calc'!A1")]
+    with unscoped():
+        (entry,) = AuditEntry.objects.filter(action=AuditEntry.Action.EXPORT)
+    assert (entry.clinic_id, entry.detail) == (
+        clinic_admin.clinic_id,
+        "session logs 2026-11-01 to 2026-11-30 as CSV",
+    )
 
 
 def test_a_bad_range_is_refused_with_a_message(client, clinic_admin, logged):

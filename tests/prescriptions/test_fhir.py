@@ -13,6 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from fhir.resources.R4B.bundle import Bundle
 
+from clinic.models import AuditEntry
 from clinic.scoping import scope, unscoped
 from prescriptions import fhir
 from prescriptions.models import Plan, SessionLog
@@ -97,20 +98,31 @@ def test_it_codes_pain_with_loinc_and_nerve_symptoms_with_snomed(
     assert nerve[1].component[1].valueQuantity.value == 20
 
 
-def test_it_reports_adherence_per_week(patient, logged_plan, clinic_scope):
+def test_it_reports_adherence_per_finished_week(patient, logged_plan, clinic_scope):
     bundle = _parse(fhir.validated(fhir.patient_bundle(patient, today=TODAY)))
     weeks = [
         o
         for o in _resources(bundle, "Observation")
         if o.code.coding[0].code == "exercise-adherence"
     ]
-    # Nov 1-7: 2 of 7 daily sessions; Nov 8-14: none; Nov 15 (today): 0 of 1.
+    # Nov 1-7: 2 of 7 daily sessions; Nov 8-14: none. The week begun today is left out.
     assert [(w.effectivePeriod.start.isoformat(), w.valueQuantity.value) for w in weeks] == [
         ("2026-11-01", 28),
         ("2026-11-08", 0),
-        ("2026-11-15", 0),
     ]
     assert [c.valueInteger for c in weeks[0].component] == [7, 2]
+
+
+def test_an_ended_plans_last_short_week_is_reported(patient, logged_plan, clinic_scope):
+    with unscoped():
+        Plan.objects.filter(pk=logged_plan.pk).update(end_date=datetime.date(2026, 11, 10))
+    bundle = _parse(fhir.validated(fhir.patient_bundle(patient, today=TODAY)))
+    periods = [
+        (o.effectivePeriod.start.isoformat(), o.effectivePeriod.end.isoformat())
+        for o in _resources(bundle, "Observation")
+        if o.code.coding[0].code == "exercise-adherence"
+    ]
+    assert periods == [("2026-11-01", "2026-11-07"), ("2026-11-08", "2026-11-10")]
 
 
 def test_a_broken_reference_is_refused(patient, plan, clinic_scope):
@@ -157,6 +169,9 @@ def test_the_admin_action_downloads_only_the_own_clinics_patients(
     body = b"".join(response.streaming_content).decode()
     bundle = _parse(body)
     assert [p.id for p in _resources(bundle, "Patient")] == [f"patient-{patient.pk}"]
+    with unscoped():
+        exported = AuditEntry.objects.filter(action=AuditEntry.Action.EXPORT)
+        assert list(exported.values_list("patient_id", "detail")) == [(patient.pk, "FHIR bundle")]
 
 
 def test_a_clinics_export_streams_in_flat_memory(clinic, therapist, shared_exercise):

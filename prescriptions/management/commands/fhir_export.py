@@ -9,6 +9,7 @@ from typing import IO, Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from clinic import audit
 from clinic.models import Clinic, Patient
 from clinic.scoping import scope, unscoped
 from prescriptions import fhir
@@ -49,6 +50,7 @@ class Command(BaseCommand):
                 found_clinic = Clinic.objects.filter(slug=clinic).first()
             if found_clinic is None:
                 raise CommandError(f"There is no clinic with the short name {clinic!r}.")
+            clinic_id = found_clinic.pk
             with scope(found_clinic), self._open(target) as out:
                 count = 0
                 for line in fhir.export_patients(fhir.clinic_patients(found_clinic)):
@@ -60,9 +62,17 @@ class Command(BaseCommand):
                 patient = Patient.objects.select_related("clinic").filter(pk=patient_id).first()
             if patient is None:
                 raise CommandError(f"There is no patient with ID {patient_id}.")
+            clinic_id = patient.clinic_id
             with scope(patient.clinic_id), self._open(target) as out:
                 out.write(fhir.pretty(fhir.export_patient(patient)) + "\n")
             count = 1
+        audit.record(
+            None,
+            audit.Action.EXPORT,
+            patient=patient_id,
+            clinic_id=clinic_id,
+            detail=f"FHIR export by manage.py fhir_export ({count} patients)",
+        )
         if target is not None:
             noun = "patient" if count == 1 else "patients"
             self.stdout.write(self.style.SUCCESS(f"Wrote {target} ({count} {noun})."))
