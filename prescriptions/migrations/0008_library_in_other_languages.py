@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('prescriptions', '0006_side_affected'),
+        ('prescriptions', '0007_outcome_measures'),
     ]
 
     operations = [
