@@ -27,7 +27,8 @@ from django.utils import timezone
 
 from clinic.models import Clinic, Patient, Therapist
 from prescriptions import adherence, dosage
-from prescriptions.models import Plan, PlanItem, SessionLog
+from prescriptions.models import Plan, PlanItem, QuestionnaireResponse, SessionLog
+from prescriptions.outcomes import library as outcome_library
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
@@ -41,6 +42,8 @@ PATIENT_ID_SYSTEM = f"{LOCAL}:patient-id"
 EXERCISE_SYSTEM = f"{LOCAL}:exercise"
 OBSERVATION_SYSTEM = f"{LOCAL}:observation"
 DOSAGE_EXTENSION = f"{LOCAL}:StructureDefinition:dosage"
+# The outcome questionnaires (prescriptions/outcomes/instruments.toml), by their code.
+QUESTIONNAIRE_SYSTEM = f"{LOCAL}:Questionnaire"
 
 PAIN_CODE = ("72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported")
 NERVE_SYMPTOM_CODES = {
@@ -419,8 +422,56 @@ def patient_bundle(patient: Patient, today: datetime.date | None = None) -> dict
 
 
 def questionnaire_entries(patient: Patient) -> list[dict[str, Any]]:
-    """QuestionnaireResponses, once Rehabit records questionnaires (none yet)."""
-    return []
+    """The patient's questionnaire answers (outcome measures), each a QuestionnaireResponse
+    with its items in English, the answers as integers and the score. One query."""
+    responses = (
+        QuestionnaireResponse.objects.filter(measure__plan__patient=patient)
+        .select_related("measure")
+        .order_by("due_date", "pk")
+    )
+    entries = []
+    for response in responses:
+        resource = questionnaire_response(response, patient)
+        entries.append(_entry(resource, "QuestionnaireResponse", response.pk))
+    return entries
+
+
+def questionnaire_response(response: QuestionnaireResponse, patient: Patient) -> dict[str, Any]:
+    measure = response.measure
+    instrument = outcome_library.get(measure.instrument)
+    items = []
+    for item in instrument.items(list(response.activities or [])):
+        value = response.answers.get(item.link_id) if isinstance(response.answers, dict) else None
+        entry: dict[str, Any] = {"linkId": item.link_id, "text": item.text_en}
+        if isinstance(value, int) and not isinstance(value, bool):
+            entry["answer"] = [{"valueInteger": value}]
+        items.append(entry)
+    when = response.completed_at or response.updated_at
+    resource: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "id": f"questionnaire-{response.pk}",
+        "identifier": {"system": f"{LOCAL}:questionnaire-response", "value": str(response.pk)},
+        "questionnaire": f"{QUESTIONNAIRE_SYSTEM}:{measure.instrument}",
+        "status": response.status,
+        "subject": _ref(full_url("Patient", patient.pk)),
+        "basedOn": [_ref(full_url("CarePlan", measure.plan_id))],
+        "author": _ref(full_url("Patient", patient.pk)),
+        "source": _ref(full_url("Patient", patient.pk)),
+        "authored": when.isoformat(),
+        "extension": [
+            {
+                "url": f"{LOCAL}:StructureDefinition:asked-for",
+                "valueDate": response.due_date.isoformat(),
+            }
+        ],
+    }
+    if response.score is not None:
+        resource["extension"].append(
+            {"url": f"{LOCAL}:StructureDefinition:score", "valueDecimal": float(response.score)}
+        )
+    if items:
+        resource["item"] = items
+    return resource
 
 
 def validated(bundle: dict[str, Any]) -> str:

@@ -16,7 +16,7 @@ from fhir.resources.R4B.bundle import Bundle
 from clinic.models import AuditEntry
 from clinic.scoping import scope, unscoped
 from prescriptions import fhir
-from prescriptions.models import Plan, SessionLog
+from prescriptions.models import Plan, QuestionnaireResponse, SessionLog
 from tests import factories
 from tests.conftest import login
 
@@ -197,3 +197,29 @@ def test_a_clinics_export_streams_in_flat_memory(clinic, therapist, shared_exerc
     # give or take: nothing accumulates per patient. (A bundle of one patient
     # kept as data is about 1,100 blocks, so keeping them would add some 200,000.)
     assert blocks[1] - blocks[0] < 5_000, blocks
+
+
+def test_questionnaire_answers_are_exported_as_questionnaire_responses(patient, plan, clinic_scope):
+    measure = factories.make_measure(plan, "nprs")
+    with unscoped():
+        QuestionnaireResponse.objects.create(
+            measure=measure,
+            due_date=datetime.date(2026, 11, 1),
+            status=QuestionnaireResponse.Status.COMPLETED,
+            answers={"worst": 6, "average": 4},
+            score=5,
+            completed_at=datetime.datetime(2026, 11, 1, 9, 30, tzinfo=datetime.UTC),
+        )
+        QuestionnaireResponse.objects.create(
+            measure=measure, due_date=datetime.date(2026, 11, 8), answers={"worst": 3}
+        )
+    bundle = _parse(fhir.validated(fhir.patient_bundle(patient, today=TODAY)))
+    done, started = _resources(bundle, "QuestionnaireResponse")
+    assert done.status == "completed" and started.status == "in-progress"
+    assert done.questionnaire == "urn:rehabit:fhir:Questionnaire:nprs"
+    assert [(i.linkId, i.answer[0].valueInteger) for i in done.item] == [
+        ("worst", 6),
+        ("average", 4),
+    ]
+    assert [i.answer for i in started.item] == [started.item[0].answer, None]
+    assert {e.url.rsplit(":", 1)[1]: e for e in done.extension}["score"].valueDecimal == 5
