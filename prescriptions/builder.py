@@ -274,8 +274,9 @@ class PlanHeaderForm(forms.ModelForm[Plan]):
         model = Plan
         fields = list(PLAN_FIELDS)
         widgets = {
-            "start_date": forms.DateInput(attrs={"type": "date"}),
-            "end_date": forms.DateInput(attrs={"type": "date"}),
+            # A date box takes ISO dates whatever the language (German would be 04.12.2026).
+            "start_date": forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+            "end_date": forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
             "goals": forms.Textarea(attrs={"rows": 2}),
             "notes_for_patient": forms.Textarea(attrs={"rows": 2}),
         }

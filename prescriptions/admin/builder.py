@@ -512,6 +512,7 @@ def builder_strings() -> dict[str, str]:
         "readback": _("The patient reads: “%(text)s” (about %(minutes)s min)"),
         "full": _("The plan is full: your clinic allows at most %(n)s exercises in a plan."),
         "choose_protocol": _("Choose a protocol first."),
+        "not_counted": _("Rows to correct (%(n)s) are not counted yet."),
         "replace_rows": _("Replace the %(n)s exercises in the plan with the protocol's?"),
         "protocol_added": _("Added %(n)s exercises from “%(name)s”."),
         "preparing": _("Preparing the preview…"),

@@ -187,11 +187,11 @@ def test_a_therapist_builds_and_hands_over_a_six_exercise_plan(
     act(page.get_by_role("button", name="Save plan").click())
     page.wait_for_url("**/handover/")
     expect(page.get_by_role("heading", name="Hand over the plan to Paula Reed")).to_be_visible()
+    act.look(screens, "builder-handover.png")
     with page.expect_download() as download_info:
         act(page.get_by_role("link", name="Download handout").click())
     pdf = Path(download_info.value.path()).read_bytes()
     elapsed = act.seconds
-    page.screenshot(path=screens / "builder-handover.png")
 
     text = " ".join(page_.extract_text() for page_ in PdfReader(io.BytesIO(pdf)).pages)
     names = [
@@ -233,6 +233,12 @@ def test_reordering_by_drag_and_swapping_a_variant(
     page.fill("#id_password", PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{live_server.url}/admin/")
+    from tests.browser.axe import describe, run_axe, serious
+
+    page.goto(f"{live_server.url}/admin/prescriptions/plan/builder/?q=reed")
+    expect(page.get_by_role("link", name="Paula Reed")).to_be_visible()
+    found = serious(run_axe(page))  # the patient picker
+    assert found == [], describe(found)
     page.goto(f"{live_server.url}/admin/prescriptions/plan/{plan.pk}/change/")
     page.get_by_role("link", name="Open in plan builder").click()
     rows = page.locator(".pb-row")
@@ -252,4 +258,31 @@ def test_reordering_by_drag_and_swapping_a_variant(
         names = [i.exercise.name for i in fresh.items.order_by("order")]
     assert names == ["Seated sciatic nerve slider", "Single-leg bridge"]
     assert fresh.revision == 2
+    context.close()
+
+
+def test_a_colleagues_newer_save_is_shown_not_overwritten(
+    live_server: Any, browser: Any, desk: dict[str, Any]
+) -> None:
+    with unscoped():
+        bridge = Exercise.objects.get(slug="glute-bridge")
+    plan = factories.make_plan(desk["patient"], desk["therapist"], [bridge])
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "tess@riverside.example")
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/admin/")
+    page.goto(f"{live_server.url}/admin/prescriptions/plan/{plan.pk}/builder/")
+    expect(page.locator(".pb-row")).to_have_count(1)
+    with unscoped():  # a colleague saves in the meantime
+        Plan.objects.filter(pk=plan.pk).update(revision=2, title="Colleague's title")
+    page.locator(".pb-row").first.get_by_label("Sets").fill("2")
+    page.get_by_role("button", name="Save plan").click()
+    expect(page.get_by_role("alert")).to_contain_text("A colleague saved this plan")
+    with unscoped():
+        fresh = Plan.objects.get(pk=plan.pk)
+        assert fresh.title == "Colleague's title"
+        assert fresh.items.get().sets == 3
     context.close()

@@ -903,3 +903,11 @@ class TestSuperuser:
 
     def test_the_library_needs_a_patient(self, root, library):
         assert root.get(reverse(LIBRARY)).status_code == 404
+
+
+def test_the_date_boxes_hold_iso_dates_in_german(client, therapist, patient):
+    login(client, therapist)
+    start = patient.clinic.today().isoformat()
+    page = client.get(reverse(NEW), {"patient": patient.pk}, HTTP_ACCEPT_LANGUAGE="de").content
+    assert f'type="date" name="start_date" value="{start}"' in page.decode()
+    assert "Planeditor" in page.decode()

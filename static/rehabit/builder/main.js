@@ -29,7 +29,10 @@ const header = () => {
 
 const showCheck = (answer) => {
     rows.applyCheck(answer.rows);
-    totals.textContent = rows.rows.length ? answer.totals : "";
+    const wrong = answer.rows.filter((row) => row.errors).length;
+    totals.textContent = rows.rows.length
+        ? [answer.totals, wrong ? fmt(strings.not_counted, { n: wrong }) : ""].join(" ").trim()
+        : "";
     warnings.replaceChildren(
         ...answer.warnings.map((text) => {
             const p = document.createElement("p");
