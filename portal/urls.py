@@ -66,4 +66,5 @@ urlpatterns = [
         questionnaires.review,
         name="questionnaire_review",
     ),
+    path("settings/my-data/", views.download_my_data, name="my_data"),
 ]

@@ -25,15 +25,18 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from clinic import audit
 from clinic.models import Patient, PortalInvitation, patient_for
 from clinic.scoping import scope, unscoped
 from portal import calendar, forms
 from portal.invitations import InvitationInvalid, accept_invitation, find_invitation
 from portal.models import CalendarFeed
+from prescriptions import export
 from prescriptions.adherence import (
     DayStatus,
     day_by_day,
@@ -574,4 +577,18 @@ def calendar_feed(request: HttpRequest, key: str, secret: str) -> HttpResponse:
     response["Content-Disposition"] = 'inline; filename="exercises.ics"'
     response["Cache-Control"] = "private, max-age=900"
     response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@patient_required
+@require_http_methods(["GET"])
+def download_my_data(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """Everything Rehabit holds about the patient, as a zip (prescriptions.export)."""
+    data = export.export_zip(patient)
+    audit.record(request, audit.Action.EXPORT, patient=patient, detail="data export (portal)")
+    response = HttpResponse(data, content_type="application/zip")
+    response["Content-Disposition"] = content_disposition_header(
+        True, export.export_filename(patient, patient.clinic.today())
+    )
+    response["Cache-Control"] = "private, no-store"
     return response

@@ -21,6 +21,7 @@ from clinic.models import Patient, therapist_for
 from clinic.scoping import current_scope, stream_in_scope
 from prescriptions import fhir
 from prescriptions.admin.adherence import PatientAdherenceAdminMixin
+from prescriptions.admin.data_rights import PatientDataRightsAdminMixin
 from prescriptions.models import Plan
 
 
@@ -43,7 +44,12 @@ class PlanInline(admin.TabularInline[Plan, Patient]):
 
 
 @admin.register(Patient)
-class PatientAdmin(PatientAdherenceAdminMixin, PatientPortalAdminMixin, admin.ModelAdmin[Patient]):
+class PatientAdmin(
+    PatientAdherenceAdminMixin,
+    PatientPortalAdminMixin,
+    PatientDataRightsAdminMixin,
+    admin.ModelAdmin[Patient],
+):
     list_display = (
         "full_name",
         "date_of_birth",

@@ -1,0 +1,235 @@
+"""A patient's data, exported: what the portal's "Download my data" and the admin give.
+
+A zip holding `rehabit-data.json` (everything Rehabit holds about the patient,
+in the schema documented in docs/data-export.md, `"schema": "rehabit-patient-export/1"`)
+and `sessions.csv` (one row per logged session, readable in a spreadsheet).
+The therapist's clinical notes ("only therapists see these") are in the
+export the clinic makes from the admin, which decides what to hand over (GDPR
+Art. 15 covers them, with exceptions a clinician judges); the portal's export
+leaves them out. Password hashes and the audit trail are not exported.
+
+Other parts of Rehabit add their own sections (questionnaires, when they
+exist) by appending a function to `SECTIONS`: it takes the patient and returns
+(key, JSON-ready value).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from clinic.models import Patient
+from prescriptions.models import ExerciseLog, Plan, PlanItem, SessionLog
+
+SCHEMA = "rehabit-patient-export/1"
+DOSAGE_FIELDS = (
+    "sets",
+    "reps",
+    "hold_seconds",
+    "duration_minutes",
+    "rest_seconds",
+    "side",
+    "times_per_day",
+    "days_per_week",
+    "load",
+    "tempo",
+    "instructions",
+)
+SESSION_COLUMNS = (
+    "date",
+    "session_of_the_day",
+    "plan",
+    "pain_0_to_10",
+    "nerve_symptoms",
+    "symptoms_lasted",
+    "symptoms_minutes",
+    "effort",
+    "exercises_logged",
+    "comment",
+)
+
+Section = Callable[[Patient], tuple[str, Any]]
+SECTIONS: list[Section] = []
+
+
+def _profile(patient: Patient, *, clinical_notes: bool) -> dict[str, Any]:
+    therapist = patient.primary_therapist
+    profile = {
+        "id": patient.pk,
+        "first_name": patient.first_name,
+        "last_name": patient.last_name,
+        "date_of_birth": patient.date_of_birth,
+        "email": patient.email,
+        "phone": patient.phone,
+        "preferred_language": patient.preferred_language,
+        "large_print": patient.large_print,
+        "reminder_time": patient.reminder_time,
+        "active": patient.is_active,
+        "clinic": patient.clinic.name,
+        "primary_therapist": str(therapist) if therapist is not None else None,
+        "created_at": patient.created_at,
+        "portal_login": patient.user.email if patient.user is not None else None,
+    }
+    if clinical_notes:
+        profile["clinical_notes"] = patient.notes
+    return profile
+
+
+def _item(item: PlanItem) -> dict[str, Any]:
+    return {
+        "id": item.pk,
+        "position": item.order,
+        "exercise": item.exercise.name,
+        **{name: getattr(item, name) for name in DOSAGE_FIELDS},
+    }
+
+
+def _plan(plan: Plan) -> dict[str, Any]:
+    return {
+        "id": plan.pk,
+        "title": plan.title,
+        "condition": plan.condition,
+        "goals": plan.goals,
+        "status": plan.status,
+        "start_date": plan.start_date,
+        "end_date": plan.end_date,
+        "notes_for_patient": plan.notes_for_patient,
+        "therapist": str(plan.therapist),
+        "revision": plan.revision,
+        "created_at": plan.created_at,
+        "updated_at": plan.updated_at,
+        "items": [_item(item) for item in plan.items.all()],
+    }
+
+
+def _session(session: SessionLog) -> dict[str, Any]:
+    return {
+        "id": session.pk,
+        "plan_id": session.plan_id,
+        "date": session.date,
+        "session_of_the_day": session.session_number,
+        "pain": session.pain,
+        "nerve_symptoms": session.nerve_symptoms,
+        "symptoms_lasted": session.symptoms_lasted,
+        "symptoms_minutes": session.symptoms_minutes,
+        "effort": session.effort,
+        "comment": session.comment,
+        "recorded_at": session.created_at,
+        "updated_at": session.updated_at,
+        "exercises": [
+            {
+                "plan_item_id": log.item_id,
+                "exercise": log.item.exercise.name,
+                "sets_done": log.sets_done,
+                "sets_left": log.sets_left,
+                "sets_right": log.sets_right,
+            }
+            for log in session.exercises.all()
+        ],
+    }
+
+
+def patient_data(patient: Patient, *, clinical_notes: bool = False) -> dict[str, Any]:
+    """Everything Rehabit holds about `patient`, as JSON-ready data. A fixed number of queries.
+
+    Runs in the patient's clinic scope (the caller's request is in it).
+    """
+    patient = (
+        Patient.objects.select_related("clinic", "primary_therapist__user", "user")
+        .filter(pk=patient.pk)
+        .get()
+    )
+    plans = list(
+        Plan.objects.filter(patient=patient)
+        .select_related("therapist__user")
+        .prefetch_related(
+            Prefetch(
+                "items",
+                queryset=PlanItem.objects.select_related("exercise").order_by("order"),
+            )
+        )
+        .order_by("start_date", "pk")
+    )
+    sessions = list(
+        SessionLog.objects.filter(plan__patient=patient)
+        .prefetch_related(
+            Prefetch(
+                "exercises",
+                queryset=ExerciseLog.objects.select_related("item__exercise").order_by(
+                    "item__order"
+                ),
+            )
+        )
+        .order_by("date", "session_number", "pk")
+    )
+    data: dict[str, Any] = {
+        "schema": SCHEMA,
+        "exported_at": timezone.now(),
+        "profile": _profile(patient, clinical_notes=clinical_notes),
+        "plans": [_plan(plan) for plan in plans],
+        "sessions": [_session(session) for session in sessions],
+    }
+    for section in SECTIONS:
+        key, value = section(patient)
+        data[key] = value
+    return data
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    # A spreadsheet reads a cell starting with these as a formula (CSV injection).
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
+
+
+def sessions_csv(data: dict[str, Any]) -> str:
+    titles = {plan["id"]: plan["title"] for plan in data["plans"]}
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(SESSION_COLUMNS)
+    for session in data["sessions"]:
+        writer.writerow(
+            [
+                _cell(value)
+                for value in (
+                    session["date"].isoformat(),
+                    session["session_of_the_day"],
+                    titles.get(session["plan_id"], ""),
+                    session["pain"],
+                    session["nerve_symptoms"],
+                    "yes" if session["symptoms_lasted"] else "no",
+                    session["symptoms_minutes"],
+                    session["effort"],
+                    len(session["exercises"]),
+                    session["comment"],
+                )
+            ]
+        )
+    return out.getvalue()
+
+
+def export_zip(patient: Patient, *, clinical_notes: bool = False) -> bytes:
+    """The zip the patient (or their clinic on their behalf) downloads."""
+    data = patient_data(patient, clinical_notes=clinical_notes)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(
+            "rehabit-data.json",
+            json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
+        )
+        # A byte-order mark so that spreadsheet programs read the text as UTF-8.
+        archive.writestr("sessions.csv", "\ufeff" + sessions_csv(data))
+    return buffer.getvalue()
+
+
+def export_filename(patient: Patient, day: datetime.date | None = None) -> str:
+    day = day or timezone.localdate()
+    return f"rehabit-data-{patient.pk}-{day:%Y-%m-%d}.zip"
