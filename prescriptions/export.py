@@ -8,9 +8,8 @@ export the clinic makes from the admin, which decides what to hand over (GDPR
 Art. 15 covers them, with exceptions a clinician judges); the portal's export
 leaves them out. Password hashes and the audit trail are not exported.
 
-Other parts of Rehabit add their own sections (questionnaires, when they
-exist) by appending a function to `SECTIONS`: it takes the patient and returns
-(key, JSON-ready value).
+Other parts of Rehabit add their own sections by appending a function to
+`SECTIONS`: it takes the patient and returns (key, JSON-ready value).
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from clinic.models import Patient
-from prescriptions.models import ExerciseLog, Plan, PlanItem, SessionLog
+from prescriptions.models import ExerciseLog, Plan, PlanItem, QuestionnaireResponse, SessionLog
 
 SCHEMA = "rehabit-patient-export/1"
 DOSAGE_FIELDS = (
@@ -138,6 +137,20 @@ def _session(session: SessionLog) -> dict[str, Any]:
     }
 
 
+def _questionnaire(response: QuestionnaireResponse) -> dict[str, Any]:
+    return {
+        "id": response.pk,
+        "plan_id": response.measure.plan_id,
+        "questionnaire": response.measure.instrument,
+        "asked_for": response.due_date,
+        "status": response.status,
+        "answers": response.answers,
+        "activities": response.activities,
+        "score": response.score,
+        "answered_at": response.completed_at,
+    }
+
+
 def patient_data(patient: Patient, *, clinical_notes: bool = False) -> dict[str, Any]:
     """Everything Rehabit holds about `patient`, as JSON-ready data. A fixed number of queries.
 
@@ -171,12 +184,18 @@ def patient_data(patient: Patient, *, clinical_notes: bool = False) -> dict[str,
         )
         .order_by("date", "session_number", "pk")
     )
+    questionnaires = list(
+        QuestionnaireResponse.objects.filter(measure__plan__patient=patient)
+        .select_related("measure")
+        .order_by("due_date", "pk")
+    )
     data: dict[str, Any] = {
         "schema": SCHEMA,
         "exported_at": timezone.now(),
         "profile": _profile(patient, clinical_notes=clinical_notes),
         "plans": [_plan(plan) for plan in plans],
         "sessions": [_session(session) for session in sessions],
+        "questionnaires": [_questionnaire(response) for response in questionnaires],
     }
     for section in SECTIONS:
         key, value = section(patient)

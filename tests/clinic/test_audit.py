@@ -353,3 +353,19 @@ def test_it_records_an_exercise_removed_from_a_plan_with_its_dosage(
     assert entry.patient_id == patient.pk
     assert entry.changes is not None
     assert entry.changes["sets"] == {"before": item.sets, "after": None}
+
+
+def test_the_clinic_exports_are_on_the_trail(client, clinic_admin, patient, other_patient):
+    login(client, clinic_admin)
+    client.post(
+        reverse("admin:clinic_patient_changelist"),
+        {"action": "export_fhir", "_selected_action": [patient.pk, other_patient.pk]},
+    )
+    b"".join(client.get(reverse("rehabit_export_patients")).streaming_content)
+    exports = entries(action=Action.EXPORT)
+    assert [(e.patient_id, e.detail) for e in exports] == [
+        (patient.pk, "FHIR bundle"),
+        (other_patient.pk, "FHIR bundle"),
+        (None, "patients with adherence as CSV"),
+    ]
+    assert all(e.clinic_id == clinic_admin.clinic_id for e in exports)

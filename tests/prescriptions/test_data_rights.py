@@ -104,7 +104,7 @@ class TestPortalExport:
     ):
         login(client, patient)
         log_session(plan, 6)
-        with django_assert_num_queries(13) as few:
+        with django_assert_num_queries(14) as few:
             client.get(reverse("portal:my_data"))
         for days_ago in range(5):
             log_session(plan, days_ago)
