@@ -198,6 +198,9 @@ def value_changes(
     changes: dict[str, Any] = {}
     for name in [*before, *(name for name in after if name not in before)]:
         old, new = plain(before.get(name)), plain(after.get(name))
+        # A browser sends a textarea's line breaks as CRLF: not a change of text.
+        if isinstance(old, str) and isinstance(new, str):
+            old, new = old.replace("\r\n", "\n"), new.replace("\r\n", "\n")
         if old == new:
             continue
         changes[name] = {"before": old, "after": new} if keeps_values(model, name) else CHANGED

@@ -74,6 +74,8 @@ class TestRecord:
             "large_print": {"before": False, "after": True},
         }
         assert audit.value_changes(Plan, {"goals": "a"}, {"goals": "b"}) == {"goals": audit.CHANGED}
+        # A textarea sent back untouched by a browser (CRLF line breaks) is no change.
+        assert audit.value_changes(Plan, {"goals": "a\nb"}, {"goals": "a\r\nb"}) == {}
 
 
 class TestAppendOnly:
