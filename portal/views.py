@@ -522,7 +522,14 @@ def _settings_context(
     new_url = request.session.pop(_NEW_CALENDAR_URL, None)
     if feed is None or not (isinstance(new_url, str) and feed.key in new_url):
         new_url = None
-    return {"patient": patient, "form": form, "calendar_feed": feed, "calendar_url": new_url}
+    return {
+        "patient": patient,
+        "form": form,
+        "calendar_feed": feed,
+        "calendar_url": new_url,
+        # The same address for calendar apps that open webcal: links (http or https).
+        "calendar_webcal": "webcal://" + new_url.split("://", 1)[1] if new_url else "",
+    }
 
 
 @patient_required

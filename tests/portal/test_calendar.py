@@ -37,7 +37,12 @@ def _events(body: bytes) -> list:
 
 def test_it_makes_an_address_and_shows_it_once(client, patient, plan):
     login(client, patient)
-    url = _turn_on(client)
+    client.post(SETTINGS, {"action": "on"})
+    shown = client.get(reverse("portal:settings")).content.decode()
+    match = re.search(r'id="calendar-url" type="text" value="http://([^"]+)"', shown)
+    assert match is not None
+    assert f'href="webcal://{match.group(1)}"' in shown
+    url = "/" + match.group(1).split("/", 1)[1]
     again = client.get(reverse("portal:settings")).content.decode()
     assert url not in again
     assert "Your calendar address is on" in again

@@ -233,8 +233,8 @@ def test_it_pins_the_query_count_of_today_with_questionnaires(
     client.get(url)
     for code in ("lefs", "groc"):
         factories.make_measure(running_plan, code)
-    # session, user, patient, plans, items, today's logs, measures, their responses,
-    # saving the session (3)
-    with django_assert_num_queries(11):
+    # session, user, patient, plans, items, the exercises in the patient's language,
+    # today's logs, measures, their responses, saving the session (3)
+    with django_assert_num_queries(12):
         response = client.get(url)
     assert len(response.context["questionnaires"]) == 3
