@@ -84,12 +84,8 @@ class PortalSetPasswordForm(SetPasswordForm[User]):
 
 
 SCALE = {"low": PAIN_SCALE.low, "high": PAIN_SCALE.high}
-PAIN_CHOICES = [
-    ("", _("Choose a number")),
-    (PAIN_SCALE.low, lazy_format(_("%(low)s: no pain"), SCALE)),
-    *[(n, str(n)) for n in range(PAIN_SCALE.low + 1, PAIN_SCALE.high)],
-    (PAIN_SCALE.high, lazy_format(_("%(high)s: worst pain imaginable"), SCALE)),
-]
+# One large button per number (one tap, no menu); what the ends mean is the help text.
+PAIN_CHOICES = [(n, str(n)) for n in range(PAIN_SCALE.low, PAIN_SCALE.high + 1)]
 # The session's own fields, judged by SessionLog's rules (see SessionForm.clean).
 SESSION_FIELDS = (
     "pain",
@@ -102,11 +98,13 @@ SESSION_FIELDS = (
 
 
 def _sets_choices(prescribed: int) -> list[tuple[int, str | _StrPromise]]:
+    # Short labels: they are buttons side by side on a phone, and the group's name
+    # says which exercise (and side) they count sets of.
     choices: list[tuple[int, str | _StrPromise]] = [(0, _("Not done"))]
     for n in range(1, max(prescribed, 1) + 1):
-        label: str | _StrPromise = _("%(n)s of %(total)s sets") % {"n": n, "total": prescribed}
+        label: str | _StrPromise = _("%(n)s of %(total)s") % {"n": n, "total": prescribed}
         if n == prescribed:
-            label = _("All %(total)s sets") % {"total": prescribed}
+            label = _("All %(total)s") % {"total": prescribed}
         choices.append((n, label))
     return choices
 
@@ -123,8 +121,12 @@ class SessionForm(forms.Form):
     )
     pain = forms.TypedChoiceField(
         label=lazy_format(_("Pain right now (%(low)s to %(high)s)"), SCALE),
+        help_text=lazy_format(
+            _("%(low)s means no pain, %(high)s the worst pain imaginable."), SCALE
+        ),
         choices=PAIN_CHOICES,
         coerce=int,
+        widget=forms.RadioSelect(attrs={"class": "btn-check"}),
         error_messages={
             "required": lazy_format(
                 _("Choose how much pain you have now, from %(low)s to %(high)s."), SCALE
@@ -160,7 +162,12 @@ class SessionForm(forms.Form):
     )
 
     def __init__(
-        self, *args: Any, items: list[PlanItem], log: SessionLog | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        items: list[PlanItem],
+        log: SessionLog | None = None,
+        fill_all: bool = False,
+        **kwargs: Any,
     ) -> None:
         if log is not None and "initial" not in kwargs:
             kwargs["initial"] = {
@@ -196,6 +203,12 @@ class SessionForm(forms.Form):
                 )
                 if row is not None:
                     self.initial[f"item_{item.pk}"] = row.sets_done
+        if fill_all:
+            # "I did all of these": every exercise at its full prescription, which
+            # the patient can then lower for any one of them.
+            for item in items:
+                for bound in self.sets_fields(item):
+                    self.initial[bound.name] = max(item.sets, 1)
 
     @staticmethod
     def _sets_field(
@@ -208,10 +221,12 @@ class SessionForm(forms.Form):
             choices=choices,
             coerce=int,
             initial=0,
+            # Large buttons with radio semantics: one tap, no menu to open.
+            widget=forms.RadioSelect(attrs={"class": "btn-check"}),
             error_messages={"invalid_choice": _("Choose how many sets you did.")},
         )
-        # The full label names the exercise for screen readers.
-        field.widget.attrs["aria-label"] = label
+        # The full label (with the exercise's name) names the group for screen readers.
+        field.group_label = label  # type: ignore[attr-defined]
         return field
 
     def clean(self) -> dict[str, Any]:

@@ -45,6 +45,7 @@ urlpatterns = [
     ),
     path("", views.today, name="today"),
     path("log/<int:plan_id>/<str:day>/<int:session_number>/", views.log_session, name="log"),
+    path("keep-alive/", views.keep_alive, name="keep_alive"),
     path("plan/", views.my_plan, name="plan"),
     path("plan/<int:plan_id>/handout/", views.handout, name="handout"),
     path("history/", views.history, name="history"),

@@ -56,6 +56,8 @@ PatientView = Callable[..., HttpResponse]
 
 # The calendar on the History page: this many whole weeks, ending this week.
 HISTORY_WEEKS = 5
+# The message tag of "your session is saved" (see static/portal/session.js).
+SAVED_TAG = "session-saved"
 
 
 def patient_required(view: PatientView) -> Callable[..., HttpResponse]:
@@ -184,6 +186,11 @@ class ItemView:
     dosage: str
     fields: list[BoundField] = field(default_factory=list)
 
+    @property
+    def one_group(self) -> bool:
+        """One row of set buttons (not one per side): the card's heading names it."""
+        return len(self.fields) == 1
+
 
 def _item_views(items: list[PlanItem], form: forms.SessionForm | None) -> list[ItemView]:
     return [
@@ -228,7 +235,11 @@ def today(request: HttpRequest, patient: Patient) -> HttpResponse:
         next_session = next((n for n in range(1, sessions + 1) if n not in done), None)
         items = _items_for_session(plan, next_session or 1)
         form = (
-            forms.SessionForm(items=items, auto_id=_form_ids(plan))
+            forms.SessionForm(
+                items=items,
+                auto_id=_form_ids(plan),
+                fill_all=request.GET.get("all") == str(plan.pk),
+            )
             if next_session is not None
             else None
         )
@@ -314,15 +325,21 @@ def log_session(
             except ValidationError as error:
                 _errors_into_form(form, error)
             else:
+                # The tag tells the page's script that the kept copy of this form
+                # (static/portal/session.js) can go.
                 if log is None:
-                    messages.success(request, _("Well done! Your session is saved."))
+                    messages.success(
+                        request, _("Well done! Your session is saved."), extra_tags=SAVED_TAG
+                    )
                 else:
-                    messages.success(request, _("Your changes are saved."))
+                    messages.success(request, _("Your changes are saved."), extra_tags=SAVED_TAG)
                 if date == patient.clinic.today():
                     return redirect("portal:today")
                 return redirect("portal:history")
     else:
-        form = forms.SessionForm(items=items, log=log, auto_id=_form_ids(plan))
+        form = forms.SessionForm(
+            items=items, log=log, auto_id=_form_ids(plan), fill_all="all" in request.GET
+        )
     return render(
         request,
         "portal/log.html",
@@ -340,6 +357,16 @@ def log_session(
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+@patient_required
+@require_http_methods(["POST"])
+def keep_alive(request: HttpRequest, patient: Patient) -> HttpResponse:
+    """Sent by the session form's script while the patient is busy with it (fields
+    changing, a timer running): the sign-in starts its idle time again, so it does
+    not expire in the middle of a session. A phone left alone sends nothing."""
+    request.session.modified = True
+    return HttpResponse(status=204)
 
 
 # ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // Rehabit portal enhancements. Everything works without this file; it only adds
-// the countdown timers for holds and static stretches, a print button and copy buttons.
+// the timers that follow a prescription (holds, repetitions, sets, rest), a print
+// button and copy buttons.
 (function () {
   "use strict";
 
@@ -31,24 +32,108 @@
     return m > 0 ? m + ":" + (s < 10 ? "0" : "") + s : String(s);
   }
 
+  // The steps of a prescription: for each set, each side, each repetition a hold
+  // (with a short pause to relax between repetitions), then the prescribed rest
+  // between sets.
+  var RELAX_SECONDS = 3;
+
+  function steps(timer) {
+    var hold = parseInt(timer.getAttribute("data-seconds"), 10) || 0;
+    var reps = Math.max(1, parseInt(timer.getAttribute("data-reps"), 10) || 1);
+    var sets = Math.max(1, parseInt(timer.getAttribute("data-sets"), 10) || 1);
+    var rest = Math.max(0, parseInt(timer.getAttribute("data-rest"), 10) || 0);
+    var sides = parseInt(timer.getAttribute("data-sides"), 10) === 2
+      ? [timer.getAttribute("data-left-label"), timer.getAttribute("data-right-label")]
+      : [""];
+    var list = [];
+    function label(name, n, total) {
+      return (timer.getAttribute(name) || "").replace("{n}", n).replace("{total}", total);
+    }
+    for (var set = 1; set <= sets; set++) {
+      for (var s = 0; s < sides.length; s++) {
+        for (var rep = 1; rep <= reps; rep++) {
+          var parts = [];
+          if (sets > 1) parts.push(label("data-set-label", set, sets));
+          if (sides[s]) parts.push(sides[s]);
+          if (reps > 1) parts.push(label("data-rep-label", rep, reps));
+          parts.push(timer.getAttribute("data-hold-label"));
+          list.push({seconds: hold, text: parts.join(" · "), kind: "hold"});
+          if (rep < reps) list.push({seconds: RELAX_SECONDS, text: timer.getAttribute("data-relax-label"), kind: "relax"});
+        }
+      }
+      if (set < sets && rest > 0) list.push({seconds: rest, text: timer.getAttribute("data-rest-label"), kind: "rest"});
+    }
+    return list;
+  }
+
+  var wakeLock = null;
+  function keepAwake(on) {
+    // The screen stays on while a timer runs, where the browser allows it.
+    try {
+      if (on && navigator.wakeLock && !wakeLock) {
+        navigator.wakeLock.request("screen").then(function (lock) { wakeLock = lock; }, function () {});
+      } else if (!on && wakeLock) {
+        wakeLock.release();
+        wakeLock = null;
+      }
+    } catch (error) { /* not supported: the timer still runs */ }
+  }
+
   function setUp(timer) {
-    var total = parseInt(timer.getAttribute("data-seconds"), 10);
-    if (!total || total < 1) return;
+    var plan = steps(timer);
+    if (!plan.length || plan[0].seconds < 1) return;
     var button = timer.querySelector(".timer-button");
     var display = timer.querySelector(".timer-display");
+    var stepText = timer.querySelector(".timer-step");
     var startLabel = button.textContent;
     var interval = null;
+    var index = 0;
+    var ends = 0;
 
     function stop(label) {
       window.clearInterval(interval);
       interval = null;
+      keepAwake(false);
       button.textContent = label || startLabel;
+    }
+
+    function begin(i) {
+      index = i;
+      ends = Date.now() + plan[i].seconds * 1000;
+      timer.setAttribute("data-kind", plan[i].kind);
+      stepText.textContent = plan[i].text;
+      display.textContent = format(plan[i].seconds);
+    }
+
+    function tick() {
+      var left = Math.max(0, Math.round((ends - Date.now()) / 1000));
+      display.textContent = format(left);
+      document.dispatchEvent(new CustomEvent("rehabit:timer-tick"));
+      if (left > 0) return;
+      if (plan[index].kind === "hold") {
+        beep();
+        if (navigator.vibrate) navigator.vibrate(plan.length > 1 ? 200 : [300, 150, 300]);
+      }
+      if (index + 1 < plan.length) {
+        begin(index + 1);
+        return;
+      }
+      stop();
+      timer.classList.add("is-finished");
+      timer.removeAttribute("data-kind");
+      display.textContent = "";
+      stepText.textContent = plan.length > 1
+        ? timer.getAttribute("data-finished-label")
+        : (timer.getAttribute("data-done-label") || "Time!");
+      if (navigator.vibrate) navigator.vibrate([300, 150, 300]);
     }
 
     button.addEventListener("click", function () {
       if (interval !== null) {
         stop();
         display.textContent = "";
+        stepText.textContent = "";
+        timer.removeAttribute("data-kind");
         return;
       }
       // Creating the audio context inside the tap lets phones play the beep later.
@@ -56,20 +141,11 @@
       if (Context && !audio) {
         try { audio = new Context(); } catch (error) { audio = null; }
       }
-      var ends = Date.now() + total * 1000;
       timer.classList.remove("is-finished");
-      display.textContent = format(total);
+      begin(0);
+      keepAwake(true);
       button.textContent = timer.getAttribute("data-stop-label") || "Stop";
-      interval = window.setInterval(function () {
-        var left = Math.max(0, Math.round((ends - Date.now()) / 1000));
-        display.textContent = left > 0 ? format(left) : (timer.getAttribute("data-done-label") || "Time!");
-        if (left === 0) {
-          stop();
-          timer.classList.add("is-finished");
-          if (navigator.vibrate) navigator.vibrate([300, 150, 300]);
-          beep();
-        }
-      }, 250);
+      interval = window.setInterval(tick, 250);
     });
     timer.hidden = false;
   }

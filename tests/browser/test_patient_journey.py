@@ -106,14 +106,18 @@ def test_a_patient_logs_a_session_and_the_therapist_sees_it(
     page.screenshot(path=screens / "02-today.png", full_page=True)
 
     # The timer appears with JavaScript.
-    expect(page.get_by_role("button", name="Start 30-second timer")).to_be_visible()
+    expect(page.get_by_role("button", name="Start the timer (30-second holds)")).to_be_visible()
 
-    # Record today's session.
+    # Record today's session: one tap per answer, on large buttons.
     stretch, bridge = journey["stretch"], journey["bridge"]
-    page.get_by_label("Standing hamstring stretch: sets done, left side").select_option("2")
-    page.get_by_label("Standing hamstring stretch: sets done, right side").select_option("1")
-    page.get_by_label("Glute bridge: sets done").select_option("3")
-    page.get_by_label("Pain right now (0 to 10)").select_option("3")
+
+    def choose(group: str, choice: str) -> None:
+        page.get_by_role("group", name=group).get_by_text(choice, exact=True).tap()
+
+    choose("Standing hamstring stretch: sets done, left side", "All 2")
+    choose("Standing hamstring stretch: sets done, right side", "1 of 2")
+    choose("Glute bridge: sets done", "All 3")
+    choose("Pain right now (0 to 10)", "3")
     page.get_by_label("About right").check()
     page.get_by_label("Anything to tell your therapist? (optional)").fill(COMMENT)
     page.screenshot(path=screens / "03-today-filled.png", full_page=True)

@@ -327,7 +327,7 @@ def test_a_german_patient_gets_the_portal_in_german(client, german_plan):
         assert format_date(day, "l, j. F") in today  # e.g. "Montag, 2. März"
     for text in ["Heute", "Ihre Übungen", "3 Sätze mit je 10 Wiederholungen", "Einheit speichern"]:
         assert text in today
-    assert "30-Sekunden-Timer starten" in today
+    assert "Timer starten (30 Sekunden halten)" in today
     assert 'data-done-label="Die Zeit ist um!"' in today  # the timer's JavaScript text
     assert "Save this session" not in today
 
