@@ -98,6 +98,9 @@ class RehabitAdminSite(admin.AdminSite):
     index_title = _("Home-exercise plans")
     # The plan page and the patient list need the full width for their columns.
     enable_nav_sidebar = False
+    # "View site" led therapists to the patients' sign-in page, which refuses
+    # staff; the admin is the therapists' site, so the link goes.
+    site_url = None
 
     def each_context(self, request: HttpRequest) -> dict[str, Any]:
         from clinic.models import therapist_for

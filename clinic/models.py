@@ -24,6 +24,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic.bidi import isolate
 from clinic.constraints import Bound
 from clinic.scoping import ScopedManager, ScopedQuerySet, unscoped
 from clinic.uploads import validate_illustration
@@ -110,7 +111,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         ]
 
     def __str__(self) -> str:
-        return self.full_name or self.email
+        return isolate(self.full_name) or self.email
 
     def clean(self) -> None:
         super().clean()
@@ -228,7 +229,7 @@ class Clinic(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return isolate(self.name)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -362,7 +363,8 @@ class Patient(models.Model):
 
     @property
     def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
+        # Each part isolated: an override in the first name must not reverse the surname.
+        return f"{isolate(self.first_name)} {isolate(self.last_name)}".strip()
 
 
 class PortalInvitationQuerySet(ScopedQuerySet["PortalInvitation"]):

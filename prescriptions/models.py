@@ -23,6 +23,7 @@ from django.db.models import F, Q
 from django.templatetags.static import static
 from django.utils.translation import gettext_lazy as _
 
+from clinic.bidi import isolate
 from clinic.constraints import Bound, FieldCheckConstraint, lazy_format
 from clinic.models import PAIN_SCALE, Clinic, Patient, Therapist, language_choices
 from clinic.scoping import ScopedManager, ScopedQuerySet
@@ -304,7 +305,7 @@ class Exercise(DosageFields):
         indexes = [models.Index(fields=["category", "body_region"])]
 
     def __str__(self) -> str:
-        return self.name
+        return isolate(self.name)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if getattr(self, "_shown_in", None):
@@ -579,7 +580,7 @@ class Plan(models.Model):
         indexes = [models.Index(fields=["patient", "status"])]
 
     def __str__(self) -> str:
-        return f"{self.title} – {self.patient}"
+        return f"{isolate(self.title)} – {self.patient}"
 
     def get_absolute_url(self) -> str:
         from django.urls import reverse
@@ -738,7 +739,7 @@ class PlanTemplate(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return isolate(self.name)
 
 
 class TemplateItemQuerySet(ScopedQuerySet["TemplateItem"]):

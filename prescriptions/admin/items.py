@@ -15,7 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from clinic.admin_site import SafeAutocompleteMixin
 from prescriptions import plans
 from prescriptions.admin.common import thumbnail
-from prescriptions.models import Exercise, PlanItem, TemplateItem
+from prescriptions.models import Exercise, PlanItem, Side, TemplateItem
+
+NOT_PER_SIDE = _("not per side")
 
 
 class ItemForm(forms.ModelForm[Any]):
@@ -54,6 +56,14 @@ class ItemForm(forms.ModelForm[Any]):
         for field in self.fields.values():
             if field.label and not field.widget.is_hidden:
                 field.widget.attrs["aria-label"] = f"{field.label}, {row}"
+        side = self.fields.get("side")
+        if isinstance(side, forms.ChoiceField):
+            # "Both legs together" read oddly for a pelvic tilt or a bird dog: say
+            # what the choice means, that the exercise is not counted per side.
+            side.choices = [
+                (value, NOT_PER_SIDE if value == Side.NONE else label)
+                for value, label in Side.choices
+            ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -18,6 +18,7 @@
   var PREFIX = "rehabit-draft:";
   var MAX_AGE = 8 * 24 * 3600 * 1000; // the editable window (today and 7 days before), plus a day
   var PING_EVERY = 4 * 60 * 1000;
+  var signingOut = false; // no draft is written once the patient signs out
 
   function storage() {
     try {
@@ -110,6 +111,7 @@
     function keep() {
       window.clearTimeout(saving);
       saving = window.setTimeout(function () {
+        if (signingOut) return;
         try {
           store.setItem(key, JSON.stringify({owner: owner, saved: Date.now(), fields: fieldsOf(form), sent: false}));
         } catch (error) { /* storage full: nothing more we can do here */ }
@@ -175,6 +177,7 @@
     var logout = document.querySelector("form.portal-logout");
     if (logout && store) {
       logout.addEventListener("submit", function () {
+        signingOut = true;
         draftKeys(store).forEach(function (key) { store.removeItem(key); });
       });
     }

@@ -195,7 +195,10 @@ def _fill_some(device: Phone) -> None:
     device.page.get_by_label("Anything to tell your therapist? (optional)").fill(
         "Sore behind the knee"
     )
-    device.page.wait_for_timeout(300)  # the draft is written a moment after typing
+    # The draft is written a moment after the last change.
+    device.page.wait_for_function(
+        "() => Object.values(localStorage).some((v) => v.includes('Sore behind the knee'))"
+    )
 
 
 def _expect_kept(page: Any) -> None:

@@ -157,3 +157,18 @@ def test_the_timer_follows_the_prescription(client, patient, therapist):
         'data-sides="2"',
     ):
         assert attribute in timer.group(0)
+
+
+def test_the_admin_has_no_view_site_link_to_the_patient_sign_in(client, therapist):
+    login(client, therapist)
+    html = client.get(reverse("admin:index")).content.decode()
+    assert "View site" not in html
+
+
+def test_the_side_choice_says_not_per_side(client, therapist, plan):
+    login(client, therapist)
+    url = reverse("admin:prescriptions_plan_change", args=[plan.pk])
+    html = client.get(url).content.decode()
+    assert '<option value="none"' in html
+    assert ">not per side</option>" in html
+    assert "both legs together</option>" not in html
