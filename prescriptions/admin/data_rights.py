@@ -102,10 +102,11 @@ class PatientDataRightsAdminMixin(_Base):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         extra: dict[str, Any] = dict(extra_context or {})
-        therapist = therapist_for(request)
-        # Shown as buttons; each page checks again against the patient.
-        extra["may_export_data"] = True
-        extra["may_erase"] = is_superuser(request) or bool(therapist and therapist.is_clinic_admin)
+        # The buttons show only to those whom the pages let in.
+        patient = self.get_object(request, object_id)
+        if patient is not None:
+            extra["may_export_data"] = may_export(request, patient)
+            extra["may_erase"] = may_erase(request, patient)
         return super().change_view(request, object_id, form_url, extra)
 
     def _patient(self, request: HttpRequest, object_id: str) -> Patient:

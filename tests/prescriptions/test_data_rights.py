@@ -146,6 +146,21 @@ class TestAdminExport:
     def test_a_colleague_without_the_patient_may_not(self, client, colleague, patient, plan):
         login(client, colleague)
         assert client.get(self.url(patient)).status_code == 403
+        page = client.get(reverse("admin:clinic_patient_change", args=[patient.pk]))
+        assert page.status_code == 200
+        assert self.url(patient).encode() not in page.content
+
+    def test_the_patient_page_offers_export_and_erasure_to_whom_may(
+        self, client, therapist, clinic_admin, patient
+    ):
+        erase = reverse("admin:clinic_patient_erase", args=[patient.pk]).encode()
+        login(client, therapist)
+        page = client.get(reverse("admin:clinic_patient_change", args=[patient.pk]))
+        assert self.url(patient).encode() in page.content
+        assert erase not in page.content
+        login(client, clinic_admin)
+        page = client.get(reverse("admin:clinic_patient_change", args=[patient.pk]))
+        assert erase in page.content
 
     def test_another_clinics_therapist_gets_a_404(self, client, outsider, patient):
         login(client, outsider)
