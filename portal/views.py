@@ -48,7 +48,7 @@ from prescriptions.charts import pain_chart_svg
 from prescriptions.dosage import describe
 from prescriptions.handouts import handout_response
 from prescriptions.localise import show_in
-from prescriptions.models import Plan, PlanItem, SessionLog
+from prescriptions.models import EducationPage, Plan, PlanItem, SessionLog
 from prescriptions.outcomes.responses import due_questionnaires, recent_responses
 from prescriptions.recording import EDITABLE_DAYS, check_day, record_session
 
@@ -380,9 +380,12 @@ def my_plan(request: HttpRequest, patient: Patient) -> HttpResponse:
         patient,
         list(
             patient.plans.active()
-            .select_related("therapist__user")
+            .select_related("therapist__user", "phase")
             .prefetch_related(
                 Prefetch("items", queryset=PlanItem.objects.select_related("exercise"))
+            )
+            .prefetch_related(
+                Prefetch("education", queryset=EducationPage.objects.order_by("title"))
             )
         ),
     )

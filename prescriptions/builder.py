@@ -206,8 +206,9 @@ def cards_for(ids: Iterable[int]) -> list[dict[str, Any]]:
 
 
 def protocol_rows(template: PlanTemplate) -> list[dict[str, Any]]:
-    """A protocol's exercises as plan rows with the protocol's dosage."""
-    items = template.items.select_related("exercise").order_by("order")
+    """A protocol's exercises as plan rows with the protocol's dosage (phase 1's, if it
+    has phases: the plan is moved on to the next phase from its own page)."""
+    items = template.starting_items().select_related("exercise")
     return [
         {"id": None, "exercise": card(item.exercise), **row_values(item)}
         for item in items
@@ -443,6 +444,7 @@ def save_plan(
         plan.status = Plan.Status.DRAFT
         if template is not None:
             plan.template = template
+            plan.phase = template.first_phase()
         plan.save()
         for position, item in enumerate(items, start=1):
             item.plan, item.order = plan, position

@@ -209,6 +209,7 @@ class Exercise(DosageFields):
         RESISTANCE_BAND = "resistance_band", _("Resistance band")
         EXERCISE_BALL = "exercise_ball", _("Exercise ball")
         STATIONARY_BIKE = "stationary_bike", _("Stationary bike")
+        STICK = "stick", _("Broomstick or pole")
 
     class Difficulty(models.IntegerChoices):
         EASY = 1, _("Easy")
@@ -514,6 +515,77 @@ class PlanTemplateTranslation(models.Model):
         return value if isinstance(value, str) else ""
 
 
+class EducationPageQuerySet(ScopedQuerySet["EducationPage"]):
+    clinic_path = "clinic"
+    shared_rows = True
+
+    def shared(self) -> EducationPageQuerySet:
+        return self.filter(clinic=None)
+
+
+class EducationPage(models.Model):
+    """A short page of plain text for patients, which a therapist adds to a plan: shown
+    in the portal and printed in the handout. The shipped pages come from
+    prescriptions/library/education.toml."""
+
+    clinic = models.ForeignKey(
+        Clinic,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="education_pages",
+        verbose_name=_("owner"),
+        help_text=_("Empty for the pages that ship with Rehabit."),
+    )
+    title = models.CharField(_("title"), max_length=120)
+    slug = models.SlugField(_("short name"), max_length=120)
+    summary = models.CharField(
+        _("summary"), max_length=200, help_text=_("One line: what the page is about.")
+    )
+    body = models.TextField(
+        _("text"), help_text=_("Plain text for the patient. A blank line starts a new paragraph.")
+    )
+    sources = models.TextField(
+        _("sources"),
+        blank=True,
+        help_text=_("For the therapist: where the advice comes from. Not shown to patients."),
+    )
+    is_active = models.BooleanField(
+        _("available"), default=True, help_text=_("Retired pages cannot be added to plans.")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ScopedManager.from_queryset(EducationPageQuerySet)()
+
+    class Meta:
+        verbose_name = _("education page")
+        verbose_name_plural = _("education pages")
+        ordering = ["title"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slug"],
+                condition=Q(clinic=None),
+                name="educationpage_shared_slug_unique",
+                violation_error_message=_("The shared library already has this short name."),
+            ),
+            models.UniqueConstraint(
+                fields=["clinic", "slug"],
+                name="educationpage_clinic_slug_unique",
+                violation_error_message=_("Your clinic already has a page with this name."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def paragraphs(self) -> list[str]:
+        """The text in paragraphs; single line breaks inside one are kept as spaces."""
+        blocks = [" ".join(_lines(block)) for block in self.body.split("\n\n")]
+        return [block for block in blocks if block]
+
+
 class PlanQuerySet(ScopedQuerySet["Plan"]):
     clinic_path = "patient__clinic"
 
@@ -557,6 +629,25 @@ class Plan(models.Model):
         related_name="plans",
         verbose_name=_("started from template"),
     )
+    education = models.ManyToManyField(
+        EducationPage,
+        blank=True,
+        related_name="+",
+        verbose_name=_("education pages"),
+        help_text=_(
+            "Short reading for the patient, shown in the portal and printed in the handout."
+        ),
+    )
+    phase = models.ForeignKey(
+        "TemplatePhase",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("phase"),
+        help_text=_("The protocol phase the plan is in; empty for a plan without phases."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -597,7 +688,7 @@ class Plan(models.Model):
         if self._state.adding and self.template_id and self.patient_id:
             # Started from a template: its exercises are copied in on saving.
             assert self.template is not None
-            self.check_exercise_count(self.template.items.count())
+            self.check_exercise_count(self.template.starting_items().count())
 
     def is_running_on(self, day: datetime.date) -> bool:
         return self.start_date <= day and (self.end_date is None or day <= self.end_date)
@@ -707,6 +798,13 @@ class PlanTemplate(models.Model):
     description = models.TextField(_("description"), blank=True)
     goals = models.TextField(_("goals"), blank=True)
     notes_for_patient = models.TextField(_("notes for the patient"), blank=True)
+    sources = models.TextField(
+        _("sources"),
+        blank=True,
+        help_text=_(
+            "For the therapist: the guidance this protocol follows. Not shown to patients."
+        ),
+    )
     duration_weeks = models.PositiveSmallIntegerField(
         _("typical length (weeks)"),
         null=True,
@@ -719,6 +817,7 @@ class PlanTemplate(models.Model):
 
     if TYPE_CHECKING:
         items: RelatedManager[TemplateItem]
+        phases: RelatedManager[TemplatePhase]
 
     class Meta:
         verbose_name = _("plan template")
@@ -741,6 +840,70 @@ class PlanTemplate(models.Model):
     def __str__(self) -> str:
         return isolate(self.name)
 
+    def first_phase(self) -> TemplatePhase | None:
+        return self.phases.order_by("number").first()
+
+    def starting_items(self) -> models.QuerySet[TemplateItem]:
+        """The exercises a plan started from this template gets: phase 1's, if it has phases."""
+        items = self.items.order_by("order")
+        first = self.phases.order_by("number").values_list("number", flat=True).first()
+        return items.filter(phase=first) if first is not None else items
+
+
+class TemplatePhaseQuerySet(ScopedQuerySet["TemplatePhase"]):
+    clinic_path = "template__clinic"
+    shared_rows = True
+
+
+class TemplatePhase(models.Model):
+    """A stage of a protocol. Its exercises are the template's items with its number;
+    a plan started from the protocol starts at phase 1 and is moved on by the therapist
+    when the criteria are met."""
+
+    template = models.ForeignKey(
+        PlanTemplate, on_delete=models.CASCADE, related_name="phases", verbose_name=_("template")
+    )
+    number = models.PositiveSmallIntegerField(_("phase"), validators=[MinValueValidator(1)])
+    name = models.CharField(_("name"), max_length=120)
+    notes_for_patient = models.TextField(
+        _("notes for the patient"), blank=True, help_text=_("Shown with the plan in this phase.")
+    )
+    criteria = models.TextField(
+        _("criteria to move on"),
+        blank=True,
+        help_text=_(
+            "For the therapist, one per line: when the patient is ready for the next "
+            "phase (for the last phase: when to finish)."
+        ),
+    )
+
+    objects = ScopedManager.from_queryset(TemplatePhaseQuerySet)()
+
+    class Meta:
+        verbose_name = _("phase")
+        verbose_name_plural = _("phases")
+        ordering = ["template", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template", "number"],
+                name="templatephase_number_unique",
+                violation_error_message=_("This template already has a phase with this number."),
+            ),
+            FieldCheckConstraint(
+                field="number",
+                condition=Q(number__gte=1),
+                name="templatephase_number_positive",
+                violation_error_message=_("Phases are numbered from 1."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("Phase %(number)s: %(name)s") % {"number": self.number, "name": self.name}
+
+    @property
+    def criteria_list(self) -> list[str]:
+        return _lines(self.criteria)
+
 
 class TemplateItemQuerySet(ScopedQuerySet["TemplateItem"]):
     clinic_path = "template__clinic"
@@ -750,6 +913,12 @@ class TemplateItemQuerySet(ScopedQuerySet["TemplateItem"]):
 class TemplateItem(ItemFields):
     template = models.ForeignKey(
         PlanTemplate, on_delete=models.CASCADE, related_name="items", verbose_name=_("template")
+    )
+    phase = models.PositiveSmallIntegerField(
+        _("phase"),
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text=_("The number of the protocol phase this exercise belongs to."),
     )
 
     objects = ScopedManager.from_queryset(TemplateItemQuerySet)()
@@ -769,6 +938,12 @@ class TemplateItem(ItemFields):
                 condition=Q(order__gte=1),
                 name="templateitem_order_positive",
                 violation_error_message=_("Positions start at 1."),
+            ),
+            FieldCheckConstraint(
+                field="phase",
+                condition=Q(phase__gte=1),
+                name="templateitem_phase_positive",
+                violation_error_message=_("Phases are numbered from 1."),
             ),
         ]
 

@@ -21,6 +21,7 @@ from prescriptions.models import (
     PlanTemplate,
     PlanTemplateTranslation,
     TemplateItem,
+    TemplatePhase,
 )
 
 ITEM_FIELD_NAMES = (*DOSAGE_FIELD_NAMES, "exercise_id", "order", "load", "tempo", "instructions")
@@ -48,6 +49,7 @@ def duplicate_plan(plan: Plan, *, therapist: Therapist | None = None) -> Plan:
         start_date=plan.patient.clinic.today(),
         notes_for_patient=plan.notes_for_patient,
         template=plan.template,
+        phase=plan.phase,
         status=Plan.Status.DRAFT,
     )
     items = list(plan.items.order_by("order"))
@@ -64,6 +66,7 @@ def start_plan_from_template(
     therapist: Therapist,
     start_date: datetime.date | None = None,
 ) -> Plan:
+    """A draft plan with the template's exercises: those of phase 1 if it has phases."""
     start = start_date or patient.clinic.today()
     weeks = template.duration_weeks
     # An N-week plan ends on the last day of its Nth week.
@@ -88,24 +91,79 @@ def start_plan_from_template(
     return plan
 
 
+def next_phase(plan: Plan) -> TemplatePhase | None:
+    """The phase after the plan's current one, if its protocol has one."""
+    if plan.phase is None:
+        return None
+    return (
+        TemplatePhase.objects.filter(
+            template_id=plan.phase.template_id, number__gt=plan.phase.number
+        )
+        .order_by("number")
+        .first()
+    )
+
+
 def copy_template_items(
     template: PlanTemplate, plan: Plan, words: PlanTemplateTranslation | None = None
 ) -> None:
-    """Raises ValidationError (the caller's transaction rolls back) past the clinic's limit.
+    """Copy the template's exercises into a new plan; a phased template's first phase only.
 
+    Raises ValidationError (the caller's transaction rolls back) past the clinic's limit.
     With `words`, each item's instructions, load and tempo come from that translation
-    where it has them.
+    where it has them (keyed by the item's position in the whole template).
     """
-    items = list(template.items.order_by("order"))
+    phase = template.first_phase()
+    items = list(template.starting_items())
     plan.check_exercise_count(len(items))
+    if phase is not None:
+        plan.phase = phase
+        plan.save(update_fields=["phase", "updated_at"])
     rows = []
     for position, item in enumerate(items, start=1):
-        values = _item_values(item)
+        values = {**_item_values(item), "order": position}
         if words is not None:
             for name in ("instructions", "load", "tempo"):
-                values[name] = words.item_text(position, name) or values[name]
+                values[name] = words.item_text(item.order, name) or values[name]
         rows.append(PlanItem(plan=plan, **values))
     PlanItem.objects.bulk_create(rows)
+
+
+@transaction.atomic
+def move_to_next_phase(plan: Plan) -> TemplatePhase:
+    """Give the plan the exercises of its protocol's next phase, as a new revision.
+
+    An exercise that carries on keeps its row (and the patient's records of it)
+    with the new phase's dosage; exercises the next phase leaves out are removed,
+    with the sets recorded against them. Session records (pain, symptoms) stay.
+    """
+    phase = next_phase(plan)
+    if phase is None:
+        raise ValueError("The plan has no next phase.")
+    wanted = list(
+        TemplateItem.objects.filter(template_id=phase.template_id, phase=phase.number).order_by(
+            "order"
+        )
+    )
+    current = {item.exercise_id: item for item in plan.items.order_by("order")}
+    keep = {item.exercise_id for item in wanted} & set(current)
+    PlanItem.objects.filter(plan=plan).exclude(exercise_id__in=keep).delete()
+    # Park the kept rows out of the way of the unique (plan, order) constraint.
+    PlanItem.objects.filter(plan=plan).update(order=F("order") + 10_000)
+    for order, template_item in enumerate(wanted, start=1):
+        values = {**_item_values(template_item), "order": order}
+        item = current.get(template_item.exercise_id)
+        if item is not None and item.exercise_id in keep:
+            for name, value in values.items():
+                setattr(item, name, value)
+            item.save()
+            keep.discard(item.exercise_id)  # a second row of the same exercise is new
+        else:
+            PlanItem.objects.create(plan=plan, **values)
+    plan.phase = phase
+    plan.save(update_fields=["phase", "updated_at"])
+    bump_revision(plan)
+    return phase
 
 
 @transaction.atomic

@@ -20,6 +20,8 @@ PRESCRIPTIONS_PERMISSIONS: RolePermissions = {
         "plantemplate": ("view", "add", "change", "delete"),
         "templateitem": ("view", "add", "change", "delete"),
         "plantemplatetranslation": ("view", "add", "change", "delete"),
+        "templatephase": ("view", "add", "change", "delete"),
+        "educationpage": ("view", "add", "change", "delete"),
         "sessionlog": ("view",),
         "exerciselog": ("view",),
         "outcomemeasure": ("view", "add", "change", "delete"),

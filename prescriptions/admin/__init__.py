@@ -4,6 +4,6 @@ Importing the package registers every ModelAdmin: Django's admin autodiscovery
 imports `prescriptions.admin`.
 """
 
-from prescriptions.admin import exercises, logs, patients, plans, templates
+from prescriptions.admin import education, exercises, logs, patients, plans, templates
 
-__all__ = ["exercises", "logs", "patients", "plans", "templates"]
+__all__ = ["education", "exercises", "logs", "patients", "plans", "templates"]

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import QuerySet
 from django.forms.formsets import DELETION_FIELD_NAME
 from django.http import HttpRequest
@@ -15,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from clinic.admin_site import SafeAutocompleteMixin
 from prescriptions import plans
 from prescriptions.admin.common import thumbnail
-from prescriptions.models import Exercise, PlanItem, Side, TemplateItem
+from prescriptions.models import Exercise, PlanItem, Side, TemplateItem, TemplatePhase
 
 NOT_PER_SIDE = _("not per side")
 
@@ -175,6 +176,18 @@ class PlanItemInline(ItemInline):
 
 class TemplateItemInline(ItemInline):
     model = TemplateItem
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("phase", *super().get_fields(request, obj))
+
+
+class TemplatePhaseInline(admin.StackedInline[TemplatePhase, Any]):
+    """A protocol's phases: the exercises of each are the rows below with its number."""
+
+    model = TemplatePhase
+    fields = (("number", "name"), "criteria", "notes_for_patient")
+    extra = 0
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 3})}}
 
 
 def save_items(formset: Any) -> None:

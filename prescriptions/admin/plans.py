@@ -6,10 +6,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
@@ -60,7 +62,7 @@ class PlanAdmin(
     list_filter = ("status", ("therapist", admin.RelatedOnlyFieldListFilter), "start_date")
     list_select_related = ("patient", "therapist__user")
     search_fields = ("title", "condition", "patient__first_name", "patient__last_name")
-    autocomplete_fields = ("patient",)
+    autocomplete_fields = ("patient", "education")
     date_hierarchy = "start_date"
     inlines = [PlanItemInline, OutcomeMeasureInline]
     actions = [
@@ -72,6 +74,7 @@ class PlanAdmin(
         *PlanHandoutAdminMixin.handout_actions,
     ]
     readonly_fields = (
+        "phase_panel",
         "revision",
         "created_at",
         "updated_at",
@@ -93,8 +96,10 @@ class PlanAdmin(
             top.append("template")
         sets: list[Any] = [
             (None, {"fields": top}),
-            (_("For the patient"), {"fields": ("goals", "notes_for_patient")}),
+            (_("For the patient"), {"fields": ("goals", "notes_for_patient", "education")}),
         ]
+        if obj is not None and obj.phase_id is not None:
+            sets.insert(1, (_("Protocol phase"), {"fields": ("phase_panel",)}))
         extra = (
             *PlanHandoutAdminMixin.handout_readonly_fields,
             *PlanAdherenceAdminMixin.adherence_readonly_fields,
@@ -130,6 +135,54 @@ class PlanAdmin(
             initial.setdefault("therapist", therapist.pk)
             initial.setdefault("start_date", therapist.clinic.today())
         return initial
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<path:object_id>/next-phase/",
+                self.admin_site.admin_view(self.next_phase_view),
+                name="prescriptions_plan_next_phase",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description=_("phase"))
+    def phase_panel(self, obj: Plan) -> str:
+        if obj.phase is None:
+            return "–"
+        return render_to_string(
+            "admin/prescriptions/plan/phase_panel.html",
+            {
+                "plan": obj,
+                "phase": obj.phase,
+                "next": plans.next_phase(obj),
+                "url": reverse("admin:prescriptions_plan_next_phase", args=[obj.pk]),
+            },
+        )
+
+    def next_phase_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        plan = self.get_object(request, unquote(object_id))
+        if plan is None or not self.has_change_permission(request, plan):
+            raise Http404(_("No plan with this ID."))
+        change_url = reverse("admin:prescriptions_plan_change", args=[plan.pk])
+        if request.method != "POST":
+            return HttpResponseRedirect(change_url)
+        if plans.next_phase(plan) is None:
+            message = _("This plan is in its protocol's last phase.")
+            self.message_user(request, message, messages.WARNING)
+            return HttpResponseRedirect(change_url)
+        phase = plans.move_to_next_phase(plan)
+        self.plan_saved(plan)
+        self.message_user(
+            request,
+            _(
+                "Moved to %(phase)s. The handout and the portal show the new exercises "
+                "(revision %(revision)s)."
+            )
+            % {"phase": phase, "revision": plan.revision},
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(change_url)
 
     @admin.display(description=_("patient"), ordering="patient__last_name")
     def patient_link(self, obj: Plan) -> str:

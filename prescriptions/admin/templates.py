@@ -25,8 +25,8 @@ from clinic.models import Patient, Therapist, therapist_for
 from prescriptions import plans
 from prescriptions.admin.common import OwnerFilter
 from prescriptions.admin.exercises import TranslationInlineMixin
-from prescriptions.admin.items import TemplateItemInline, save_items
-from prescriptions.models import PlanTemplate, PlanTemplateTranslation
+from prescriptions.admin.items import TemplateItemInline, TemplatePhaseInline, save_items
+from prescriptions.models import PlanTemplate, PlanTemplateTranslation, TemplateItem
 
 
 class PlanTemplateTranslationInline(
@@ -56,7 +56,7 @@ class PlanTemplateAdmin(admin.ModelAdmin[PlanTemplate]):
     list_select_related = ("clinic",)
     search_fields = ("name", "condition")
     prepopulated_fields = {"slug": ("name",)}
-    inlines = [TemplateItemInline, PlanTemplateTranslationInline]
+    inlines = [TemplatePhaseInline, TemplateItemInline, PlanTemplateTranslationInline]
     actions = ["start_plan"]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -68,6 +68,7 @@ class PlanTemplateAdmin(admin.ModelAdmin[PlanTemplate]):
             "description",
             "goals",
             "notes_for_patient",
+            "sources",
         ]
         if is_superuser(request):
             fields.insert(0, "clinic")
@@ -96,7 +97,10 @@ class PlanTemplateAdmin(admin.ModelAdmin[PlanTemplate]):
         super().save_model(request, obj, form, change)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        save_items(formset)
+        if formset.model is TemplateItem:
+            save_items(formset)
+        else:
+            formset.save()
 
     @admin.action(description=_("Start a plan for a patient from this template"))
     def start_plan(self, request: HttpRequest, queryset: QuerySet[PlanTemplate]) -> Any:

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -24,7 +25,7 @@ from prescriptions import dosage
 from prescriptions.adherence import sessions_per_day
 from prescriptions.handouts.files import absolute_url, local_file
 from prescriptions.localise import show_in
-from prescriptions.models import Exercise, Plan, PlanItem, placeholder_url
+from prescriptions.models import EducationPage, Exercise, Plan, PlanItem, placeholder_url
 
 TEMPLATE_NAME = "prescriptions/handout.html"
 TICK_SHEET_DAYS = 14
@@ -210,8 +211,12 @@ def _tick_weeks(
 
 
 def load_plan(plan: Plan) -> tuple[Plan, list[PlanItem]]:
-    """The plan with everything the handout shows, in two queries."""
-    fresh = Plan.objects.select_related("patient__clinic", "therapist__user").get(pk=plan.pk)
+    """The plan with everything the handout shows, in three queries."""
+    fresh = (
+        Plan.objects.select_related("patient__clinic", "therapist__user", "phase")
+        .prefetch_related(Prefetch("education", queryset=EducationPage.objects.order_by("title")))
+        .get(pk=plan.pk)
+    )
     items = list(fresh.items.select_related("exercise").order_by("order", "pk"))
     return fresh, items
 
@@ -254,6 +259,9 @@ def build_context(plan: Plan, items: list[PlanItem]) -> dict[str, Any]:
         "therapist_name": therapist.user.get_full_name(),
         "therapist_title": therapist.job_title,
         "cards": cards,
+        # A preview of an unsaved plan has no pages yet.
+        "education": list(plan.education.all()) if plan.pk else [],
+        "phase": plan.phase,
         "load": load,
         "issued": issued,
         "language": translation.get_language() or settings.LANGUAGE_CODE,

@@ -24,16 +24,19 @@ from prescriptions.library.languages import LanguageFile, library_translations
 from prescriptions.models import (
     DOSAGE_FIELD_NAMES,
     DosageFields,
+    EducationPage,
     Exercise,
     ExerciseTranslation,
     PlanTemplate,
     PlanTemplateTranslation,
     TemplateItem,
+    TemplatePhase,
 )
 
 LIBRARY_DIR = Path(__file__).resolve().parent
 EXERCISES_FILE = LIBRARY_DIR / "exercises.toml"
 PROTOCOLS_FILE = LIBRARY_DIR / "protocols.toml"
+EDUCATION_FILE = LIBRARY_DIR / "education.toml"
 
 AMOUNT_FIELDS = ("reps", "hold_seconds", "duration_minutes")
 
@@ -108,6 +111,8 @@ class LibraryItem:
     load: str = ""
     tempo: str = ""
     instructions: str = ""
+    # Set from the [[protocol.phase]] the item is listed under, not written per item.
+    phase: int = 1
 
     def dosage(self, default: Mapping[str, Any]) -> dict[str, Any]:
         dosage = dict(default)
@@ -124,6 +129,22 @@ class LibraryItem:
 
 
 @dataclasses.dataclass(frozen=True)
+class LibraryPhase:
+    """One stage of a protocol; its exercises are the protocol's items with its number."""
+
+    name: str
+    criteria: tuple[str, ...]
+    notes_for_patient: str = ""
+
+    def model_fields(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "criteria": "\n".join(self.criteria),
+            "notes_for_patient": self.notes_for_patient,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
 class LibraryProtocol:
     slug: str
     name: str
@@ -131,8 +152,11 @@ class LibraryProtocol:
     description: str
     goals: str
     notes_for_patient: str
+    # Every item, phase after phase; each knows its phase number.
     items: tuple[LibraryItem, ...]
     duration_weeks: int | None = None
+    phases: tuple[LibraryPhase, ...] = ()
+    sources: str = ""
 
     def model_fields(self) -> dict[str, Any]:
         return {
@@ -142,6 +166,29 @@ class LibraryProtocol:
             "goals": self.goals,
             "notes_for_patient": self.notes_for_patient,
             "duration_weeks": self.duration_weeks,
+            "sources": self.sources,
+        }
+
+    def phase_items(self, number: int) -> tuple[LibraryItem, ...]:
+        return tuple(item for item in self.items if item.phase == number)
+
+
+@dataclasses.dataclass(frozen=True)
+class LibraryPage:
+    """A patient-education page. `body` is plain text; a blank line starts a paragraph."""
+
+    slug: str
+    title: str
+    summary: str
+    body: str
+    sources: str
+
+    def model_fields(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "summary": self.summary,
+            "body": self.body,
+            "sources": self.sources,
         }
 
 
@@ -206,18 +253,37 @@ def with_pose_descriptions(exercises: Iterable[LibraryExercise]) -> tuple[Librar
 
 
 def parse_protocols(data: Mapping[str, Any]) -> tuple[LibraryProtocol, ...]:
+    """Protocols with phases ([[protocol.phase]] and their [[protocol.phase.item]]), or
+    without (a plain list of [[protocol.item]], all in one unnamed phase)."""
     protocols = []
     for number, table in enumerate(data.get("protocol", []), start=1):
         where = f"Protocol {table.get('slug') or f'#{number}'!r}"
-        values = _parse_table(table, LibraryProtocol, where, skip=["items", "item"])
-        items = tuple(
-            LibraryItem(
-                **_parse_table(item, LibraryItem, f"{where}, item {position}"),
-            )
-            for position, item in enumerate(table.get("item", []), start=1)
+        values = _parse_table(
+            table, LibraryProtocol, where, skip=["items", "item", "phases", "phase"]
         )
-        protocols.append(LibraryProtocol(items=items, **values))
+        if "phase" in table and "item" in table:
+            raise LibraryError(f"{where}: list its items under its phases, not beside them.")
+        phases = []
+        items: list[LibraryItem] = []
+        for phase_number, phase in enumerate(table.get("phase", []), start=1):
+            at = f"{where}, phase {phase_number}"
+            phases.append(LibraryPhase(**_parse_table(phase, LibraryPhase, at, skip=["item"])))
+            if not phase.get("item"):
+                raise LibraryError(f"{at}: items: has no exercises.")
+            items += _parse_items(phase.get("item", []), at, phase_number)
+        items += _parse_items(table.get("item", []), where, 1)
+        protocols.append(LibraryProtocol(items=tuple(items), phases=tuple(phases), **values))
     return tuple(protocols)
+
+
+def _parse_items(tables: Sequence[Mapping[str, Any]], where: str, phase: int) -> list[LibraryItem]:
+    return [
+        LibraryItem(
+            **_parse_table(item, LibraryItem, f"{where}, item {position}", skip=["phase"]),
+            phase=phase,
+        )
+        for position, item in enumerate(tables, start=1)
+    ]
 
 
 @functools.cache
@@ -229,6 +295,21 @@ def _parsed_exercises() -> tuple[LibraryExercise, ...]:
 def library_exercises() -> tuple[LibraryExercise, ...]:
     """The shipped exercise catalogue, in file order, each with its drawing's description."""
     return with_pose_descriptions(_parsed_exercises())
+
+
+def parse_pages(data: Mapping[str, Any]) -> tuple[LibraryPage, ...]:
+    pages = []
+    for number, table in enumerate(data.get("page", []), start=1):
+        where = f"Education page {table.get('slug') or f'#{number}'!r}"
+        pages.append(LibraryPage(**_parse_table(table, LibraryPage, where)))
+    return tuple(pages)
+
+
+@functools.cache
+def library_pages() -> tuple[LibraryPage, ...]:
+    """The shipped patient-education pages, in file order."""
+    with EDUCATION_FILE.open("rb") as f:
+        return parse_pages(tomllib.load(f))
 
 
 @functools.cache
@@ -260,16 +341,13 @@ class LoadReport:
     exercises: Counts = dataclasses.field(default_factory=Counts)
     templates: Counts = dataclasses.field(default_factory=Counts)
     translations: Counts = dataclasses.field(default_factory=Counts)
+    pages: Counts = dataclasses.field(default_factory=Counts)
 
     @property
     def changed(self) -> bool:
-        return bool(
-            self.exercises.created
-            or self.exercises.updated
-            or self.templates.created
-            or self.templates.updated
-            or self.translations.created
-            or self.translations.updated
+        return any(
+            counts.created or counts.updated
+            for counts in (self.exercises, self.templates, self.translations, self.pages)
         )
 
 
@@ -350,6 +428,7 @@ def _item_signature(item: TemplateItem) -> tuple[Any, ...]:
     return (
         item.exercise_id,
         item.order,
+        item.phase,
         *(getattr(item, name) for name in DOSAGE_FIELD_NAMES),
         item.load,
         item.tempo,
@@ -361,6 +440,7 @@ def load_library(
     exercises: Sequence[LibraryExercise] | None = None,
     protocols: Sequence[LibraryProtocol] | None = None,
     translations: Sequence[LanguageFile] | None = None,
+    pages: Sequence[LibraryPage] | None = None,
 ) -> LoadReport:
     """Create or update the shared exercises and templates from the catalogue.
 
@@ -369,8 +449,10 @@ def load_library(
     """
     # The scope of no clinic: the shared library's rows and nothing else, so a
     # clinic's own exercises and templates are out of reach even by mistake.
-    with scope(None):
-        return _load(exercises, protocols, translations)
+    with scope(None), transaction.atomic():
+        report = _load(exercises, protocols, translations)
+        report.pages = _load_pages(library_pages() if pages is None else pages)
+        return report
 
 
 @transaction.atomic
@@ -428,7 +510,7 @@ def _load(
         t.slug: t
         for t in PlanTemplate.objects.filter(
             clinic=None, slug__in=[p.slug for p in protocols]
-        ).prefetch_related("items")
+        ).prefetch_related("items", "phases")
     }
     for protocol in protocols:
         where = f"Protocol {protocol.slug!r}"
@@ -455,6 +537,7 @@ def _load(
                 template=template,
                 exercise=by_slug[item.exercise],
                 order=position,
+                phase=item.phase,
                 load=item.load,
                 tempo=item.tempo,
                 instructions=item.instructions,
@@ -467,6 +550,9 @@ def _load(
             for position, (item, new) in enumerate(zip(protocol.items, wanted, strict=True), 1):
                 _clean(new, f"{where}, item {position} ({item.exercise})")
             TemplateItem.objects.bulk_create(wanted)
+            dirty = True
+
+        if _sync_phases(template, protocol, created=created):
             dirty = True
 
         if created:
@@ -568,5 +654,57 @@ def _upsert(
     _save(row, where)
 
 
+@transaction.atomic
+def _load_pages(pages: Sequence[LibraryPage]) -> Counts:
+    counts = Counts()
+    slugs = [page.slug for page in pages]
+    if len(set(slugs)) != len(slugs):
+        twice = next(slug for slug in slugs if slugs.count(slug) > 1)
+        raise LibraryError(f"Education page {twice!r}: slug: listed twice.")
+    current = {p.slug: p for p in EducationPage.objects.shared().filter(slug__in=slugs)}
+    for data in pages:
+        where = f"Education page {data.slug!r}"
+        fields = data.model_fields()
+        page = current.get(data.slug)
+        if page is None:
+            page = EducationPage(clinic=None, slug=data.slug, **fields)
+            counts.created += 1
+        elif all(getattr(page, k) == v for k, v in fields.items()):
+            counts.unchanged += 1
+            continue
+        else:
+            for name, value in fields.items():
+                setattr(page, name, value)
+            counts.updated += 1
+        _clean(page, where)
+        _save(page, where)
+    return counts
+
+
 def _order(item: TemplateItem) -> int:
     return item.order
+
+
+def _sync_phases(template: PlanTemplate, protocol: LibraryProtocol, *, created: bool) -> bool:
+    """Update the template's phases in place, matched by number, so that plans pointing
+    at a phase keep it; phases the data no longer has are deleted. True if anything changed."""
+    current = {} if created else {p.number: p for p in template.phases.all()}
+    changed = False
+    for number, data in enumerate(protocol.phases, start=1):
+        where = f"Protocol {protocol.slug!r}, phase {number}"
+        fields = data.model_fields()
+        phase = current.pop(number, None)
+        if phase is None:
+            phase = TemplatePhase(template=template, number=number, **fields)
+        elif all(getattr(phase, k) == v for k, v in fields.items()):
+            continue
+        else:
+            for name, value in fields.items():
+                setattr(phase, name, value)
+        _clean(phase, where)
+        _save(phase, where)
+        changed = True
+    if current:
+        TemplatePhase.objects.filter(pk__in=[p.pk for p in current.values()]).delete()
+        changed = True
+    return changed

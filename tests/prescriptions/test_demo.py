@@ -86,7 +86,7 @@ def test_the_command_refuses_to_run_without_debug():
 
 def test_it_loads_the_library_first_when_it_is_missing(seeded):
     with unscoped():
-        assert Exercise.objects.shared().count() == 48
+        assert Exercise.objects.shared().count() == 54
     plan = active_plan("Margaret")
     assert plan.template is not None and plan.template.slug == "sciatica-relief"
 

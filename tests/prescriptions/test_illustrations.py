@@ -28,20 +28,7 @@ from prescriptions.models import Exercise
 
 SVG = "{http://www.w3.org/2000/svg}"
 LIBRARY = {e.slug: e for e in library_exercises()}
-# Exercises added by the clinical review (issue 15) whose texts come in with the library
-# branch: until both branches are merged, they have a drawing but no row in
-# exercises.toml. Once they have one, the library's own category is used.
-PENDING = {
-    "isometric-hamstring-hold": Exercise.Category.STRENGTHENING,
-    "graded-walking": Exercise.Category.AEROBIC_WARMUP,
-    "dowel-hip-hinge": Exercise.Category.STRENGTHENING,
-    "a-skip": Exercise.Category.DYNAMIC_WARMUP,
-    "strides-build-up-runs": Exercise.Category.DYNAMIC_WARMUP,
-    "pogo-hops": Exercise.Category.STRENGTHENING,
-}
-CATEGORY = {slug: str(category) for slug, category in PENDING.items()} | {
-    slug: e.category for slug, e in LIBRARY.items()
-}
+CATEGORY = {slug: e.category for slug, e in LIBRARY.items()}
 SLUGS = sorted(CATEGORY)
 # Held positions: start and end may be the same picture.
 HOLDS = {"single-leg-stance", "tandem-stance", "side-plank-knees", "isometric-hamstring-hold"}

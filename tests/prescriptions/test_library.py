@@ -77,6 +77,12 @@ CATALOGUE = {
     "tandem-stance": ("balance", "whole_leg", "wall", "none"),
     "single-leg-reach": ("balance", "whole_leg", "none", "each"),
     "step-down-control": ("balance", "knee", "step", "each"),
+    "graded-walking": ("aerobic_warmup", "whole_body", "none", "none"),
+    "isometric-hamstring-hold": ("strengthening", "back_of_thigh", "mat", "each"),
+    "dowel-hip-hinge": ("strengthening", "back_of_thigh", "stick", "none"),
+    "a-skip": ("dynamic_warmup", "whole_leg", "none", "alternating"),
+    "strides-build-up-runs": ("dynamic_warmup", "whole_body", "none", "none"),
+    "pogo-hops": ("strengthening", "calf_ankle", "none", "none"),
 }
 
 
@@ -281,7 +287,7 @@ def test_the_prevention_protocol_warms_up_first_and_stretches_last():
 def test_sciatica_relief_has_the_gentle_nerve_and_back_exercises():
     protocol = next(p for p in library_protocols() if p.slug == "sciatica-relief")
     order = [item.exercise for item in protocol.items]
-    assert order[0] == "seated-sciatic-nerve-slider"
+    assert order[0] == "supine-sciatic-nerve-glide"
     assert "seated-sciatic-nerve-tensioner" not in order
     for slug in ("supine-sciatic-nerve-glide", "pelvic-tilt", "knee-to-chest-stretch"):
         assert slug in order
@@ -352,9 +358,9 @@ def test_parsing_rejects_unknown_and_missing_fields_by_name():
 def test_loading_creates_the_shared_library_with_links_and_protocols():
     report = load_library()
 
-    assert (report.exercises.created, report.templates.created) == (48, len(library_protocols()))
+    assert (report.exercises.created, report.templates.created) == (54, len(library_protocols()))
     with unscoped():
-        assert Exercise.objects.shared().count() == 48
+        assert Exercise.objects.shared().count() == 54
         bridge = Exercise.objects.get(slug="single-leg-bridge")
     assert bridge.clinic is None
     assert bridge.easier is not None and bridge.easier.slug == "glute-bridge"
@@ -389,7 +395,7 @@ def test_loading_twice_creates_and_changes_nothing(django_assert_max_num_queries
         report = load_library()
 
     assert not report.changed
-    assert report.exercises.unchanged == 48
+    assert report.exercises.unchanged == 54
     assert report.templates.unchanged == len(library_protocols())
     with unscoped():
         after = (
@@ -577,11 +583,11 @@ def test_a_link_or_item_naming_a_missing_exercise_is_reported_before_any_write()
 def test_the_command_prints_a_short_report():
     out = StringIO()
     call_command("load_library", stdout=out)
-    assert "Exercises: 48 created, 0 updated, 0 unchanged." in out.getvalue()
+    assert "Exercises: 54 created, 0 updated, 0 unchanged." in out.getvalue()
 
     out = StringIO()
     call_command("load_library", stdout=out)
-    assert "Exercises: 0 created, 0 updated, 48 unchanged." in out.getvalue()
+    assert "Exercises: 0 created, 0 updated, 54 unchanged." in out.getvalue()
     assert "already up to date" in out.getvalue()
 
 

@@ -21,6 +21,7 @@ class Command(BaseCommand):
             raise CommandError(f"The library was not loaded: {error}") from None
         self.stdout.write(f"Exercises: {report.exercises}.")
         self.stdout.write(f"Protocols: {report.templates}.")
+        self.stdout.write(f"Education pages: {report.pages}.")
         if report.changed:
             self.stdout.write(self.style.SUCCESS("Library loaded."))
         else:
