@@ -84,7 +84,7 @@ def test_return_to_sport_keeps_hamstring_volume_down_and_builds_up_to_running():
     protocol = PROTOCOLS["hamstring-return-to-sport"]
     for number in range(1, len(protocol.phases) + 1):
         weekly = sum(
-            item.sets * item.days_per_week  # type: ignore[operator]
+            (item.sets or 0) * (item.days_per_week or 0)
             for item in protocol.phase_items(number)
             if item.exercise in HAMSTRING_HEAVY
         )
