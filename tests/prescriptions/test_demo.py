@@ -166,7 +166,9 @@ def test_plans_come_from_the_protocols_in_every_status(seeded):
         assert {Plan.Status.ACTIVE, Plan.Status.DRAFT, Plan.Status.COMPLETED} <= statuses
         for plan in Plan.objects.select_related("template"):
             assert plan.template is not None
-            template_items = list(plan.template.items.order_by("order"))
+            # A plan starts at its protocol's first phase.
+            template_items = list(plan.template.starting_items())
+            assert plan.phase is not None and plan.phase.number == 1
             plan_items = list(plan.items.order_by("order"))
             assert len(plan_items) == len(template_items) > 0
             assert [i.exercise_id for i in plan_items] == [i.exercise_id for i in template_items]
