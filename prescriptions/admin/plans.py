@@ -24,7 +24,7 @@ from prescriptions.admin.builder import PlanBuilderAdminMixin
 from prescriptions.admin.handouts import PlanHandoutAdminMixin
 from prescriptions.admin.items import PlanItemInline, items_changed, save_items
 from prescriptions.admin.outcomes import OutcomeMeasureInline
-from prescriptions.models import Plan, PlanItem
+from prescriptions.models import EducationPage, Plan, PlanItem
 from prescriptions.tasks import schedule_handout
 
 
@@ -62,7 +62,7 @@ class PlanAdmin(
     list_filter = ("status", ("therapist", admin.RelatedOnlyFieldListFilter), "start_date")
     list_select_related = ("patient", "therapist__user")
     search_fields = ("title", "condition", "patient__first_name", "patient__last_name")
-    autocomplete_fields = ("patient", "education")
+    autocomplete_fields = ("patient",)
     date_hierarchy = "start_date"
     inlines = [PlanItemInline, OutcomeMeasureInline]
     actions = [
@@ -120,6 +120,13 @@ class PlanAdmin(
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Plan]:
         return super().get_queryset(request).annotate(n_items=Count("items"))
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "education":
+            # A handful of pages: tick boxes, each with its own label.
+            kwargs["widget"] = forms.CheckboxSelectMultiple
+            kwargs["queryset"] = EducationPage.objects.filter(is_active=True).order_by("title")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         field = super().formfield_for_dbfield(db_field, request, **kwargs)

@@ -455,7 +455,6 @@ def load_library(
         return report
 
 
-@transaction.atomic
 def _load(
     exercises: Sequence[LibraryExercise] | None,
     protocols: Sequence[LibraryProtocol] | None,
@@ -654,7 +653,6 @@ def _upsert(
     _save(row, where)
 
 
-@transaction.atomic
 def _load_pages(pages: Sequence[LibraryPage]) -> Counts:
     counts = Counts()
     slugs = [page.slug for page in pages]

@@ -279,9 +279,9 @@ class TestCache:
         self, two_exercise_plan, django_assert_num_queries
     ):
         first = handouts.get_handout(two_exercise_plan)
-        # The plan, its items, the exercises' versions in the patient's language, the
-        # stored handout.
-        with django_assert_num_queries(4):
+        # The plan (with its patient, clinic, therapist and phase), its education pages,
+        # its items, the exercises' versions in the patient's language, the stored handout.
+        with django_assert_num_queries(5):
             again = handouts.get_handout(two_exercise_plan)
         assert again.pk == first.pk
         assert Handout.objects.count() == 1

@@ -390,7 +390,8 @@ def test_loading_twice_creates_and_changes_nothing(django_assert_max_num_queries
         stamps = dict(Exercise.objects.values_list("slug", "updated_at"))
         item_ids = set(TemplateItem.objects.values_list("pk", flat=True))
 
-    # The library, its protocols, and the stored versions in other languages.
+    # A savepoint and its release, the library, its protocols with their items and
+    # phases, the stored versions in other languages, and the education pages.
     with django_assert_max_num_queries(7):
         report = load_library()
 
@@ -447,7 +448,7 @@ def test_changed_text_in_the_data_updates_the_shared_row_in_place():
     )
     report = load_library(exercises=changed)
 
-    assert (report.exercises.updated, report.exercises.unchanged) == (1, 47)
+    assert (report.exercises.updated, report.exercises.unchanged) == (1, 53)
     assert report.templates.unchanged == len(library_protocols())
     row.refresh_from_db()
     assert row.purpose == "Strengthens the side of your hip."
@@ -506,7 +507,7 @@ def test_rerunning_the_load_after_a_pose_description_changes_updates_only_that_r
 
     report = load_library()
 
-    assert (report.exercises.updated, report.exercises.unchanged) == (1, 47)
+    assert (report.exercises.updated, report.exercises.unchanged) == (1, 53)
     with unscoped():
         assert Exercise.objects.get(clinic=None, slug="clamshell").illustration_alt == new
         assert (
