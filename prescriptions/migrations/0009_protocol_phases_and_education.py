@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('clinic', '0008_clinic_max_plan_exercises'),
-        ('prescriptions', '0007_outcome_measures'),
+        ('prescriptions', '0008_library_in_other_languages'),
     ]
 
     operations = [
