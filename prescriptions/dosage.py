@@ -74,12 +74,22 @@ def describe(d: DosageFields) -> str:
         if d.sets > 1:
             parts.append(ngettext("%(n)s time", "%(n)s times", d.sets) % {"n": d.sets})
     side = SIDE_WORDS.get(Side(d.side))
-    if side:
+    if d.side == Side.ALTERNATING and d.reps and not d.duration_minutes:
+        # "1 set of 10, alternating sides" left open whether 10 was per side.
+        parts.append(alternating_words(d.reps))
+    elif side:
         parts.append(side())
     parts.append(times_per_day_words(d.times_per_day))
     if d.days_per_week < 7:
         parts.append(days_per_week_words(d.days_per_week))
     return ", ".join(parts)
+
+
+def alternating_words(reps: int) -> str:
+    """The repetitions of an alternating exercise count both sides: say how many a side."""
+    if reps % 2 == 0:
+        return _("alternating sides, %(n)s each side") % {"n": reps // 2}
+    return _("alternating sides, both sides counted together")
 
 
 def sides(d: DosageFields) -> int:

@@ -194,6 +194,7 @@ def test_a_plan_from_a_protocol_takes_the_patients_language(patient, therapist):
     assert plan.title == "Vorbeugung gegen das Hamstring-Syndrom"
     assert plan.notes_for_patient.startswith("Machen Sie diese Einheit")
     assert items[6].instructions.startswith("Nach dem Training")
-    assert items[3].tempo == "3 s ab, 1 s auf"
+    # Phase 1 of the protocol: the lying leg curl is its fifth exercise.
+    assert items[4].tempo == "1 s auf, 3 s ab"
     # An item without words of its own stays empty.
     assert items[1].instructions == ""

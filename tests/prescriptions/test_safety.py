@@ -142,3 +142,24 @@ def test_no_library_card_writes_its_own_emergency_signs():
             assert word not in text, (data.slug, word)
     calf = next(e for e in library_exercises() if e.slug == "calf-raise")
     assert any("toes" in sign and "doctor today" in sign for sign in calf.stop_signs)
+
+
+def test_an_alternating_count_says_how_many_a_side():
+    knee_hugs = Exercise(sets=1, reps=10, side=Exercise.Side.ALTERNATING, times_per_day=1)
+    assert dosage.describe(knee_hugs) == "1 set of 10, alternating sides, 5 each side, once a day"
+    odd = Exercise(sets=1, reps=9, side=Exercise.Side.ALTERNATING, times_per_day=1)
+    assert "both sides counted together" in dosage.describe(odd)
+    marching = Exercise(sets=1, duration_minutes=5, side=Exercise.Side.NONE, times_per_day=1)
+    assert dosage.describe(marching) == "5 minutes, once a day"
+
+
+def test_older_patients_cautions_are_on_the_cards():
+    by_slug = {e.slug: e for e in library_exercises()}
+    assert "spinal stenosis" in " ".join(by_slug["prone-press-up"].cautions)
+    for slug in ("supine-piriformis-stretch", "seated-piriformis-stretch", "knee-to-chest-stretch"):
+        assert "hip replacement" in " ".join(by_slug[slug].cautions), slug
+    bridge = by_slug["heels-on-bench-bridge"]
+    assert "right angle" in bridge.steps[0] and "slightly bent" not in " ".join(bridge.steps)
+    assert "two days" in " ".join(by_slug["nordic-hamstring-curl"].stop_signs)
+    bench = by_slug["standing-hamstring-stretch-bench"]
+    assert "standing leg straight" not in " ".join(bench.cautions)
