@@ -32,6 +32,7 @@ from prescriptions.handouts import PlanLoad, load_warnings, plan_load
 from prescriptions.models import (
     DOSAGE_FIELD_NAMES,
     Exercise,
+    ExerciseTranslation,
     Plan,
     PlanItem,
     PlanTemplate,
@@ -117,13 +118,27 @@ class _Row:
     haystack: str
 
 
-def _row(values: dict[str, Any]) -> _Row:
+def _row(values: dict[str, Any], translated: str = "") -> _Row:
     return _Row(
         values=values,
         facets={name: str(values[name]) for name in FACETS},
         name=normalise(values["name"]),
-        haystack=normalise(f"{values['name']}\n{values['purpose']}\n{values['steps']}"),
+        haystack=normalise(
+            f"{values['name']}\n{values['purpose']}\n{values['steps']}\n{translated}"
+        ),
     )
+
+
+def _translated_texts() -> dict[int, str]:
+    """The library's words in the asker's language when it is not the original's, so
+    that a German-speaking therapist finds "Brücke" as well as "bridge" (one query)."""
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    if language.split("-")[0] == settings.LANGUAGE_CODE:
+        return {}
+    rows = ExerciseTranslation.objects.filter(language=language.split("-")[0]).values_list(
+        "exercise_id", "name", "purpose", "steps"
+    )
+    return {exercise_id: "\n".join(texts) for exercise_id, *texts in rows}
 
 
 def _labels() -> dict[str, dict[str, str]]:
@@ -161,8 +176,10 @@ def search_library(query: LibraryQuery) -> dict[str, Any]:
     here, where accents and partial words behave the same on every database; only
     the cards shown become model instances."""
     words = query.words
+    translated = _translated_texts() if words else {}
     rows = [
-        _row(values) for values in Exercise.objects.filter(is_active=True).values(*LIBRARY_COLUMNS)
+        _row(values, translated.get(values["id"], ""))
+        for values in Exercise.objects.filter(is_active=True).values(*LIBRARY_COLUMNS)
     ]
 
     def passes(row: _Row, skip: str | None = None) -> bool:

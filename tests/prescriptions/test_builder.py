@@ -911,3 +911,25 @@ def test_the_date_boxes_hold_iso_dates_in_german(client, therapist, patient):
     page = client.get(reverse(NEW), {"patient": patient.pk}, HTTP_ACCEPT_LANGUAGE="de").content
     assert f'type="date" name="start_date" value="{start}"' in page.decode()
     assert "Planeditor" in page.decode()
+
+
+def test_a_german_speaking_therapist_finds_exercises_by_their_german_words(
+    client, therapist, patient, library
+):
+    from prescriptions.models import ExerciseTranslation
+
+    with unscoped():
+        ExerciseTranslation.objects.create(
+            exercise=library["bridge"],
+            language="de",
+            name="Gesäßbrücke",
+            purpose="Kräftigt das Gesäß.",
+            steps="Auf den Rücken legen.\nBecken anheben.",
+        )
+    login(client, therapist)
+    url = reverse(LIBRARY)
+    german = {"patient": patient.pk, "q": "gesass brucke"}
+    found = client.get(url, german, HTTP_ACCEPT_LANGUAGE="de").json()
+    assert [card["name"] for card in found["results"]] == ["Glute bridge"]
+    # In English the German words are not searched.
+    assert client.get(url, german, HTTP_ACCEPT_LANGUAGE="en").json()["total"] == 0
