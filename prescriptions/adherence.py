@@ -744,6 +744,8 @@ def attention_reasons(patient: Patient, clinic: Clinic, today: datetime.date) ->
 class AttentionEntry:
     patient: Patient
     reasons: list[str]
+    # The newest active plan, whose progress panel shows the reasons (None: no plan).
+    plan_id: int | None = None
 
 
 def patients_needing_attention(
@@ -758,11 +760,20 @@ def patients_needing_attention(
     rows: list[Any] = list(
         annotate_patients(Patient.objects.filter(clinic=clinic), today)
         .filter(attention_q(today))
-        .annotate(attention_total=Window(Count("pk")))
+        .annotate(
+            attention_total=Window(Count("pk")),
+            attention_plan=Subquery(
+                Plan.objects.filter(patient=OuterRef("pk"), status=Plan.Status.ACTIVE)
+                .order_by("-start_date", "-pk")
+                .values("pk")[:1]
+            ),
+        )
         .order_by(F("adherence_7").asc(nulls_last=True), "last_name", "first_name", "pk")[:limit]
     )
     total = rows[0].attention_total if rows else 0
-    return [AttentionEntry(p, attention_reasons(p, clinic, today)) for p in rows], total
+    return [
+        AttentionEntry(p, attention_reasons(p, clinic, today), p.attention_plan) for p in rows
+    ], total
 
 
 def _streak(patient: Patient, today: datetime.date) -> int:

@@ -32,8 +32,14 @@ def attention_list(context: template.Context) -> dict[str, Any]:
     return {
         "shown": True,
         "clinic": clinic,
+        # Each name leads to where its reasons show: the plan's progress panel.
         "entries": [
-            (entry, reverse("admin:clinic_patient_change", args=[entry.patient.pk]))
+            (
+                entry,
+                reverse("admin:prescriptions_plan_change", args=[entry.plan_id]) + "#progress"
+                if entry.plan_id is not None
+                else reverse("admin:clinic_patient_change", args=[entry.patient.pk]),
+            )
             for entry in entries
         ],
         "total": total,

@@ -232,7 +232,12 @@ def test_the_index_lists_patients_who_need_attention_with_reasons(
     assert "No session logged for 7 days" in module
     assert "Adherence 0% over 7 days" in module
     assert "Pain 8/10 on" in module
-    assert reverse("admin:clinic_patient_change", args=[struggling.pk]) in module
+    # The name leads to the plan's progress panel, where the reasons can be seen.
+    with unscoped():
+        plan = struggling.plans.get()
+    assert reverse("admin:prescriptions_plan_change", args=[plan.pk]) + "#progress" in module
+    progress = client.get(reverse("admin:prescriptions_plan_change", args=[plan.pk]))
+    assert 'id="progress"' in progress.content.decode()
     # The stock index is still there.
     assert 'id="content-main"' in html
     assert 'id="recent-actions-module"' in html
