@@ -249,8 +249,11 @@ def build_context(plan: Plan, items: list[PlanItem]) -> dict[str, Any]:
         "page": css_string(_("Page") + " "),
         "of": css_string(" " + _("of") + " "),
     }
-    # The sentence names the plan's sessions a day (the adherence rule) and the
-    # fewest days a week any exercise asks for; each card gives its own.
+    # One "how often" sentence only when every exercise asks for the same: taking
+    # the most sessions a day and the fewest days a week of different exercises
+    # described a plan no card asked for.
+    rhythms = {(item.times_per_day, item.days_per_week) for item in items}
+    same_rhythm = len(rhythms) <= 1
     min_days = min((item.days_per_week for item in items), default=7)
     return {
         "plan": plan,
@@ -275,6 +278,7 @@ def build_context(plan: Plan, items: list[PlanItem]) -> dict[str, Any]:
         "tick_weeks": _tick_weeks(
             plan.start_date, items, 7 if patient.large_print else TICK_SHEET_DAYS
         ),
+        "same_rhythm": same_rhythm,
         "how_often": dosage.times_per_day_words(sessions_per_day(items)),
         "how_many_days": dosage.days_per_week_words(min_days),
         "goals": [line.strip() for line in plan.goals.splitlines() if line.strip()],

@@ -6,6 +6,7 @@ import html
 import re
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from clinic.scoping import unscoped
@@ -163,3 +164,26 @@ def test_older_patients_cautions_are_on_the_cards():
     assert "two days" in " ".join(by_slug["nordic-hamstring-curl"].stop_signs)
     bench = by_slug["standing-hamstring-stretch-bench"]
     assert "standing leg straight" not in " ".join(bench.cautions)
+
+
+def test_the_handout_does_not_invent_a_rhythm_no_card_asks_for(patient, therapist):
+    twice = factories.make_exercise(None, slug="test-twice", times_per_day=2, days_per_week=7)
+    weekly = factories.make_exercise(None, slug="test-weekly", times_per_day=1, days_per_week=2)
+    plan = factories.make_plan(patient, therapist, [twice, weekly])
+    text = handout_text(plan)
+    # Not "twice a day, 2 days a week", which neither exercise asks for.
+    assert "Do the exercises twice a day, 2 days a week" not in text
+    assert "each card says how often" in text
+
+
+def test_the_handout_prints_stop_signs_as_a_list_at_body_size(nerve_plan):
+    with unscoped():
+        markup = render_html(*load_plan(nerve_plan))
+    assert '<div class="stop-signs">' in markup and "<li>•&nbsp;Pain spreads further" in markup
+    css = (settings.BASE_DIR / "prescriptions/static/prescriptions/handout.css").read_text()
+    body = re.search(r"^html \{[^}]*font-size: ([\d.]+)pt", css, re.M)
+    assert body is not None and float(body.group(1)) >= 12
+    # No rule makes the cautions, stop signs or red flags smaller than the body.
+    for rule in re.findall(r"^([^{]*(?:stop|caution|red-flags|urgent)[^{]*)\{([^}]*)\}", css, re.M):
+        size = re.search(r"font-size: ([\d.]+)(pt|em)", rule[1])
+        assert size is None or (size.group(2) == "em" and float(size.group(1)) >= 1), rule
