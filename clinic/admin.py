@@ -103,6 +103,22 @@ class ClinicAdmin(admin.ModelAdmin[Clinic]):
             _("Plan size: warnings and limit"),
             {"fields": ("warn_daily_minutes", "warn_exercise_count", "max_plan_exercises")},
         ),
+        (
+            _("Dose suggestions"),
+            {
+                "description": _(
+                    "When the plan page suggests progressing or backing off an exercise. "
+                    "The therapist always decides."
+                ),
+                "fields": (
+                    "suggest_progress_adherence",
+                    "suggest_progress_pain_max",
+                    "suggest_effort_count",
+                    "suggest_regress_pain_rise",
+                    "suggest_min_days",
+                ),
+            },
+        ),
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Clinic]:

@@ -204,6 +204,33 @@ class Clinic(models.Model):
         validators=PLAN_EXERCISE_LIMIT.validators(),
         help_text=_("A plan with more exercises than this cannot be saved."),
     )
+    # Dose suggestions (prescriptions.suggestions): the thresholds of its rules.
+    suggest_progress_adherence = models.PositiveSmallIntegerField(
+        _("suggest progressing at adherence of at least (%)"),
+        default=80,
+        validators=PERCENT.validators(),
+    )
+    suggest_progress_pain_max = models.PositiveSmallIntegerField(
+        _("suggest progressing only with pain at most (0-10)"),
+        default=3,
+        validators=PAIN_SCALE.validators(),
+    )
+    suggest_effort_count = models.PositiveSmallIntegerField(
+        _("sessions rated 'too easy' or 'too hard' that count"),
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(14)],
+        help_text=_("How often in two weeks before a rating tips the suggestion."),
+    )
+    suggest_regress_pain_rise = models.PositiveSmallIntegerField(
+        _("suggest backing off when pain rises by (points in two weeks)"),
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(PAIN_SCALE.high)],
+    )
+    suggest_min_days = models.PositiveSmallIntegerField(
+        _("days with logs needed before suggesting a change"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(14)],
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = ScopedManager.from_queryset(ClinicQuerySet)()

@@ -34,7 +34,7 @@ class AnswerForm(forms.Form):
 
     answer = forms.TypedChoiceField(
         coerce=int,
-        widget=forms.RadioSelect,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
         error_messages={
             "required": gettext_lazy("Choose one of the answers shown."),
             "invalid_choice": gettext_lazy("Choose one of the answers shown."),

@@ -111,7 +111,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from clinic.models import Clinic, Patient
-from prescriptions.models import ExerciseLog, ItemFields, Plan, PlanItem, SessionLog
+from prescriptions.models import (
+    ExerciseLog,
+    ItemFields,
+    Plan,
+    PlanItem,
+    QuestionnaireResponse,
+    SessionLog,
+)
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -624,12 +631,29 @@ def _latest(logs: QuerySet[SessionLog], field_name: str, today: datetime.date) -
     )
 
 
+def _outcome_worse() -> Exists:
+    """Whether an active plan's outcome measure has its newest score worse than its
+    first by at least the MCID (QuestionnaireResponse.worse_by_mcid, set when scored)."""
+    completed = QuestionnaireResponse.Status.COMPLETED
+    newer = QuestionnaireResponse.objects.filter(
+        measure=OuterRef("measure"), status=completed, due_date__gt=OuterRef("due_date")
+    )
+    return Exists(
+        QuestionnaireResponse.objects.filter(
+            measure__plan__patient=OuterRef("pk"),
+            measure__plan__status=Plan.Status.ACTIVE,
+            status=completed,
+            worse_by_mcid=True,
+        ).filter(~Exists(newer))
+    )
+
+
 def annotate_patients(qs: QuerySet[Patient], today: datetime.date) -> QuerySet[Patient]:
     """Add the adherence columns to a patient queryset, all computed in the one query.
 
     adherence_7 / adherence_28 (percent or None) with their _prescribed and
     _completed parts, last_log_date, latest_pain, pain_week_before,
-    lasting_nerve_symptoms, first_active_start.
+    lasting_nerve_symptoms, outcome_worse, first_active_start.
     """
     week_start = today - datetime.timedelta(days=6)
     month_start = today - datetime.timedelta(days=27)
@@ -658,6 +682,7 @@ def annotate_patients(qs: QuerySet[Patient], today: datetime.date) -> QuerySet[P
         lasting_nerve_symptoms=Exists(
             logs.filter(date__range=(week_start, today), symptoms_lasted=True)
         ),
+        outcome_worse=_outcome_worse(),
         first_active_start=Subquery(
             Plan.objects.filter(patient=OuterRef("pk"), status=Plan.Status.ACTIVE)
             .order_by("start_date")
@@ -691,7 +716,12 @@ def attention_q(today: datetime.date) -> Q:
     pain_high = GreaterThanOrEqual(F("latest_pain"), F("clinic__attention_pain_at_least"))
     pain_rise = GreaterThanOrEqual(F("pain_change_7d"), F("clinic__attention_pain_rise"))
     return Q(is_active=True, first_active_start__isnull=False, first_active_start__lte=today) & (
-        Q(no_log) | Q(low) | Q(pain_high) | Q(pain_rise) | Q(lasting_nerve_symptoms=True)
+        Q(no_log)
+        | Q(low)
+        | Q(pain_high)
+        | Q(pain_rise)
+        | Q(lasting_nerve_symptoms=True)
+        | Q(outcome_worse=True)
     )
 
 
@@ -737,6 +767,8 @@ def attention_reasons(patient: Patient, clinic: Clinic, today: datetime.date) ->
         reasons.append(_("Pain up %(points)s points in a week") % {"points": row.pain_change_7d})
     if row.lasting_nerve_symptoms:
         reasons.append(_("Nerve symptoms lasted after exercise"))
+    if row.outcome_worse:
+        reasons.append(_("Outcome score worse than at the start by at least the MCID"))
     return reasons
 
 

@@ -1,4 +1,4 @@
-"""Small server-side SVG charts: adherence day by day and pain over time.
+"""Small server-side SVG charts: adherence day by day, pain and outcome scores over time.
 
 Plain SVG, no scripts and no style attributes (the content security policy
 forbids inline styles), colours as presentation attributes. Each chart is an
@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 from collections.abc import Sequence
+from decimal import Decimal
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -20,6 +21,7 @@ from django.utils.translation import ngettext
 
 from clinic.models import PAIN_SCALE
 from prescriptions.adherence import DayRecord, short_date, summarise
+from prescriptions.outcomes.library import Instrument
 
 WIDTH = 320
 HEIGHT = 140
@@ -209,3 +211,96 @@ def pain_chart_svg(points: Sequence[tuple[datetime.date, int]], *, title: str) -
     else:
         body.append(_x_labels(first, last, LEFT, WIDTH - RIGHT))
     return _svg("pain", title, desc, body, coords)
+
+
+BAND = "#e3ecf7"
+SCORE = "#1a47c4"
+
+
+def _number(value: Decimal | float) -> str:
+    """A score as people write it: 4, 4.5, -3 (no trailing .0)."""
+    return f"{float(value):g}"
+
+
+def outcome_chart_svg(
+    instrument: Instrument, points: Sequence[tuple[datetime.date, Decimal]], *, title: str
+) -> SafeString:
+    """An outcome score over time, on the instrument's whole range, with its MCID band.
+
+    The band is the first score plus and minus the MCID (for a change scale such
+    as the GROC, zero plus and minus the MCID): a later score inside it has not
+    changed by as much as the source calls clinically important.
+    """
+    if not points:
+        return _empty("outcome", title, _("No answers yet."))
+    points = sorted(points)
+    low, high = instrument.min_score, instrument.max_score
+    first, last = points[0][0], points[-1][0]
+    centre = Decimal(0) if instrument.change_scale else points[0][1]
+    mcid = Decimal(str(instrument.mcid))
+    latest = points[-1][1]
+    change = latest - centre
+    if abs(change) < mcid:
+        verdict = _("within the MCID")
+    elif instrument.is_worse(float(change)):
+        verdict = _("worse by at least the MCID")
+    else:
+        verdict = _("better by at least the MCID")
+    desc = ngettext(
+        "%(n)s score from %(first)s to %(last)s",
+        "%(n)s scores from %(first)s to %(last)s",
+        len(points),
+    ) % {"n": len(points), "first": short_date(first), "last": short_date(last)}
+    desc += ", " + _(
+        "latest %(latest)s on a scale of %(low)s to %(high)s (%(direction)s), %(verdict)s "
+        "(MCID %(mcid)s)."
+    ) % {
+        "latest": _number(latest),
+        "low": low,
+        "high": high,
+        "direction": _("higher is better") if instrument.higher_is_better else _("lower is better"),
+        "verdict": verdict,
+        "mcid": _number(mcid),
+    }
+    span = max(1, (last - first).days)
+
+    def x_of(d: datetime.date) -> float:
+        if first == last:
+            return LEFT + PLOT_W / 2
+        return LEFT + PLOT_W * (d - first).days / span
+
+    def y_of(score: Decimal | float) -> float:
+        value = max(low, min(high, float(score)))
+        return TOP + PLOT_H * (1 - (value - low) / (high - low))
+
+    band_top, band_bottom = y_of(centre + mcid), y_of(centre - mcid)
+    body = [
+        f'<rect x="{LEFT}" y="{band_top:.1f}" width="{PLOT_W}" '
+        f'height="{band_bottom - band_top:.1f}" fill="{BAND}">'
+        f"<title>{escape(_('MCID band: changes inside it are smaller than the MCID'))}</title>"
+        "</rect>"
+    ]
+    for level in (low, (low + high) / 2, high):
+        y = y_of(level)
+        body.append(
+            f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="{GRID}"/>'
+            f'<text x="{LEFT - 4}" y="{y + 3:.1f}" font-size="10" fill="{INK}" '
+            f'text-anchor="end">{_number(level)}</text>'
+        )
+    coords = " ".join(f"{x_of(d):.1f},{y_of(s):.1f}" for d, s in points)
+    if len(points) > 1:
+        body.append(
+            f'<polyline points="{coords}" fill="none" stroke="{SCORE}" stroke-width="2" '
+            f'stroke-linejoin="round"/>'
+        )
+    for d, s in points:
+        label = escape(_("%(day)s: score %(score)s") % {"day": short_date(d), "score": _number(s)})
+        body.append(
+            f'<circle cx="{x_of(d):.1f}" cy="{y_of(s):.1f}" r="3.5" fill="{SCORE}">'
+            f"<title>{label}</title></circle>"
+        )
+    if first == last:
+        body.append(_x_labels(first, last, LEFT + PLOT_W / 2 - 20, WIDTH - RIGHT))
+    else:
+        body.append(_x_labels(first, last, LEFT, WIDTH - RIGHT))
+    return _svg("outcome", title, desc, body, f"{instrument.code}|{coords}")

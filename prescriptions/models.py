@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
@@ -1343,3 +1344,63 @@ class QuestionnaireResponse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.measure.get_instrument_display()} – {self.due_date}"
+
+
+# --- Dose suggestions ------------------------------------------------------------
+
+
+class DoseDecisionQuerySet(ScopedQuerySet["DoseDecision"]):
+    clinic_path = "plan__patient__clinic"
+
+
+class DoseDecision(models.Model):
+    """A therapist's decision on a dose suggestion (prescriptions.suggestions): applied or
+    dismissed, with the change and the reasons as they were shown."""
+
+    class Decision(models.TextChoices):
+        APPLIED = "applied", _("Applied")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    plan = models.ForeignKey(
+        Plan, on_delete=models.CASCADE, related_name="dose_decisions", verbose_name=_("plan")
+    )
+    item = models.ForeignKey(
+        PlanItem,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="dose_decisions",
+        verbose_name=_("exercise in plan"),
+    )
+    plan_revision = models.PositiveIntegerField(_("plan revision"))
+    signature = models.CharField(max_length=32)
+    kind = models.CharField(_("suggestion"), max_length=10)
+    change = models.CharField(_("change"), max_length=300, blank=True)
+    reasons = models.TextField(_("reasons"), blank=True)
+    decision = models.CharField(_("decision"), max_length=10, choices=Decision)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_on = models.DateField(_("decided on"))
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    objects = ScopedManager.from_queryset(DoseDecisionQuerySet)()
+
+    class Meta:
+        verbose_name = _("dose decision")
+        verbose_name_plural = _("dose decisions")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "plan_revision", "signature"],
+                name="dosedecision_once_per_suggestion",
+                violation_error_message=_("This suggestion was already decided."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()}: {self.change}"

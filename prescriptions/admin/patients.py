@@ -22,6 +22,7 @@ from clinic.scoping import current_scope, stream_in_scope
 from prescriptions import fhir
 from prescriptions.admin.adherence import PatientAdherenceAdminMixin
 from prescriptions.admin.data_rights import PatientDataRightsAdminMixin
+from prescriptions.admin.outcomes import PatientOutcomesAdminMixin
 from prescriptions.models import Plan
 
 
@@ -36,6 +37,10 @@ class PlanInline(admin.TabularInline[Plan, Patient]):
     can_delete = False
     verbose_name_plural = _("plans")
 
+    class Media:
+        # The outcome charts on the patient's page.
+        css = {"all": ("rehabit/admin.css",)}
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -46,6 +51,7 @@ class PlanInline(admin.TabularInline[Plan, Patient]):
 @admin.register(Patient)
 class PatientAdmin(
     PatientAdherenceAdminMixin,
+    PatientOutcomesAdminMixin,
     PatientPortalAdminMixin,
     PatientDataRightsAdminMixin,
     admin.ModelAdmin[Patient],
@@ -70,6 +76,7 @@ class PatientAdmin(
         "created_at",
         "last_reminded_on",
         *PatientPortalAdminMixin.portal_readonly_fields,
+        *PatientOutcomesAdminMixin.outcomes_readonly_fields,
     )
     inlines = [PlanInline]
     list_per_page = 50
@@ -78,8 +85,13 @@ class PatientAdmin(
         who = ["first_name", "last_name", "date_of_birth", "primary_therapist", "is_active"]
         if is_superuser(request):
             who.insert(0, "clinic")
+        outcomes: tuple[Any, ...] = ()
+        if obj is not None:
+            fields = PatientOutcomesAdminMixin.outcomes_readonly_fields
+            outcomes = ((_("Outcome scores"), {"fields": fields}),)
         return (
             (None, {"fields": who}),
+            *outcomes,
             (_("Contact"), {"fields": ("email", "phone", "preferred_language")}),
             (
                 _("Handouts and portal"),

@@ -23,7 +23,11 @@ from prescriptions.admin.adherence import PlanAdherenceAdminMixin
 from prescriptions.admin.builder import PlanBuilderAdminMixin
 from prescriptions.admin.handouts import PlanHandoutAdminMixin
 from prescriptions.admin.items import PlanItemInline, items_changed, save_items
-from prescriptions.admin.outcomes import OutcomeMeasureInline
+from prescriptions.admin.outcomes import (
+    OutcomeMeasureInline,
+    PlanOutcomesAdminMixin,
+    PlanSuggestionsAdminMixin,
+)
 from prescriptions.models import EducationPage, Plan, PlanItem
 from prescriptions.tasks import schedule_handout
 
@@ -46,7 +50,12 @@ class PlanForm(forms.ModelForm[Plan]):
 
 @admin.register(Plan)
 class PlanAdmin(
-    PlanBuilderAdminMixin, PlanHandoutAdminMixin, PlanAdherenceAdminMixin, admin.ModelAdmin[Plan]
+    PlanBuilderAdminMixin,
+    PlanHandoutAdminMixin,
+    PlanAdherenceAdminMixin,
+    PlanOutcomesAdminMixin,
+    PlanSuggestionsAdminMixin,
+    admin.ModelAdmin[Plan],
 ):
     form = PlanForm
     list_display = (
@@ -80,6 +89,8 @@ class PlanAdmin(
         "updated_at",
         *PlanHandoutAdminMixin.handout_readonly_fields,
         *PlanAdherenceAdminMixin.adherence_readonly_fields,
+        *PlanOutcomesAdminMixin.outcomes_readonly_fields,
+        *PlanSuggestionsAdminMixin.suggestions_readonly_fields,
     )
     save_on_top = True
     list_per_page = 50
@@ -106,6 +117,17 @@ class PlanAdmin(
         )
         if obj is not None and extra:
             sets.insert(1, (_("Handout and progress"), {"fields": extra}))
+            sets.insert(
+                2,
+                (
+                    _("Dose suggestions"),
+                    {"fields": PlanSuggestionsAdminMixin.suggestions_readonly_fields},
+                ),
+            )
+            sets.insert(
+                3,
+                (_("Outcome scores"), {"fields": PlanOutcomesAdminMixin.outcomes_readonly_fields}),
+            )
         if obj is not None:
             sets.append(
                 (
