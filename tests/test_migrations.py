@@ -8,6 +8,8 @@ columns; no row is lost either way.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -15,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from prescriptions.demo import seed_demo
 from prescriptions.library.loader import load_library
+from prescriptions.demo.loader import read_demo
 
 # The last migrations on main before this work.
 MAIN = [
@@ -60,7 +63,16 @@ def writes_in(queries: CaptureQueriesContext) -> list[str]:
 
 @pytest.mark.django_db(transaction=True)
 def test_migrating_a_demo_database_forward_keeps_every_row():
-    seed_demo()
+    # The demo's outcome questionnaires live in tables added after main's of
+    # before: going back that far drops them, so this demo is seeded without them.
+    data = read_demo()
+    patients = tuple(
+        dataclasses.replace(
+            patient, plans=tuple(dataclasses.replace(p, outcomes=()) for p in patient.plans)
+        )
+        for patient in data.patients
+    )
+    seed_demo(dataclasses.replace(data, patients=patients))
     before = row_counts()
     assert before["prescriptions_sessionlog"] > 200
     # Back to main's migrations of before this work (rows stay, added columns and

@@ -38,7 +38,18 @@ from clinic.scoping import unscoped
 from prescriptions import plans
 from prescriptions.adherence import due_days, sessions_per_day
 from prescriptions.library.loader import load_library
-from prescriptions.models import ExerciseLog, Plan, PlanItem, PlanTemplate, SessionLog, Side
+from prescriptions.models import (
+    ExerciseLog,
+    OutcomeMeasure,
+    Plan,
+    PlanItem,
+    PlanTemplate,
+    QuestionnaireResponse,
+    SessionLog,
+    Side,
+)
+from prescriptions.outcomes.responses import flag_worse_scores, questions
+from prescriptions.outcomes.scoring import score
 
 DATA_FILE = Path(__file__).resolve().parent / "demo.toml"
 
@@ -80,6 +91,23 @@ class History:
     # Chance of brief tingling during the nerve exercises, settling quickly.
     tingling: float = 0.0
     comments: tuple[str, ...] = ()
+    # Chance that a session (outside a flare) is rated "too easy" (issue 12's demo of a
+    # patient ready to progress); 0 draws nothing, so other histories stay as they were.
+    too_easy: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class OutcomeSpec:
+    """A questionnaire on the plan, and the answers given at its first occasions."""
+
+    instrument: str
+    at_start: bool = True
+    every_weeks: int | None = None
+    at_end: bool = False
+    activities: tuple[str, ...] = ()
+    # One table of answers (link_id = value) per occasion, oldest first; later
+    # occasions are left unanswered (due, when open).
+    answers: tuple[dict[str, int], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +116,7 @@ class PlanSpec:
     status: str
     start_days_ago: int
     history: History | None = None
+    outcomes: tuple[OutcomeSpec, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,6 +189,18 @@ def read_demo(path: Path = DATA_FILE) -> DemoData:
                     )
                     if "history" in plan
                     else None,
+                    "outcomes": tuple(
+                        _build(
+                            OutcomeSpec,
+                            f"{where}, plan {m}, outcome {k}",
+                            {
+                                **outcome,
+                                "activities": tuple(outcome.get("activities", ())),
+                                "answers": tuple(outcome.get("answers", ())),
+                            },
+                        )
+                        for k, outcome in enumerate(plan.get("outcomes", ()), start=1)
+                    ),
                 },
             )
             for m, plan in enumerate(values.get("plans", ()), start=1)
@@ -214,6 +255,8 @@ def _seed(data: DemoData) -> DemoReport:
             plan = _plan(plan_spec, patient, therapist, templates, today, data, created)
             if plan_spec.history is not None:
                 _history(plan, plan_spec.history, spec.email, today, data, created)
+            for outcome in plan_spec.outcomes:
+                _outcome(plan, outcome, today, created)
     return DemoReport(logins=list(data.logins.values()), created=created)
 
 
@@ -412,6 +455,38 @@ def _history(
     created["exercise logs"] += len(exercise_logs)
 
 
+def _outcome(plan: Plan, spec: OutcomeSpec, today: datetime.date, created: Counter[str]) -> None:
+    """The measure, and its first occasions answered as the data says (scored as the
+    portal scores them), each on its own date."""
+    measure, new = OutcomeMeasure.objects.get_or_create(
+        plan=plan,
+        instrument=spec.instrument,
+        defaults={
+            "at_start": spec.at_start,
+            "every_weeks": spec.every_weeks,
+            "at_end": spec.at_end,
+            "activities": "\n".join(spec.activities),
+        },
+    )
+    if not new:
+        return
+    created["outcome measures"] += 1
+    zone = plan.patient.clinic.zone
+    for occasion, answers in zip(measure.occasions(today), spec.answers, strict=False):
+        response = QuestionnaireResponse(
+            measure=measure,
+            due_date=occasion.due_date,
+            activities=measure.activity_list,
+            answers=dict(answers),
+            status=QuestionnaireResponse.Status.COMPLETED,
+            completed_at=datetime.datetime.combine(occasion.due_date, datetime.time(18), zone),
+        )
+        response.score = score(measure.definition, questions(response), response.answers)
+        response.save()
+        created["questionnaire responses"] += 1
+    flag_worse_scores(measure)
+
+
 def _pain(
     history: History, offset: int, days_left: int, history_days: int, rng: random.Random
 ) -> int:
@@ -448,6 +523,8 @@ def _session_log(
         nerve = SessionLog.NerveSymptoms.TINGLING
     if flaring:
         effort: str = SessionLog.Effort.TOO_HARD
+    elif history.too_easy and rng.random() < history.too_easy:
+        effort = SessionLog.Effort.TOO_EASY
     else:
         effort = rng.choice((SessionLog.Effort.ABOUT_RIGHT,) * 4 + (SessionLog.Effort.TOO_EASY, ""))
     comment = ""

@@ -11,6 +11,7 @@ import pytest
 from clinic.scoping import unscoped
 from prescriptions.models import QuestionnaireResponse
 from tests import factories
+from tests.browser.axe import describe, run_axe, serious
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -71,6 +72,8 @@ def test_a_patient_answers_a_due_questionnaire_on_a_phone(
 
     page.get_by_role("button", name="Start the questionnaire").click()
     expect(page.get_by_text("Question 1 of 2")).to_be_visible()
+    if javascript:  # axe-core runs as a script
+        assert describe(serious(run_axe(page))) == ""
     page.screenshot(path=screens / f"q2-question{suffix}.png", full_page=True)
     # Nothing chosen: a clear message, and still on question 1.
     page.get_by_role("button", name="Next question").click()
@@ -81,6 +84,8 @@ def test_a_patient_answers_a_due_questionnaire_on_a_phone(
     page.get_by_label("4", exact=True).check()
     page.get_by_role("button", name="Next: check your answers").click()
     expect(page.get_by_text("Please check your answers")).to_be_visible()
+    if javascript:
+        assert describe(serious(run_axe(page))) == ""
     page.screenshot(path=screens / f"q3-review{suffix}.png", full_page=True)
     page.get_by_role("button", name="Send my answers").click()
     page.wait_for_url(f"{live_server.url}/portal/")
