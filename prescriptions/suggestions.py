@@ -222,12 +222,12 @@ def _common_reasons(s: Signals) -> list[str]:
         )
     if s.too_easy:
         reasons.append(
-            ngettext("effort 'too easy' once", "effort 'too easy' %(n)s times", s.too_easy)
+            ngettext("effort 'too easy' %(n)s time", "effort 'too easy' %(n)s times", s.too_easy)
             % {"n": s.too_easy}
         )
     if s.too_hard:
         reasons.append(
-            ngettext("effort 'too hard' once", "effort 'too hard' %(n)s times", s.too_hard)
+            ngettext("effort 'too hard' %(n)s time", "effort 'too hard' %(n)s times", s.too_hard)
             % {"n": s.too_hard}
         )
     return reasons

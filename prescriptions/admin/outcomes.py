@@ -24,7 +24,7 @@ from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 
 from clinic.models import Patient, User
 from prescriptions import suggestions
@@ -107,8 +107,9 @@ def schedule_text(measure: OutcomeMeasure) -> str:
         parts.append(_("at the start"))
     if measure.every_weeks:
         parts.append(
-            ngettext("every week", "every %(n)s weeks", measure.every_weeks)
-            % {"n": measure.every_weeks}
+            _("every week")
+            if measure.every_weeks == 1
+            else _("every %(n)s weeks") % {"n": measure.every_weeks}
         )
     if measure.at_end:
         parts.append(_("at the end"))
