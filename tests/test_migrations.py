@@ -16,8 +16,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 
 from prescriptions.demo import seed_demo
-from prescriptions.library.loader import load_library
 from prescriptions.demo.loader import read_demo
+from prescriptions.library.loader import load_library
 
 # The last migrations on main before this work.
 MAIN = [
