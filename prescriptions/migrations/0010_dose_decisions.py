@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('prescriptions', '0008_library_in_other_languages'),
+        ('prescriptions', '0009_protocol_phases_and_education'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
