@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -116,6 +118,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Set by set_password() until saved (AbstractBaseUser.save clears it).
+        password_changed = getattr(self, "_password", None) is not None
+        super().save(*args, **kwargs)
+        if password_changed:
+            PortalInvitation.revoke_for(self)
 
     def get_full_name(self) -> str:
         return self.full_name or self.email
@@ -400,6 +409,9 @@ class PortalInvitationQuerySet(ScopedQuerySet["PortalInvitation"]):
     def usable(self) -> PortalInvitationQuerySet:
         return self.filter(used_at=None, revoked_at=None, expires_at__gt=timezone.now())
 
+    def revoke_unused(self) -> int:
+        return self.filter(used_at=None, revoked_at=None).update(revoked_at=timezone.now())
+
 
 class PortalInvitation(models.Model):
     """A one-time set-password link for a patient's portal account.
@@ -446,6 +458,21 @@ class PortalInvitation(models.Model):
     @staticmethod
     def new_token() -> str:
         return secrets.token_urlsafe(32)
+
+    @classmethod
+    def revoke_for(cls, user: User) -> None:
+        """A patient who signs in with a password, or whose password changes, needs
+        no invitation any more: one still lying in a mailbox would let whoever reads
+        it set a new password. Any request may do this, signed in or not."""
+        if user.pk is None or user.is_staff:
+            return
+        with unscoped():
+            cls.objects.filter(patient__user=user).revoke_unused()
+
+
+@receiver(user_logged_in, dispatch_uid="clinic.revoke_invitations_on_sign_in")
+def _revoke_invitations_on_sign_in(sender: Any, user: User, **kwargs: Any) -> None:
+    PortalInvitation.revoke_for(user)
 
 
 def therapist_for(request: HttpRequest) -> Therapist | None:

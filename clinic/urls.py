@@ -7,6 +7,9 @@ from django.views.generic import RedirectView
 from clinic.health import healthz
 from clinic.media import favicon, public_media
 
+# A passing database or storage fault is a 503 with Retry-After, not a 500.
+handler500 = "clinic.errors.server_error"
+
 urlpatterns = [
     # Before the admin's own URLs, whose catch-all would answer first.
     path("admin/exports/", include("prescriptions.admin.exports")),

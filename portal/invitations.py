@@ -30,6 +30,18 @@ def find_invitation(token: str) -> PortalInvitation:
     return invitation
 
 
+def exchange_token(invitation: PortalInvitation) -> str:
+    """Give the invitation a new token, for the visitor's session only, and return it.
+
+    The emailed link works once: whoever later finds it (in a server's access log,
+    a browser's history, a forwarded email) finds it useless.
+    """
+    token = PortalInvitation.new_token()
+    invitation.token_hash = PortalInvitation.hash_token(token)
+    invitation.save(update_fields=["token_hash"])
+    return token
+
+
 @transaction.atomic
 def accept_invitation(token: str, password: str) -> User:
     """Set the patient's password with a usable invitation and use it up.
@@ -48,9 +60,10 @@ def accept_invitation(token: str, password: str) -> User:
     user = invitation.patient.user
     assert user is not None
     validate_password(password, user)
+    # Used up first: the new password then revokes the patient's other invitations.
+    invitation.used_at = timezone.now()
+    invitation.save(update_fields=["used_at"])
     user.set_password(password)
     user.is_active = True
     user.save(update_fields=["password", "is_active"])
-    invitation.used_at = timezone.now()
-    invitation.save(update_fields=["used_at"])
     return user

@@ -10,6 +10,7 @@ app_name = "portal"
 urlpatterns = [
     path("login/", views.PortalLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("welcome/", views.welcome_form, name="welcome_form"),
     path("welcome/<str:token>/", views.welcome, name="welcome"),
     path(
         "password-reset/",

@@ -8,6 +8,7 @@ object is simply not found.
 from __future__ import annotations
 
 import datetime
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
@@ -19,6 +20,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
 from django.db.models import Prefetch, Q
 from django.forms import BoundField
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -31,10 +33,16 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic import audit
+from clinic.errors import RETRY_AFTER_SECONDS, is_unavailable
 from clinic.models import Patient, PortalInvitation, patient_for
 from clinic.scoping import scope, unscoped
 from portal import calendar, forms
-from portal.invitations import InvitationInvalid, accept_invitation, find_invitation
+from portal.invitations import (
+    InvitationInvalid,
+    accept_invitation,
+    exchange_token,
+    find_invitation,
+)
 from portal.models import CalendarFeed
 from prescriptions import export
 from prescriptions.adherence import (
@@ -51,6 +59,8 @@ from prescriptions.localise import show_in
 from prescriptions.models import EducationPage, Plan, PlanItem, SessionLog
 from prescriptions.outcomes.responses import due_questionnaires, recent_responses
 from prescriptions.recording import EDITABLE_DAYS, check_day, record_session
+
+logger = logging.getLogger(__name__)
 
 PatientView = Callable[..., HttpResponse]
 
@@ -122,15 +132,37 @@ class PortalLoginView(LoginView):
 # Accepting an invitation
 
 
-@require_http_methods(["GET", "POST"])
+# The session key under which a visitor's invitation token is kept between the
+# emailed link and the set-password form.
+WELCOME_TOKEN = "portal_welcome_token"  # noqa: S105 (a session key)
+
+
+@require_http_methods(["GET"])
 def welcome(request: HttpRequest, token: str) -> HttpResponse:
-    # The visitor is not signed in: the token is their credential, and the
-    # invitation it names decides the clinic scope for the rest of the request.
+    """The emailed link. Its token is exchanged at once for a new one kept in this
+    browser's session, and the visitor sent on to a page whose URL holds none."""
+    # The visitor is not signed in: the token is their credential.
     try:
         with unscoped():
             invitation = find_invitation(token)
+            request.session[WELCOME_TOKEN] = exchange_token(invitation)
     except InvitationInvalid:
         return render(request, "portal/welcome_invalid.html", status=404)
+    return redirect("portal:welcome_form")
+
+
+@require_http_methods(["GET", "POST"])
+def welcome_form(request: HttpRequest) -> HttpResponse:
+    token = request.session.get(WELCOME_TOKEN)
+    try:
+        if not isinstance(token, str):
+            raise InvitationInvalid(token)
+        with unscoped():
+            invitation = find_invitation(token)
+    except InvitationInvalid:
+        request.session.pop(WELCOME_TOKEN, None)
+        return render(request, "portal/welcome_invalid.html", status=404)
+    # The invitation decides the clinic scope for the rest of the request.
     with scope(invitation.patient.clinic):
         return _welcome(request, token, invitation)
 
@@ -148,6 +180,7 @@ def _welcome(request: HttpRequest, token: str, invitation: PortalInvitation) -> 
             form.add_error("new_password1", error)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            request.session.pop(WELCOME_TOKEN, None)
             language = invitation.patient.preferred_language
             # The next page is in the patient's language, so is its welcome message.
             with translation.override(language):
@@ -304,6 +337,7 @@ def log_session(
         .first()
     )
     items = _items_for_session(plan, session_number)
+    unavailable = False
     if request.method == "POST":
         form = forms.SessionForm(request.POST, items=items, log=log, auto_id=_form_ids(plan))
         if form.is_valid():
@@ -324,6 +358,20 @@ def log_session(
                 )
             except ValidationError as error:
                 _errors_into_form(form, error)
+            except DatabaseError as error:
+                if not is_unavailable(error):
+                    raise
+                # The database cannot take the entry now (locked, full, restarting):
+                # the form comes back filled in, with a 503 and when to try again.
+                logger.warning("Session log not saved, the database is unavailable: %s", error)
+                form.add_error(
+                    None,
+                    _(
+                        "Your session could not be saved just now: the server is busy. "
+                        "Nothing is lost: please send it again in a minute."
+                    ),
+                )
+                unavailable = True
             else:
                 # The tag tells the page's script that the kept copy of this form
                 # (static/portal/session.js) can go.
@@ -340,7 +388,7 @@ def log_session(
         form = forms.SessionForm(
             items=items, log=log, auto_id=_form_ids(plan), fill_all="all" in request.GET
         )
-    return render(
+    response = render(
         request,
         "portal/log.html",
         {
@@ -355,8 +403,11 @@ def log_session(
             "items": _item_views(items, form),
             "session_range": range(1, sessions_per_day(plan.items.all()) + 1),
         },
-        status=400 if request.method == "POST" else 200,
+        status=503 if unavailable else 400 if request.method == "POST" else 200,
     )
+    if unavailable:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 @patient_required

@@ -11,6 +11,7 @@ HTML takes milliseconds; the PDF takes a fifth of a second or more.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from typing import Any
 
@@ -22,10 +23,13 @@ from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 
+from clinic.errors import is_unavailable
 from prescriptions.handouts.context import load_plan, render_html
 from prescriptions.handouts.files import absolute_url, file_digest, file_text, local_file
 from prescriptions.handouts.render import render_pdf_html, renderer_signature, stylesheet_path
 from prescriptions.models import Handout, Plan, PlanItem
+
+logger = logging.getLogger(__name__)
 
 # Where a handout or its stylesheet names another file: src="...", href="...", url(...).
 _REFERENCE = re.compile(
@@ -113,7 +117,7 @@ def _cached(key: str) -> tuple[Handout, bytes] | None:
     return handout, data
 
 
-def _get(plan: Plan) -> tuple[Plan, Handout, bytes]:
+def _get(plan: Plan, *, from_memory_when_full: bool) -> tuple[Plan, Handout | None, bytes]:
     plan, items = load_plan(plan)
     html = render_html(plan, items)
     key = key_for(html)
@@ -121,17 +125,30 @@ def _get(plan: Plan) -> tuple[Plan, Handout, bytes]:
         return plan, *found
     rendered = render_pdf_html(html)
     handout = Handout(plan=plan, key=key, pages=rendered.pages, size_bytes=len(rendered.pdf))
-    # Named by key only: no patient names in file names on disk.
-    handout.pdf.save(f"{key}.pdf", ContentFile(rendered.pdf), save=False)
     try:
-        with transaction.atomic():
-            handout.save()
-    except IntegrityError:
-        # Another process stored the same handout first: keep theirs.
-        handout.pdf.delete(save=False)
-        if found := _cached(key):
-            return plan, *found
-        raise
+        # Named by key only: no patient names in file names on disk. The storage
+        # writes a complete file or none (clinic.storage).
+        handout.pdf.save(f"{key}.pdf", ContentFile(rendered.pdf), save=False)
+        try:
+            with transaction.atomic():
+                handout.save()
+        except IntegrityError:
+            # Another process stored the same handout first: keep theirs.
+            handout.pdf.delete(save=False)
+            if found := _cached(key):
+                return plan, *found
+            raise
+        except BaseException:
+            # No row names the file: it must not stay behind.
+            handout.pdf.delete(save=False)
+            raise
+    except Exception as error:
+        if not (from_memory_when_full and is_unavailable(error)):
+            raise
+        # The store (disk or database) is full or busy: this download is served from
+        # memory, and the handout is stored on a later one.
+        logger.warning("Handout of plan %s not stored (%s); served from memory.", plan.pk, error)
+        return plan, None, rendered.pdf
     # Older versions of this plan's handout are never served again (their files go
     # with the rows: see `_delete_pdf_file`).
     for old in Handout.objects.filter(plan=plan).exclude(pk=handout.pk):
@@ -142,13 +159,16 @@ def _get(plan: Plan) -> tuple[Plan, Handout, bytes]:
 def get_handout(plan: Plan) -> Handout:
     """The plan's current handout, rendered now unless an identical one is stored.
 
-    Callers check that the asker may see the plan before calling.
+    Raises what the store raised when the handout cannot be stored. Callers check
+    that the asker may see the plan before calling.
     """
-    return _get(plan)[1]
+    handout = _get(plan, from_memory_when_full=False)[1]
+    assert handout is not None
+    return handout
 
 
 def handout_bytes(plan: Plan) -> bytes:
-    return _get(plan)[2]
+    return _get(plan, from_memory_when_full=True)[2]
 
 
 def handout_filename(plan: Plan) -> str:
@@ -158,7 +178,7 @@ def handout_filename(plan: Plan) -> str:
 
 def handout_response(plan: Plan) -> HttpResponse:
     """The PDF as a download. Callers check access first."""
-    plan, _handout, data = _get(plan)
+    plan, _handout, data = _get(plan, from_memory_when_full=True)
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(True, handout_filename(plan))
     response["Cache-Control"] = "private, no-store"

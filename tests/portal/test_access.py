@@ -9,7 +9,9 @@ import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -123,7 +125,8 @@ def test_it_offers_no_self_registration(client):
 
 def test_it_ends_sessions_after_thirty_idle_minutes(client, patient, monkeypatch):
     assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    # Renewed at most once a minute (clinic.sessions), not on every request.
+    assert settings.SESSION_SAVE_EVERY_REQUEST is False
     login(client, patient)
     start = timezone.now()
     url = reverse("portal:today")
@@ -138,6 +141,27 @@ def test_it_ends_sessions_after_thirty_idle_minutes(client, patient, monkeypatch
     response = client.get(url)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("portal:login"))
+
+
+def test_it_writes_the_session_at_most_once_a_minute(client, patient, monkeypatch):
+    login(client, patient)
+    start = timezone.now()
+    url = reverse("portal:today")
+
+    def session_writes(at_seconds: int) -> list[str]:
+        monkeypatch.setattr(timezone, "now", lambda: start + datetime.timedelta(seconds=at_seconds))
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return [
+            q["sql"]
+            for q in queries.captured_queries
+            if "django_session" in q["sql"] and not q["sql"].startswith("SELECT")
+        ]
+
+    assert len(session_writes(1)) == 1  # the first request renews the expiry
+    assert session_writes(30) == []  # a page read within the minute writes nothing
+    assert session_writes(59) == []
+    assert len(session_writes(95)) == 1  # a minute later the expiry is renewed again
 
 
 def test_it_resets_a_forgotten_password_by_email(client, patient):

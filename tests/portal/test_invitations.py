@@ -8,6 +8,7 @@ import re
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -162,10 +163,15 @@ def test_it_sets_the_password_on_the_welcome_page_and_signs_in(client, new_patie
     with unscoped():
         link = invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False)
     url = link.removeprefix("http://testserver")
-    page = client.get(url)
+    page = client.get(url, follow=True)
     assert page.status_code == 200
+    # The token is exchanged on the first visit: the form's URL holds none.
+    assert page.redirect_chain == [(reverse("portal:welcome_form"), 302)]
     assert "nora@example.org" in page.content.decode()
-    response = client.post(url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    response = client.post(
+        reverse("portal:welcome_form"),
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
     assert response.status_code == 302
     assert response["Location"] == reverse("portal:today")
     assert client.get(reverse("portal:today")).status_code == 200
@@ -174,17 +180,76 @@ def test_it_sets_the_password_on_the_welcome_page_and_signs_in(client, new_patie
     again = client.get(url)
     assert again.status_code == 404
     assert "no longer works" in again.content.decode()
+    assert client.get(reverse("portal:welcome_form")).status_code == 404
 
 
 def test_it_keeps_the_link_when_the_passwords_differ(client, new_patient, therapist):
     with unscoped():
         link = invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False)
-    url = link.removeprefix("http://testserver")
-    response = client.post(url, {"new_password1": NEW_PASSWORD, "new_password2": "other-pass-77"})
+    client.get(link.removeprefix("http://testserver"))
+    response = client.post(
+        reverse("portal:welcome_form"),
+        {"new_password1": NEW_PASSWORD, "new_password2": "other-pass-77"},
+    )
     assert response.status_code == 200
     with unscoped():
         assert PortalInvitation.objects.usable().count() == 1
     assert "_auth_user_id" not in client.session
+
+
+def test_the_link_in_a_log_is_useless_after_its_first_visit(client, new_patient, therapist):
+    with unscoped():
+        link = invite_patient(patient=new_patient, invited_by=therapist.user, send_email=False)
+    url = link.removeprefix("http://testserver")
+    assert client.get(url).status_code == 302
+    # Someone who read the URL in the server's access log, in another browser:
+    snooper = Client()
+    assert snooper.get(url).status_code == 404
+    assert snooper.get(reverse("portal:welcome_form")).status_code == 404
+    assert snooper.post(url, {"new_password1": "x", "new_password2": "x"}).status_code == 405
+    # The patient's own browser carries on.
+    response = client.post(
+        reverse("portal:welcome_form"),
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert response.status_code == 302
+
+
+def test_a_changed_password_revokes_an_unused_link(client, patient, therapist):
+    with unscoped():
+        link = invite_patient(patient=patient, invited_by=therapist.user, send_email=False)
+    user = patient.user
+    user.set_password("changed-elsewhere-99")
+    user.save()
+    response = client.get(link.removeprefix("http://testserver"))
+    assert response.status_code == 404
+    with unscoped():
+        invitation = PortalInvitation.objects.get()
+    assert invitation.revoked_at is not None and invitation.used_at is None
+
+
+def test_a_password_reset_revokes_an_unused_link(client, patient, therapist):
+    with unscoped():
+        link = invite_patient(patient=patient, invited_by=therapist.user, send_email=False)
+    mail.outbox.clear()
+    client.post(reverse("portal:password_reset"), {"email": patient.user.email})
+    reset = re.search(r"http://testserver(/portal/password-reset/\S+/)", str(mail.outbox[0].body))
+    assert reset is not None
+    form_url = client.get(reset.group(1), follow=True).redirect_chain[-1][0]
+    new = "a-brand-new-pass-42"
+    assert client.post(form_url, {"new_password1": new, "new_password2": new}).status_code == 302
+    assert Client().get(link.removeprefix("http://testserver")).status_code == 404
+
+
+def test_signing_in_with_a_password_revokes_an_unused_link(client, patient, therapist):
+    with unscoped():
+        link = invite_patient(patient=patient, invited_by=therapist.user, send_email=False)
+    response = client.post(
+        reverse("portal:login"),
+        {"username": patient.user.email, "password": "patient-pass-123"},
+    )
+    assert response.status_code == 302
+    assert Client().get(link.removeprefix("http://testserver")).status_code == 404
 
 
 def test_it_shows_a_friendly_page_for_an_unknown_link(client, db):
