@@ -3,7 +3,7 @@
 # root (or have passwordless sudo) and apt-get exists; otherwise we say what is
 # missing and carry on: the app runs without them, only slower or untested.
 set -u
-wanted=(libharfbuzz-subset0 poppler-utils chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 postgresql-client)
+wanted=(libharfbuzz-subset0 poppler-utils chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 postgresql-client wrk)
 missing=()
 for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -246,6 +246,12 @@ CACHES = {
     }
 }
 
+# Handouts of plans with more exercises than this are rendered only by the task
+# worker (the download shows a "being prepared" page meanwhile), and a render in
+# the worker is stopped after HANDOUT_RENDER_TIME_LIMIT seconds.
+HANDOUT_WEB_RENDER_MAX_EXERCISES = env_int("HANDOUT_WEB_RENDER_MAX_EXERCISES", 12)
+HANDOUT_RENDER_TIME_LIMIT = env_int("HANDOUT_RENDER_TIME_LIMIT", 120)
+
 TASKS = {
     "default": {
         "BACKEND": env("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),

@@ -54,7 +54,7 @@ from prescriptions.adherence import (
 )
 from prescriptions.charts import pain_chart_svg
 from prescriptions.dosage import describe
-from prescriptions.handouts import handout_response
+from prescriptions.downloads import handout_download
 from prescriptions.localise import show_in
 from prescriptions.models import EducationPage, Plan, PlanItem, SessionLog
 from prescriptions.outcomes.responses import due_questionnaires, recent_responses
@@ -458,7 +458,7 @@ def my_plan(request: HttpRequest, patient: Patient) -> HttpResponse:
 def handout(request: HttpRequest, patient: Patient, plan_id: int) -> HttpResponse:
     # Drafts are the therapist's work in progress, not the patient's plan yet.
     plan = get_object_or_404(patient.plans.exclude(status=Plan.Status.DRAFT), pk=plan_id)
-    return handout_response(plan)
+    return handout_download(request, plan, template="portal/handout_pending.html")
 
 
 # ---------------------------------------------------------------------------

@@ -1,9 +1,22 @@
-"""Background work: render a plan's handout ahead of the patient's first download."""
+"""Background work: render a plan's handout ahead of the patient's first download.
+
+Large plans' handouts are rendered only here, never in a web request
+(prescriptions.downloads), and a render is stopped after
+`settings.HANDOUT_RENDER_TIME_LIMIT` seconds: the task then fails with
+`RenderTooSlow`, which the plan's admin page explains to the therapist.
+"""
 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
 
+from django.conf import settings
 from django.db import transaction
 from django.tasks import task
 
@@ -14,6 +27,32 @@ from prescriptions.models import Plan
 logger = logging.getLogger(__name__)
 
 
+class RenderTooSlow(Exception):
+    def __init__(self, seconds: int) -> None:
+        super().__init__(f"The handout took longer than {seconds} s to render.")
+        self.seconds = seconds
+
+
+@contextmanager
+def time_limit(seconds: int) -> Iterator[None]:
+    """Raise RenderTooSlow in the block after `seconds` (a signal: the main thread only,
+    which is where the task worker runs its tasks; elsewhere there is no limit)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise RenderTooSlow(seconds)
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 @task()
 def render_handout(plan_id: int, clinic_id: int) -> None:
     """Render in the scope of the plan's clinic, which the enqueuer passes along."""
@@ -22,7 +61,21 @@ def render_handout(plan_id: int, clinic_id: int) -> None:
         if plan is None:
             # Deleted between the save and the worker picking the task up.
             return
-        get_handout(plan)
+        limit: int = settings.HANDOUT_RENDER_TIME_LIMIT
+        try:
+            with time_limit(limit):
+                get_handout(plan)
+        except RenderTooSlow:
+            logger.error("The handout of plan %s took longer than %s s: stopped.", plan_id, limit)
+            raise
+
+
+def queue_render(plan: Plan) -> None:
+    """Queue a render of the plan's handout now."""
+    try:
+        render_handout.enqueue(plan.pk, plan.patient.clinic_id)
+    except Exception:
+        logger.exception("Could not queue the handout render for plan %s", plan.pk)
 
 
 def schedule_handout(plan: Plan) -> None:
@@ -45,3 +98,41 @@ def schedule_handout(plan: Plan) -> None:
             logger.exception("Could not queue the handout render for plan %s", plan_id)
 
     transaction.on_commit(enqueue)
+
+
+@dataclass(frozen=True)
+class RenderState:
+    """The plan's latest handout render queued for the task worker."""
+
+    status: str  # READY, RUNNING, SUCCESSFUL or FAILED (django.tasks' TaskResultStatus)
+    too_slow: bool
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "FAILED"
+
+    @property
+    def waiting(self) -> bool:
+        return self.status in {"READY", "RUNNING"}
+
+
+def latest_render(plan: Plan) -> RenderState | None:
+    """The plan's latest queued handout render, or None (none, or a task backend that
+    keeps no results: only the database backend does)."""
+    backend: str = str(settings.TASKS["default"]["BACKEND"])
+    if not backend.startswith("django_tasks_db."):
+        return None
+    from django_tasks_db.models import DBTaskResult
+
+    latest = (
+        DBTaskResult.objects.filter(
+            task_path=render_handout.module_path, args_kwargs__args__0=plan.pk
+        )
+        .order_by("-enqueued_at")
+        .only("status", "exception_class_path")
+        .first()
+    )
+    if latest is None:
+        return None
+    too_slow = latest.exception_class_path.endswith(f".{RenderTooSlow.__qualname__}")
+    return RenderState(status=latest.status, too_slow=too_slow)

@@ -223,7 +223,8 @@ class Browser:
             request.add_header("Referer", self.base + path)
         try:
             with self.opener.open(request, timeout=60) as response:
-                return Reply(response.status, dict(response.headers), response.read().decode())
+                body = response.read().decode(errors="replace")
+                return Reply(response.status, dict(response.headers), body)
         except urllib.error.HTTPError as error:
             return Reply(error.code, dict(error.headers), error.read().decode(errors="replace"))
 

@@ -24,14 +24,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from clinic import audit
+from prescriptions.downloads import handout_download
 from prescriptions.handouts import (
     handout_bytes,
     handout_filename,
-    handout_response,
     load_warnings,
     plan_load,
 )
 from prescriptions.models import Plan
+from prescriptions.tasks import latest_render
 
 if TYPE_CHECKING:
     _Base = admin.ModelAdmin[Plan]
@@ -63,7 +64,7 @@ class PlanHandoutAdminMixin(_Base):
         if plan is None or not self.has_view_or_change_permission(request, plan):
             raise Http404(_("No plan with this ID."))
         audit.record(request, audit.Action.DOWNLOAD, obj=plan, detail="handout")
-        return handout_response(plan)
+        return handout_download(request, plan, template="admin/prescriptions/handout_pending.html")
 
     @admin.action(description=gettext_lazy("Download handouts (zip)"), permissions=["view"])
     def download_handouts(
@@ -102,6 +103,16 @@ class PlanHandoutAdminMixin(_Base):
         load = plan_load(items, obj.patient.clinic)
         clinic = obj.patient.clinic
         warnings = load_warnings(load, clinic)
+        state = latest_render(obj)
+        if state is not None and state.failed:
+            warnings.append(
+                _(
+                    "The handout could not be prepared: it took longer than the time "
+                    "allowed for one handout. Consider splitting the plan in two."
+                )
+                if state.too_slow
+                else _("The handout could not be prepared: the renderer failed.")
+            )
         url = reverse(
             f"admin:{self.opts.app_label}_{self.opts.model_name}_handout", args=[quote(obj.pk)]
         )
@@ -118,6 +129,6 @@ class PlanHandoutAdminMixin(_Base):
             ((_("Warning:"), text) for text in warnings),
         )
         button = format_html(
-            '<p><a class="button" href="{}" download>{}</a></p>', url, _("Download handout")
+            '<p><a class="button" href="{}">{}</a></p>', url, _("Download handout")
         )
         return format_html("{}{}{}", summary, warning_html, button)

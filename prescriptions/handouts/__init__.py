@@ -28,15 +28,18 @@ from prescriptions.handouts.context import (
 from prescriptions.handouts.files import BASE_URL, RefusedURL, local_file
 from prescriptions.handouts.render import RenderedHandout, render_pdf, reset_engine
 from prescriptions.handouts.store import (
+    HandoutPending,
     get_handout,
     handout_bytes,
     handout_filename,
     handout_key,
     handout_response,
+    renders_in_worker,
 )
 
 __all__ = [
     "BASE_URL",
+    "HandoutPending",
     "PlanLoad",
     "RefusedURL",
     "RenderedHandout",
@@ -53,5 +56,6 @@ __all__ = [
     "plan_load",
     "render_html",
     "render_pdf",
+    "renders_in_worker",
     "reset_engine",
 ]

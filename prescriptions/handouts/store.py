@@ -15,6 +15,7 @@ import logging
 import re
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models.signals import post_delete
@@ -117,12 +118,31 @@ def _cached(key: str) -> tuple[Handout, bytes] | None:
     return handout, data
 
 
-def _get(plan: Plan, *, from_memory_when_full: bool) -> tuple[Plan, Handout | None, bytes]:
+class HandoutPending(Exception):
+    """A large plan's handout is not stored yet: the task worker renders it."""
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__(f"The handout of plan {plan.pk} is being prepared.")
+        self.plan = plan
+
+
+def renders_in_worker(items: list[PlanItem]) -> bool:
+    """Whether a plan is too large to render in a web request (about 0.12 s an
+    exercise: a 40-exercise plan takes 5 s and more, and ties up a web worker)."""
+    limit: int = settings.HANDOUT_WEB_RENDER_MAX_EXERCISES
+    return len(items) > limit
+
+
+def _get(
+    plan: Plan, *, from_memory_when_full: bool, render_large: bool = True
+) -> tuple[Plan, Handout | None, bytes]:
     plan, items = load_plan(plan)
     html = render_html(plan, items)
     key = key_for(html)
     if found := _cached(key):
         return plan, *found
+    if not render_large and renders_in_worker(items):
+        raise HandoutPending(plan)
     rendered = render_pdf_html(html)
     handout = Handout(plan=plan, key=key, pages=rendered.pages, size_bytes=len(rendered.pdf))
     try:
@@ -176,9 +196,13 @@ def handout_filename(plan: Plan) -> str:
     return f"{name}-r{plan.revision}.pdf"
 
 
-def handout_response(plan: Plan) -> HttpResponse:
-    """The PDF as a download. Callers check access first."""
-    plan, _handout, data = _get(plan, from_memory_when_full=True)
+def handout_response(plan: Plan, *, render_large: bool = True) -> HttpResponse:
+    """The PDF as a download. Callers check access first.
+
+    With render_large=False, a large plan's handout that is not stored yet raises
+    HandoutPending instead of being rendered here (prescriptions.downloads).
+    """
+    plan, _handout, data = _get(plan, from_memory_when_full=True, render_large=render_large)
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(True, handout_filename(plan))
     response["Cache-Control"] = "private, no-store"

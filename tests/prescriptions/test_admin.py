@@ -275,7 +275,7 @@ class TestPlanAdmin:
         url = reverse("admin:prescriptions_plan_changelist")
         factories.make_plan(patient, therapist, [shared_exercise])
         client.get(url)  # warm caches (content types, sessions)
-        with django_assert_num_queries(16) as few:  # the audit entry for the list is one
+        with django_assert_num_queries(13) as few:  # the audit entry for the list is one
             client.get(url)
         for _ in range(15):
             other = factories.make_patient(patient.clinic, therapist)
