@@ -458,7 +458,9 @@ def my_plan(request: HttpRequest, patient: Patient) -> HttpResponse:
 def handout(request: HttpRequest, patient: Patient, plan_id: int) -> HttpResponse:
     # Drafts are the therapist's work in progress, not the patient's plan yet.
     plan = get_object_or_404(patient.plans.exclude(status=Plan.Status.DRAFT), pk=plan_id)
-    return handout_download(request, plan, template="portal/handout_pending.html")
+    return handout_download(
+        request, plan, template="portal/handout_pending.html", context={"patient": patient}
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -11,6 +11,8 @@ Callers check that the asker may see the plan first.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -22,7 +24,9 @@ from prescriptions.tasks import latest_render, queue_render
 PENDING_RETRY_SECONDS = 5
 
 
-def handout_download(request: HttpRequest, plan: Plan, *, template: str) -> HttpResponse:
+def handout_download(
+    request: HttpRequest, plan: Plan, *, template: str, context: dict[str, Any] | None = None
+) -> HttpResponse:
     try:
         return handout_response(plan, render_large=False)
     except HandoutPending:
@@ -40,6 +44,7 @@ def handout_download(request: HttpRequest, plan: Plan, *, template: str) -> Http
         request,
         template,
         {
+            **(context or {}),
             "plan": plan,
             "failed": failed,
             "too_slow": failed and state is not None and state.too_slow,

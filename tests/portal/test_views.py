@@ -502,3 +502,33 @@ def test_it_uses_a_post_only_logout_that_ends_the_session(client, patient):
     response = client.post(reverse("portal:logout"))
     assert response.status_code == 302
     assert client.get(reverse("portal:today")).status_code == 302
+
+
+def test_a_stored_handout_is_served_without_rendering_its_html_again(client, patient, running_plan):
+    from django.test.signals import template_rendered
+
+    from prescriptions.handouts.context import TEMPLATE_NAME
+    from prescriptions.models import Exercise
+
+    login(client, patient)
+    url = reverse("portal:handout", args=[running_plan.pk])
+    first = client.get(url)
+    names: list[str] = []
+
+    def seen(sender, template, **kwargs):
+        names.append(template.name)
+
+    template_rendered.connect(seen)
+    try:
+        again = client.get(url)
+        assert TEMPLATE_NAME not in names
+        assert again.content == first.content
+        # A change to what is printed (an exercise renamed in the library) renders again.
+        with unscoped():
+            exercise = running_plan.items.first().exercise
+            Exercise.objects.filter(pk=exercise.pk).update(name="Renamed stretch")
+        changed = client.get(url)
+        assert TEMPLATE_NAME in names
+        assert changed.content != first.content
+    finally:
+        template_rendered.disconnect(seen)
