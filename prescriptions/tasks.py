@@ -9,48 +9,17 @@ Large plans' handouts are rendered only here, never in a web request
 from __future__ import annotations
 
 import logging
-import signal
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from types import FrameType
 
 from django.conf import settings
 from django.db import transaction
 from django.tasks import task
 
 from clinic.scoping import scope
-from prescriptions.handouts import get_handout
+from prescriptions.handouts import RenderTooSlow, get_handout
 from prescriptions.models import Plan
 
 logger = logging.getLogger(__name__)
-
-
-class RenderTooSlow(Exception):
-    def __init__(self, seconds: int) -> None:
-        super().__init__(f"The handout took longer than {seconds} s to render.")
-        self.seconds = seconds
-
-
-@contextmanager
-def time_limit(seconds: int) -> Iterator[None]:
-    """Raise RenderTooSlow in the block after `seconds` (a signal: the main thread only,
-    which is where the task worker runs its tasks; elsewhere there is no limit)."""
-    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expire(signum: int, frame: FrameType | None) -> None:
-        raise RenderTooSlow(seconds)
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @task()
@@ -63,8 +32,7 @@ def render_handout(plan_id: int, clinic_id: int) -> None:
             return
         limit: int = settings.HANDOUT_RENDER_TIME_LIMIT
         try:
-            with time_limit(limit):
-                get_handout(plan)
+            get_handout(plan, time_limit=limit)
         except RenderTooSlow:
             logger.error("The handout of plan %s took longer than %s s: stopped.", plan_id, limit)
             raise

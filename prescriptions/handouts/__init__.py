@@ -26,7 +26,12 @@ from prescriptions.handouts.context import (
     render_html,
 )
 from prescriptions.handouts.files import BASE_URL, RefusedURL, local_file
-from prescriptions.handouts.render import RenderedHandout, render_pdf, reset_engine
+from prescriptions.handouts.render import (
+    RenderedHandout,
+    RenderTooSlow,
+    render_pdf,
+    reset_engine,
+)
 from prescriptions.handouts.store import (
     HandoutPending,
     get_handout,
@@ -42,6 +47,7 @@ __all__ = [
     "HandoutPending",
     "PlanLoad",
     "RefusedURL",
+    "RenderTooSlow",
     "RenderedHandout",
     "build_context",
     "css_string",

@@ -9,11 +9,15 @@ otherwise pay at start-up.
 
 from __future__ import annotations
 
+import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.staticfiles import finders
@@ -120,11 +124,38 @@ class RenderedHandout:
     html: str
 
 
-def render_pdf_html(html: str) -> RenderedHandout:
-    """Turn a handout's HTML into the PDF."""
+class RenderTooSlow(Exception):
+    def __init__(self, seconds: int) -> None:
+        super().__init__(f"The handout took longer than {seconds} s to render.")
+        self.seconds = seconds
+
+
+@contextmanager
+def _time_limit(seconds: int) -> Iterator[None]:
+    """Raise RenderTooSlow in the block after `seconds`: a signal, so only in the main
+    thread (where the task worker runs its tasks); elsewhere, or with 0, no limit."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise RenderTooSlow(seconds)
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def render_pdf_html(html: str, *, time_limit: int = 0) -> RenderedHandout:
+    """Turn a handout's HTML into the PDF, within `time_limit` seconds if given (only
+    the rendering itself: no database access happens under the alarm)."""
     from weasyprint import HTML
 
-    with _render_lock:
+    with _render_lock, _time_limit(time_limit):
         engine = _get_engine()
         options: dict[str, Any] = {
             **PDF_OPTIONS,

@@ -173,7 +173,7 @@ def renders_in_worker(items: list[PlanItem]) -> bool:
 
 
 def _get(
-    plan: Plan, *, from_memory_when_full: bool, render_large: bool = True
+    plan: Plan, *, from_memory_when_full: bool, render_large: bool = True, time_limit: int = 0
 ) -> tuple[Plan, Handout | None, bytes]:
     plan, items = load_plan(plan)
     html = None
@@ -187,7 +187,9 @@ def _get(
         return plan, *found
     if not render_large and renders_in_worker(items):
         raise HandoutPending(plan)
-    rendered = render_pdf_html(html if html is not None else render_html(plan, items))
+    rendered = render_pdf_html(
+        html if html is not None else render_html(plan, items), time_limit=time_limit
+    )
     handout = Handout(plan=plan, key=key, pages=rendered.pages, size_bytes=len(rendered.pdf))
     try:
         # Named by key only: no patient names in file names on disk. The storage
@@ -220,13 +222,14 @@ def _get(
     return plan, handout, rendered.pdf
 
 
-def get_handout(plan: Plan) -> Handout:
+def get_handout(plan: Plan, *, time_limit: int = 0) -> Handout:
     """The plan's current handout, rendered now unless an identical one is stored.
 
-    Raises what the store raised when the handout cannot be stored. Callers check
+    Raises what the store raised when the handout cannot be stored, RenderTooSlow past
+    `time_limit` seconds of rendering (0: none). Callers check
     that the asker may see the plan before calling.
     """
-    handout = _get(plan, from_memory_when_full=False)[1]
+    handout = _get(plan, from_memory_when_full=False, time_limit=time_limit)[1]
     assert handout is not None
     return handout
 

@@ -85,7 +85,7 @@ def test_a_render_past_the_time_limit_fails_cleanly_and_the_therapist_sees_why(
     with unscoped():
         result = DBTaskResult.objects.get()
         assert result.status == "FAILED"
-        assert result.exception_class_path == "prescriptions.tasks.RenderTooSlow"
+        assert result.exception_class_path == "prescriptions.handouts.render.RenderTooSlow"
         assert not Handout.objects.exists()
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
 
