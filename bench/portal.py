@@ -3,6 +3,7 @@
     .venv/bin/python bench/portal.py                    # SQLite, then PostgreSQL
     .venv/bin/python bench/portal.py --db postgres --duration 10
     .venv/bin/python bench/portal.py --conn-max-age 0   # the old default, to compare
+    .venv/bin/python bench/portal.py --users 100        # + POSTs of 100 patients thinking 2-5 s
 
 Sets itself up: a throwaway SQLite file, or a database `rehabit_bench_portal` on
 the PostgreSQL server at BENCH_POSTGRES_URL (default
@@ -107,6 +108,7 @@ local function uuid()
   return s:sub(1, 8) .. "-" .. s:sub(9, 12) .. "-" .. s:sub(13, 16) .. "-" .. s:sub(17, 20)
     .. "-" .. s:sub(21, 32)
 end
+%(delay)s
 function request()
   counter = counter + 1
   local r = bodies[(counter %% #bodies) + 1]
@@ -204,7 +206,16 @@ def run_site(env: dict[str, str], folder: Path, args: argparse.Namespace) -> lis
             )
             + "}"
         )
-        script.write_text(POST_SCRIPT % {"bodies": lua_bodies})
+        script.write_text(POST_SCRIPT % {"bodies": lua_bodies, "delay": ""})
+        # Issue 17.6: simulated patients who think 2 to 5 s between requests.
+        thinking = folder / "post-thinking.lua"
+        thinking.write_text(
+            POST_SCRIPT
+            % {
+                "bodies": lua_bodies,
+                "delay": "function delay() return math.random(2000, 5000) end",
+            }
+        )
 
         pages = [
             ("anchor: /favicon.ico without a session", "/favicon.ico", [], None),
@@ -215,11 +226,15 @@ def run_site(env: dict[str, str], folder: Path, args: argparse.Namespace) -> lis
             ("session log POST (new key each time)", "/portal/", [], script),
             ("/favicon.ico with a session cookie", "/favicon.ico", [cookie], None),
         ]
+        if args.users:
+            label = f"session log POST, {args.users} patients thinking 2–5 s"
+            pages.append((label, "/portal/", [], thinking))
         for label, path, headers, lua in pages:
+            thinks = lua == thinking
             row = wrk(
                 server.url + path,
-                duration=args.duration,
-                connections=args.connections,
+                duration=max(args.duration, 30) if thinks else args.duration,
+                connections=args.users if thinks else args.connections,
                 headers=headers,
                 script=lua,
             )
@@ -250,6 +265,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--patients", type=int, default=8)
+    parser.add_argument(
+        "--users", type=int, default=100, help="patients with think time for the last row (0: skip)"
+    )
     parser.add_argument("--conn-max-age", default=None, help="DATABASE_CONN_MAX_AGE to run with")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
