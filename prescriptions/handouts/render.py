@@ -53,8 +53,6 @@ class _Engine:
 
 
 _engine: _Engine | None = None
-# Handout keys by the fingerprint of their rows (prescriptions.handouts.store).
-known_keys: dict[str, str] = {}
 # WeasyPrint's objects are not meant for concurrent use, and rendering is CPU-bound
 # under the GIL anyway: renders in one process take turns.
 _render_lock = threading.RLock()
@@ -112,7 +110,6 @@ def reset_engine() -> None:
     global _engine
     with _render_lock:
         _engine = None
-        known_keys.clear()
         static_file.cache_clear()
         qr_svg_uri.cache_clear()
 

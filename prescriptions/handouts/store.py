@@ -17,11 +17,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.http import HttpResponse
-from django.utils import translation
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 
@@ -29,7 +28,6 @@ from clinic.errors import is_unavailable
 from prescriptions.handouts.context import load_plan, render_html
 from prescriptions.handouts.files import absolute_url, file_digest, file_text, local_file
 from prescriptions.handouts.render import (
-    known_keys,
     render_pdf_html,
     renderer_signature,
     stylesheet_path,
@@ -81,39 +79,6 @@ def key_for(html: str) -> str:
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()
-
-
-# A served handout's key by the fingerprint of the rows it was rendered from, so that
-# a download of a stored handout neither renders the template nor hashes files
-# again. Per process: the templates, the stylesheet, the static files and the
-# translations the key also covers change only with a new release, which starts new
-# processes; an uploaded logo or picture changes its row's file name.
-_KNOWN_KEYS_MAX = 2048
-
-
-def _fingerprint(plan: Plan, items: list[PlanItem]) -> str:
-    """A hash of every column of every row the handout is made from (the HTML is made
-    of these and nothing else: rendering it runs no query), and the language."""
-    rows: list[models.Model] = [
-        plan,
-        plan.patient,
-        plan.patient.clinic,
-        plan.therapist,
-        plan.therapist.user,
-    ]
-    for item in items:
-        rows += [item, item.exercise]
-    digest = hashlib.sha256(str(translation.get_language()).encode())
-    for row in rows:
-        values = [(f.attname, getattr(row, f.attname)) for f in row._meta.concrete_fields]
-        digest.update(repr((row._meta.label, values)).encode())
-    return digest.hexdigest()
-
-
-def _remember(fingerprint: str, key: str) -> None:
-    if len(known_keys) >= _KNOWN_KEYS_MAX:
-        known_keys.clear()
-    known_keys[fingerprint] = key
 
 
 @receiver(post_delete, sender=Handout, dispatch_uid="prescriptions.handouts.delete_pdf_file")
@@ -176,20 +141,13 @@ def _get(
     plan: Plan, *, from_memory_when_full: bool, render_large: bool = True, time_limit: int = 0
 ) -> tuple[Plan, Handout | None, bytes]:
     plan, items = load_plan(plan)
-    html = None
-    fingerprint = _fingerprint(plan, items)
-    key = known_keys.get(fingerprint)
-    if key is None:
-        html = render_html(plan, items)
-        key = key_for(html)
-        _remember(fingerprint, key)
+    html = render_html(plan, items)
+    key = key_for(html)
     if found := _cached(key):
         return plan, *found
     if not render_large and renders_in_worker(items):
         raise HandoutPending(plan)
-    rendered = render_pdf_html(
-        html if html is not None else render_html(plan, items), time_limit=time_limit
-    )
+    rendered = render_pdf_html(html, time_limit=time_limit)
     handout = Handout(plan=plan, key=key, pages=rendered.pages, size_bytes=len(rendered.pdf))
     try:
         # Named by key only: no patient names in file names on disk. The storage
