@@ -454,12 +454,12 @@ def test_it_pins_the_query_count_of_my_plan(
             [factories.make_exercise(None) for _ in range(3)],
             start_date=running_plan.start_date,
         )
-    # session, user, patient, plans with therapists, items, the exercises in the
-    # patient's language, earlier plans
+    # session, user, patient, plans with therapists, items, the plans' education pages, the
+    # exercises in the patient's language, earlier plans
     with django_assert_num_queries(one_plan):
         response = client.get(url)
     assert len(response.context["sections"]) == 4
-    assert one_plan == 7
+    assert one_plan == 8
 
 
 def test_it_pins_the_query_count_of_a_cached_handout(
@@ -468,9 +468,9 @@ def test_it_pins_the_query_count_of_a_cached_handout(
     login(client, patient)
     url = reverse("portal:handout", args=[running_plan.pk])
     assert client.get(url).status_code == 200  # rendered and stored
-    # session, user, patient, plan, plan with patient and clinic, items, the exercises in
-    # the patient's language, stored handout
-    with django_assert_num_queries(8):
+    # session, user, patient, plan, plan with patient and clinic, its education pages, items,
+    # the exercises in the patient's language, stored handout
+    with django_assert_num_queries(9):
         response = client.get(url)
     assert response["Content-Type"] == "application/pdf"
 
