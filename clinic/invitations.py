@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from clinic import audit
+from clinic import audit, throttle
 from clinic.models import Patient, PortalInvitation, User
 
 if TYPE_CHECKING:
@@ -66,6 +66,14 @@ def invite_patient(
     portal login: no email address, or the address belongs to another account.
     """
     user = _portal_user(patient)
+    if send_email and not throttle.hit(throttle.INVITATION_PER_ACCOUNT, patient.pk):
+        raise ValidationError(
+            _(
+                "%(patient)s was already sent %(limit)d invitations in the last hour. "
+                "Please wait before sending another, or print the invitation instead."
+            )
+            % {"patient": patient, "limit": throttle.INVITATION_PER_ACCOUNT.limit}
+        )
     now = timezone.now()
     patient.invitations.filter(used_at=None, revoked_at=None).update(revoked_at=now)
     token = PortalInvitation.new_token()

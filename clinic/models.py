@@ -591,3 +591,24 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError(_("Audit entries cannot be deleted; old ones are pruned."))
+
+
+class ThrottleCounter(models.Model):
+    """Requests counted per rule and key in fixed windows (`clinic.throttle`).
+
+    In the database so that every web process counts against the same limit. The
+    key is a hash: no address or email is stored here.
+    """
+
+    key = models.CharField(max_length=64)
+    window_ends = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window_ends"], name="throttle_key_window"),
+        ]
+        indexes = [models.Index(fields=["window_ends"], name="throttle_window_ends")]
+
+    def __str__(self) -> str:
+        return f"{self.key[:8]}… {self.count} until {self.window_ends:%H:%M}"

@@ -14,7 +14,7 @@ urlpatterns = [
     path("welcome/<str:token>/", views.welcome, name="welcome"),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
+        views.PortalPasswordResetView.as_view(
             form_class=forms.PortalPasswordResetForm,
             template_name="portal/password_reset_form.html",
             email_template_name="portal/email/password_reset_body.txt",

@@ -18,7 +18,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.views import LoginView, PasswordResetView
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError
 from django.db.models import Prefetch, Q
@@ -32,7 +33,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from clinic import audit
+from clinic import audit, throttle
 from clinic.errors import RETRY_AFTER_SECONDS, is_unavailable
 from clinic.models import Patient, PortalInvitation, patient_for
 from clinic.scoping import scope, unscoped
@@ -128,6 +129,30 @@ class PortalLoginView(LoginView):
         return response
 
 
+def throttled(request: HttpRequest, rule: throttle.Rule) -> HttpResponse:
+    response = render(request, "portal/throttled.html", status=429)
+    response["Retry-After"] = str(int(rule.window.total_seconds()))
+    return response
+
+
+class PortalPasswordResetView(PasswordResetView):
+    """Django's reset view, rate-limited per network address and per email address.
+
+    Over the per-address limit the asker is told to wait; over the per-account
+    limit nothing is sent but the answer is the usual "check your inbox", the
+    same as for an address that has no account."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not throttle.hit(throttle.RESET_PER_ADDRESS, throttle.client_address(request)):
+            return throttled(request, throttle.RESET_PER_ADDRESS)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        if not throttle.hit(throttle.RESET_PER_ACCOUNT, form.cleaned_data["email"]):
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
+
+
 # ---------------------------------------------------------------------------
 # Accepting an invitation
 
@@ -142,11 +167,15 @@ def welcome(request: HttpRequest, token: str) -> HttpResponse:
     """The emailed link. Its token is exchanged at once for a new one kept in this
     browser's session, and the visitor sent on to a page whose URL holds none."""
     # The visitor is not signed in: the token is their credential.
+    address = throttle.client_address(request)
+    if throttle.blocked(throttle.WELCOME_PER_ADDRESS, address):
+        return throttled(request, throttle.WELCOME_PER_ADDRESS)
     try:
         with unscoped():
             invitation = find_invitation(token)
             request.session[WELCOME_TOKEN] = exchange_token(invitation)
     except InvitationInvalid:
+        throttle.hit(throttle.WELCOME_PER_ADDRESS, address)
         return render(request, "portal/welcome_invalid.html", status=404)
     return redirect("portal:welcome_form")
 
@@ -162,6 +191,10 @@ def welcome_form(request: HttpRequest) -> HttpResponse:
     except InvitationInvalid:
         request.session.pop(WELCOME_TOKEN, None)
         return render(request, "portal/welcome_invalid.html", status=404)
+    if request.method == "POST" and not throttle.hit(
+        throttle.WELCOME_PER_ACCOUNT, invitation.patient_id
+    ):
+        return throttled(request, throttle.WELCOME_PER_ACCOUNT)
     # The invitation decides the clinic scope for the rest of the request.
     with scope(invitation.patient.clinic):
         return _welcome(request, token, invitation)
