@@ -9,13 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.password_validation import validate_password
 from django.db.models import Count, Model, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic import admin_audit  # noqa: F401  (registers the audit trail)
 from clinic.admin_scoping import clinic_of, is_superuser
@@ -58,6 +61,26 @@ class UserAdmin(BaseUserAdmin[User]):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "full_name", "password1", "password2")}),
     )
+
+    actions = ("reset_two_factor",)
+
+    @admin.action(description=_("Reset two-factor sign-in (lost phone)"))
+    def reset_two_factor(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        # The person sets up their authenticator again at their next sign-in
+        # (straight away if their clinic or role requires it).
+        users = list(queryset)
+        TOTPDevice.objects.filter(user__in=users).delete()
+        StaticDevice.objects.filter(user__in=users).delete()
+        self.message_user(
+            request,
+            ngettext(
+                "Two-factor sign-in was reset for %(n)d user.",
+                "Two-factor sign-in was reset for %(n)d users.",
+                len(users),
+            )
+            % {"n": len(users)},
+            messages.SUCCESS,
+        )
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return is_superuser(request)
@@ -119,6 +142,7 @@ class ClinicAdmin(admin.ModelAdmin[Clinic]):
                 ),
             },
         ),
+        (_("Sign-in security"), {"fields": ("require_staff_two_factor",)}),
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Clinic]:

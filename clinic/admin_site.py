@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import wraps
 from typing import Any
 
 from django.contrib import admin
@@ -11,8 +12,10 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, URLResolver, path
 from django.utils.translation import gettext_lazy as _
 
+from clinic import two_factor
 from clinic.admin_scoping import ClinicAdminMixin
 
 
@@ -92,6 +95,9 @@ class SafeInputAdminMixin(SafeAutocompleteMixin, admin.ModelAdmin[Any]):
         return super().response_action(request, queryset, *args, **kwargs)
 
 
+OTP_APPS = {"otp_totp", "otp_static"}
+
+
 class RehabitAdminSite(admin.AdminSite):
     site_header = _("Rehabit")
     site_title = _("Rehabit")
@@ -117,11 +123,43 @@ class RehabitAdminSite(admin.AdminSite):
         # Every ModelAdmin on this site, including Django's and third-party ones
         # (groups, axes, task results), gets the safe autocomplete and actions,
         # and the clinic rules (404 for hidden objects, a read-only shared library).
+        models = (
+            model_or_iterable
+            if isinstance(model_or_iterable, list | tuple)
+            else [model_or_iterable]
+        )
+        if all(model._meta.app_label in OTP_APPS for model in models):
+            # django-otp's device admins show each device's secret key and QR code;
+            # staff manage their own second factor (clinic.two_factor), superusers
+            # reset someone else's from the user admin.
+            return
         admin_class = admin_class or admin.ModelAdmin
         if not issubclass(admin_class, SafeInputAdminMixin):
             bases = (SafeInputAdminMixin, ClinicAdminMixin, admin_class)
             admin_class = type(admin_class.__name__, bases, {})
         super().register(model_or_iterable, admin_class, **options)
+
+    def admin_view(self, view: Any, cacheable: bool = False) -> Any:
+        inner = super().admin_view(view, cacheable)
+        # Signing out, and the second-factor pages themselves, come before the gate.
+        if getattr(view, "__name__", "") == "logout" or getattr(view, "before_gate", False):
+            return inner
+
+        @wraps(view)
+        def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            return two_factor.gate(request) or inner(request, *args, **kwargs)
+
+        return gated
+
+    def get_urls(self) -> list[URLPattern | URLResolver]:
+        return [
+            path("two-factor/", self.admin_view(two_factor.manage), name="two_factor"),
+            path("two-factor/setup/", self.admin_view(two_factor.setup), name="two_factor_setup"),
+            path(
+                "two-factor/verify/", self.admin_view(two_factor.verify), name="two_factor_verify"
+            ),
+            *super().get_urls(),
+        ]
 
     def autocomplete_view(self, request: HttpRequest) -> HttpResponse:
         return RichAutocompleteView.as_view(admin_site=self)(request)  # type: ignore[return-value]

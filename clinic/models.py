@@ -240,6 +240,14 @@ class Clinic(models.Model):
         default=5,
         validators=[MinValueValidator(1), MaxValueValidator(14)],
     )
+    require_staff_two_factor = models.BooleanField(
+        _("require two-factor sign-in for all staff"),
+        default=False,
+        help_text=_(
+            "Therapists and administrators then sign in to the admin with a code from an "
+            "authenticator app as well as their password. Patients are not asked."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = ScopedManager.from_queryset(ClinicQuerySet)()

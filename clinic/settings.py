@@ -80,6 +80,9 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "axes",
     "django_tasks_db",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 
 MIDDLEWARE = [
@@ -93,6 +96,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Staff's second factor (clinic.two_factor): which device verified this session.
+    "django_otp.middleware.OTPMiddleware",
     # After authentication: each request runs in the signed-in user's clinic scope.
     "clinic.middleware.ClinicScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -205,6 +210,13 @@ AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 6 * 366)
 if AUDIT_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be at least 1.")
 
+# Staff two-factor sign-in (clinic.two_factor). Wrong codes lock the account as
+# wrong passwords do (AXES_FAILURE_LIMIT, AXES_COOLOFF_MINUTES), so django-otp's own
+# growing delays are off: they refused a right code typed soon after a wrong one.
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Rehabit")
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+
 LANGUAGE_CODE = "en"
 # Only languages with a complete catalogue in locale/: offering one without it would
 # show patients English under another name (tests/clinic/test_translations.py).
@@ -313,6 +325,9 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+# Only when every subdomain is HTTPS-only too (deploy/nginx/rehabit.conf).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD")
 if env("SECURE_PROXY_SSL_HEADER"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

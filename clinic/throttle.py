@@ -74,3 +74,8 @@ def hit(rule: Rule, value: object) -> bool:
     counter = ThrottleCounter.objects.filter(key=key, window_ends=ends)
     counter.update(count=F("count") + 1)
     return counter.values_list("count", flat=True).get() <= rule.limit
+
+
+def reset(rule: Rule, value: object) -> None:
+    """Forget `value`'s count under `rule` (after it proved itself, say)."""
+    ThrottleCounter.objects.filter(key=rule.key(value)).delete()

@@ -13,7 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import Group
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from clinic import two_factor
 from clinic.models import Clinic, Patient, Therapist, User
 from clinic.scoping import unscoped
 from prescriptions.models import (
@@ -132,3 +136,28 @@ def make_measure(plan: Plan, instrument: str = "nprs", **kw: Any) -> OutcomeMeas
     if instrument == "psfs":
         kw.setdefault("activities", "Sitting through a film\nWalking the dog")
     return OutcomeMeasure.objects.create(plan=plan, instrument=instrument, **kw)
+
+
+@_unscoped
+def verify_second_factor(client: Client, user: User) -> TOTPDevice:
+    """Give `user` a confirmed authenticator and mark the client's session as
+    verified by it, as signing in with a code would (clinic.two_factor)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Test phone", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session[two_factor.ENROLLED] = True
+    session.save()
+    return device
+
+
+@_unscoped
+def sign_in_staff(client: Client, user: User) -> Client:
+    """force_login, plus a verified second factor when the admin would ask for one
+    (superusers, staff of a clinic that requires it); other staff as they are."""
+    client.force_login(user)
+    therapist = Therapist.objects.filter(user=user).select_related("clinic").first()
+    if user.is_superuser or (therapist is not None and therapist.clinic.require_staff_two_factor):
+        verify_second_factor(client, user)
+    return client

@@ -242,6 +242,6 @@ class TestAccess:
         self, client, clinic, other_clinic, patient, outside_patient
     ):
         admin_user = User.objects.create_superuser("root@example.org", "root-pass-123")
-        client.force_login(admin_user)
+        factories.sign_in_staff(client, admin_user)
         response = client.get(reverse("admin:clinic_patient_changelist"))
         assert set(response.context["cl"].result_list) == {patient, outside_patient}

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from clinic.scoping import unscoped
 from prescriptions.models import Exercise, Plan
+from tests import factories
 from tests.conftest import login
 from tests.prescriptions.test_admin import item_rows, plan_form
 
@@ -92,7 +93,7 @@ def test_valid_ids_beside_tampered_ones_still_act(client, therapist, plan):
 
 def test_djangos_own_admins_are_covered_too(client, django_user_model):
     superuser = django_user_model.objects.create_superuser("root@example.org", "pass-12345678")
-    client.force_login(superuser)
+    factories.sign_in_staff(client, superuser)
     group = Group.objects.create(name="Front desk")
 
     response = client.post(

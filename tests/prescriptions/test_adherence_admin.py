@@ -259,7 +259,7 @@ def test_the_index_says_when_nobody_needs_attention(client, therapist, on_track)
 
 def test_superusers_get_no_attention_list(client, django_user_model, struggling):
     admin = django_user_model.objects.create_superuser(email="root@example.org", password="x")
-    client.force_login(admin)
+    factories.sign_in_staff(client, admin)
     response = client.get(reverse("admin:index"))
     assert response.status_code == 200
     html = response.content.decode()
