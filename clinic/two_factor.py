@@ -120,7 +120,7 @@ def _next_url(request: HttpRequest) -> str:
 
 class CodeForm(forms.Form):
     code = forms.CharField(
-        label=_("Code"),
+        label=_("Sign-in code"),
         max_length=16,
         widget=forms.TextInput(
             attrs={
@@ -203,7 +203,6 @@ def verify(request: HttpRequest) -> HttpResponse:
                     % {"left": left},
                 )
             return HttpResponseRedirect(_next_url(request))
-        # TODO(issue 9): record the failure in the audit trail once clinic.audit exists.
         throttle.hit(rule, user.pk)
         if throttle.blocked(rule, user.pk):
             return _lockout(request)

@@ -163,7 +163,8 @@ def test_no_page_fails_under_production_settings(production: Any) -> None:
     visited: dict[str, dict[str, int]] = {}
     for email in (demo.SUPERUSER.email, demo.CLINIC_ADMIN.email, demo.THERAPIST.email):
         client = Client()
-        client.force_login(_staff(email))
+        # The superuser signs in with a second factor under production settings.
+        factories.sign_in_staff(client, _staff(email))
         visited[email] = crawl(client, admin_start)
         # Every handout route: the download button, and the zip of the plans' handouts.
         response = client.post(

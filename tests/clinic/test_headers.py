@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
@@ -69,3 +70,13 @@ def test_it_denies_browser_features_no_page_uses(client):
     policy = client.get(reverse("portal:login"))["Permissions-Policy"]
     assert "camera=()" in policy
     assert "geolocation=()" in policy
+
+
+def test_static_files_keep_long_caching(settings):
+    # WhiteNoise answers before PrivateResponseMiddleware, so static files keep their
+    # own caching. (Finders stand in for collectstatic, as in development.)
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.WHITENOISE_MAX_AGE = 31536000
+    response = Client().get("/static/rehabit/two_factor.css")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "max-age=31536000, public"
