@@ -20,7 +20,10 @@ from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic import admin_audit  # noqa: F401  (registers the audit trail)
+from clinic import (
+    admin_audit,  # noqa: F401  (registers the audit trail)
+    audit,
+)
 from clinic.admin_scoping import clinic_of, is_superuser
 from clinic.models import Clinic, Therapist, User, therapist_for
 from clinic.services import create_therapist, sync_role
@@ -71,6 +74,8 @@ class UserAdmin(BaseUserAdmin[User]):
         users = list(queryset)
         TOTPDevice.objects.filter(user__in=users).delete()
         StaticDevice.objects.filter(user__in=users).delete()
+        for user in users:
+            audit.record(request, audit.Action.CHANGE, obj=user, detail="two-factor sign-in reset")
         self.message_user(
             request,
             ngettext(

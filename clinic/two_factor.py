@@ -33,6 +33,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.functional import LazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
@@ -41,7 +42,7 @@ from django_otp import match_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic import throttle
+from clinic import audit, throttle
 from clinic.models import User, therapist_for
 
 # Whether the signed-in user had a confirmed authenticator when they signed in
@@ -106,7 +107,13 @@ def staff_user(request: HttpRequest) -> User:
     # These views are behind the admin's own check: a signed-in, active staff member.
     user = request.user
     assert isinstance(user, User)
-    return user
+    # The row itself, not the lazy wrappers (Django's, django-otp's around it): the
+    # audit trail reads its type.
+    real: Any = user
+    while isinstance(real, LazyObject):
+        real = real._wrapped
+    assert isinstance(real, User)
+    return real
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -190,6 +197,7 @@ def verify(request: HttpRequest) -> HttpResponse:
             # As a right password resets a password lockout's count (AXES_RESET_ON_SUCCESS).
             throttle.reset(rule, user.pk)
             otp_login(request, device)
+            audit.record(request, audit.Action.SIGN_IN, detail="second factor verified")
             # A fresh session key now that the sign-in is complete.
             request.session.cycle_key()
             if isinstance(device, StaticDevice):
@@ -204,7 +212,13 @@ def verify(request: HttpRequest) -> HttpResponse:
                 )
             return HttpResponseRedirect(_next_url(request))
         throttle.hit(rule, user.pk)
-        if throttle.blocked(rule, user.pk):
+        locked = throttle.blocked(rule, user.pk)
+        audit.record(
+            request,
+            audit.Action.SIGN_IN_FAILED,
+            detail="wrong second-factor code" + ("; account paused" if locked else ""),
+        )
+        if locked:
             return _lockout(request)
         form.add_error(
             "code",
@@ -261,6 +275,7 @@ def setup(request: HttpRequest) -> HttpResponse:
             otp_login(request, device)
             request.session.cycle_key()
             request.session[ENROLLED] = True
+            audit.record(request, audit.Action.CHANGE, obj=user, detail="two-factor sign-in on")
             return _show_codes(request, codes, _next_url(request))
         form.add_error(
             "code",
@@ -296,6 +311,7 @@ def manage(request: HttpRequest) -> HttpResponse:
     policy = required_by_policy(request)
     if request.method == "POST" and enrolled:
         if request.POST.get("action") == "codes":
+            audit.record(request, audit.Action.CHANGE, obj=user, detail="new recovery codes")
             return _show_codes(
                 request,
                 _new_recovery_codes(user),
@@ -305,6 +321,7 @@ def manage(request: HttpRequest) -> HttpResponse:
             TOTPDevice.objects.filter(user=user).delete()
             StaticDevice.objects.filter(user=user).delete()
             request.session[ENROLLED] = False
+            audit.record(request, audit.Action.CHANGE, obj=user, detail="two-factor sign-in off")
             messages.success(request, _("Two-factor sign-in is off."))
             return redirect("admin:two_factor")
     codes_left = StaticToken.objects.filter(device__user=user).count() if enrolled else 0

@@ -130,6 +130,7 @@ class PortalLoginView(LoginView):
 
 
 def throttled(request: HttpRequest, rule: throttle.Rule) -> HttpResponse:
+    audit.record(request, audit.Action.REFUSED, detail=f"rate limit: {rule.name}")
     response = render(request, "portal/throttled.html", status=429)
     response["Retry-After"] = str(int(rule.window.total_seconds()))
     return response

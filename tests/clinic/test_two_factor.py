@@ -12,7 +12,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic.models import Clinic, User
+from clinic.models import AuditEntry, Clinic, User
 from clinic.scoping import unscoped
 from tests import factories
 from tests.conftest import login
@@ -145,6 +145,12 @@ class TestSigningIn:
         )
         assert response.status_code == 302
         assert client.get(reverse("admin:index")).status_code == 200
+        with unscoped():
+            assert AuditEntry.objects.filter(
+                actor=therapist.user,
+                action=AuditEntry.Action.SIGN_IN,
+                detail="second factor verified",
+            ).exists()
 
     def test_it_takes_a_recovery_code_once(self, client, enrolled, therapist):
         with unscoped():
@@ -167,6 +173,16 @@ class TestSigningIn:
         response = client.post(reverse("admin:two_factor_verify"), {"code": "000000"})
         assert response.status_code == 429
         assert "Too many wrong codes" in response.content.decode()
+        with unscoped():
+            trail = list(
+                AuditEntry.objects.filter(
+                    actor=therapist.user, action=AuditEntry.Action.SIGN_IN_FAILED
+                )
+                .order_by("pk")
+                .values_list("detail", "clinic_id")
+            )
+        assert len(trail) == limit
+        assert trail[-1] == ("wrong second-factor code; account paused", therapist.clinic_id)
         # Signed out; signing in again with the password does not buy more tries,
         # and the right code is refused too until the cool-off ends.
         assert client.get(reverse("admin:index")).status_code == 302

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from clinic import throttle
 from clinic.invitations import invite_patient
-from clinic.models import ThrottleCounter
+from clinic.models import AuditEntry, ThrottleCounter
 from clinic.scoping import unscoped
 from tests import factories
 from tests.conftest import login
@@ -55,6 +55,9 @@ def test_it_pauses_one_address_asking_for_many_accounts(client, db):
     assert refused.status_code == 429
     assert refused["Retry-After"] == "3600"
     assert "Too many requests" in refused.content.decode()
+    with unscoped():
+        entry = AuditEntry.objects.get(action=AuditEntry.Action.REFUSED)
+    assert (entry.detail, entry.ip_address) == ("rate limit: password-reset-address", "203.0.113.7")
     # Another address is not affected.
     assert reset(client, "guess-more@example.org", address="198.51.100.1").status_code == 302
 
