@@ -123,6 +123,13 @@ def plan(patient, therapist, shared_exercise) -> Plan:
     return factories.make_plan(patient, therapist, [shared_exercise])
 
 
+@pytest.fixture
+def admin_client(db: None, admin_user: Any) -> Client:
+    """pytest-django's signed-in superuser, with the second factor superusers need
+    outside DEBUG (clinic.two_factor)."""
+    return factories.sign_in_staff(Client(), admin_user)
+
+
 def login(client: Client, who: Therapist | Patient) -> Client:
     """Sign in as a persona; staff whose admin asks for a second factor get a verified one."""
     user = who.user

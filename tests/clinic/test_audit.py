@@ -96,7 +96,7 @@ class TestAppendOnly:
     def test_even_a_superuser_gets_no_add_change_or_delete_in_the_admin(self, client, therapist):
         entry = audit.record(None, Action.VIEW, actor=therapist.user, clinic_id=therapist.clinic_id)
         superuser = User.objects.create_superuser("root@example.org", "root-pass-123")
-        client.force_login(superuser)
+        factories.sign_in_staff(client, superuser)  # with the second factor superusers need
         change = reverse("admin:clinic_auditentry_change", args=[entry.pk])
         page = client.get(change)
         assert page.status_code == 200
