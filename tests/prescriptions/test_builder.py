@@ -887,8 +887,8 @@ class TestSuperuser:
 
         with unscoped():
             user = User.objects.create_superuser("root@example.org", "root-pass-123")
-        client.force_login(user)
-        return client
+        # With the second factor superusers need outside DEBUG (clinic.two_factor).
+        return factories.sign_in_staff(client, user)
 
     def test_the_library_is_the_patients_clinics(self, root, patient, library):
         names_found = names(search(root, patient=patient.pk))
