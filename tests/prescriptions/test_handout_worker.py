@@ -5,7 +5,11 @@ with the reason on the therapist's side. The worker here is the real one
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import pytest
+import weasyprint
 from django.core.management import call_command
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
@@ -72,10 +76,18 @@ def test_a_small_plan_is_still_rendered_at_once(client, patient, plan, worker_se
 
 @pytest.mark.django_db(transaction=True)
 def test_a_render_past_the_time_limit_fails_cleanly_and_the_therapist_sees_why(
-    client, patient, therapist, worker_settings, tmp_path
+    client, patient, therapist, worker_settings, tmp_path, monkeypatch
 ):
-    # A genuinely long plan; one second is far less than it takes to render.
-    exercises = [factories.make_exercise(None) for _ in range(30)]
+    # A render that takes longer than the limit whatever the machine's speed: the
+    # real render after a pause of three times the limit (the alarm interrupts it).
+    real_render = weasyprint.HTML.render
+
+    def slow_render(self: Any, *args: Any, **kwargs: Any) -> Any:
+        time.sleep(3)
+        return real_render(self, *args, **kwargs)
+
+    monkeypatch.setattr(weasyprint.HTML, "render", slow_render)
+    exercises = [factories.make_exercise(None) for _ in range(4)]
     plan = factories.make_plan(patient, therapist, exercises)
     worker_settings.HANDOUT_RENDER_TIME_LIMIT = 1
     login(client, patient)
