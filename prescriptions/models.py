@@ -34,6 +34,7 @@ from prescriptions.outcomes.library import Instrument
 from prescriptions.outcomes.library import instrument_choices as outcome_instrument_choices
 
 if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise as StrPromise
     from django_stubs_ext.db.models.manager import RelatedManager
 
 logger = logging.getLogger(__name__)
@@ -175,6 +176,26 @@ class ExerciseQuerySet(ScopedQuerySet["Exercise"]):
         return self.filter(clinic=None)
 
 
+def library_slug_constraints(
+    prefix: str, shared_message: StrPromise, clinic_message: StrPromise
+) -> list[models.UniqueConstraint]:
+    """A library row's short name is unique in the shared library (no clinic) and
+    unique within each clinic: the one rule for exercises, templates and pages."""
+    return [
+        models.UniqueConstraint(
+            fields=["slug"],
+            condition=Q(clinic=None),
+            name=f"{prefix}_shared_slug_unique",
+            violation_error_message=shared_message,
+        ),
+        models.UniqueConstraint(
+            fields=["clinic", "slug"],
+            name=f"{prefix}_clinic_slug_unique",
+            violation_error_message=clinic_message,
+        ),
+    ]
+
+
 class Exercise(DosageFields):
     class Category(models.TextChoices):
         NERVE_MOBILISATION = "nerve_mobilisation", _("Nerve mobilisation")
@@ -287,16 +308,10 @@ class Exercise(DosageFields):
         ordering = ["name"]
         constraints = [
             *DosageFields.Meta.constraints,
-            models.UniqueConstraint(
-                fields=["slug"],
-                condition=Q(clinic=None),
-                name="exercise_shared_slug_unique",
-                violation_error_message=_("The shared library already has this short name."),
-            ),
-            models.UniqueConstraint(
-                fields=["clinic", "slug"],
-                name="exercise_clinic_slug_unique",
-                violation_error_message=_("Your clinic already has an exercise with this name."),
+            *library_slug_constraints(
+                "exercise",
+                _("The shared library already has this short name."),
+                _("Your clinic already has an exercise with this name."),
             ),
             models.CheckConstraint(
                 condition=~Q(easier=F("id")) & ~Q(harder=F("id")),
@@ -564,16 +579,10 @@ class EducationPage(models.Model):
         verbose_name_plural = _("education pages")
         ordering = ["title"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["slug"],
-                condition=Q(clinic=None),
-                name="educationpage_shared_slug_unique",
-                violation_error_message=_("The shared library already has this short name."),
-            ),
-            models.UniqueConstraint(
-                fields=["clinic", "slug"],
-                name="educationpage_clinic_slug_unique",
-                violation_error_message=_("Your clinic already has a page with this name."),
+            *library_slug_constraints(
+                "educationpage",
+                _("The shared library already has this short name."),
+                _("Your clinic already has a page with this name."),
             ),
         ]
 
@@ -825,16 +834,10 @@ class PlanTemplate(models.Model):
         verbose_name_plural = _("plan templates")
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["slug"],
-                condition=Q(clinic=None),
-                name="plantemplate_shared_slug_unique",
-                violation_error_message=_("A shared template already has this short name."),
-            ),
-            models.UniqueConstraint(
-                fields=["clinic", "slug"],
-                name="plantemplate_clinic_slug_unique",
-                violation_error_message=_("Your clinic already has a template with this name."),
+            *library_slug_constraints(
+                "plantemplate",
+                _("A shared template already has this short name."),
+                _("Your clinic already has a template with this name."),
             ),
         ]
 
