@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
+from django.test.testcases import LiveServerThread
+
+if TYPE_CHECKING:
+    from wsgiref.types import WSGIApplication
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENS = Path(__file__).resolve().parents[2] / "artifacts" / "screens"
@@ -16,6 +22,40 @@ PHONE = {"width": 390, "height": 844}
 # Playwright's sync API runs an event loop in this thread; the live server's
 # database work happens in its own thread, so Django's async guard can be relaxed.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+
+class OneRequestAtATimeServer(ThreadedWSGIServer):
+    """The live server, answering one request at a time.
+
+    On SQLite the test database lives in memory and every request thread shares
+    the test's one connection. Chromium asks for a page and ``/favicon.ico`` at
+    once; two threads on one sqlite3 connection fail with "bad parameter or other
+    API misuse" (a 500 and a flaky browser test). Connections stay threaded, so a
+    browser's idle keep-alive connection never blocks the next request; only the
+    application call is serialised.
+    """
+
+    application_lock = threading.Lock()
+
+    def set_app(self, application: WSGIApplication | None) -> None:
+        assert application is not None
+
+        def one_at_a_time(environ: dict[str, Any], start_response: Any) -> Any:
+            with self.application_lock:
+                response = application(environ, start_response)
+                # Read streamed bodies (handouts, CSV) inside the lock too, and
+                # close the response there (it sends request_finished).
+                try:
+                    return list(response)
+                finally:
+                    close = getattr(response, "close", None)
+                    if close is not None:
+                        close()
+
+        super().set_app(one_at_a_time)
+
+
+LiveServerThread.server_class = OneRequestAtATimeServer
 
 
 @pytest.fixture(scope="session")
