@@ -27,6 +27,7 @@ from django.utils.translation import ngettext
 
 from clinic.constraints import holds
 from clinic.models import Clinic, Patient, Therapist
+from clinic.widgets import DateBox
 from prescriptions import dosage
 from prescriptions.handouts import PlanLoad, load_warnings, plan_load
 from prescriptions.models import (
@@ -292,9 +293,8 @@ class PlanHeaderForm(forms.ModelForm[Plan]):
         model = Plan
         fields = list(PLAN_FIELDS)
         widgets = {
-            # A date box takes ISO dates whatever the language (German would be 04.12.2026).
-            "start_date": forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
-            "end_date": forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+            "start_date": DateBox(),
+            "end_date": DateBox(),
             "goals": forms.Textarea(attrs={"rows": 2}),
             "notes_for_patient": forms.Textarea(attrs={"rows": 2}),
         }

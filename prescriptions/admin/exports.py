@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from clinic import audit
 from clinic.models import Patient, therapist_for
 from clinic.scoping import current_scope, stream_in_scope
+from clinic.widgets import DateBox
 from prescriptions import exports
 from prescriptions.models import SessionLog
 
@@ -40,8 +41,8 @@ def _today(request: HttpRequest) -> datetime.date:
 
 
 class SessionRangeForm(forms.Form):
-    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("From"), widget=DateBox())
+    end = forms.DateField(label=_("To"), widget=DateBox())
 
     def clean(self) -> dict[str, Any] | None:
         data = super().clean() or {}

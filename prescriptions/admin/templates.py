@@ -22,6 +22,7 @@ from clinic.admin_scoping import (
     owned_form,
 )
 from clinic.models import Patient, Therapist, therapist_for
+from clinic.widgets import DateBox
 from prescriptions import plans
 from prescriptions.admin.common import OwnerFilter
 from prescriptions.admin.exercises import TranslationInlineMixin
@@ -154,9 +155,7 @@ class StartPlanForm(forms.Form):
     therapist = forms.ModelChoiceField(
         queryset=Therapist.objects.select_related("user"), label=_("Therapist")
     )
-    start_date = forms.DateField(
-        label=_("Start date"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    start_date = forms.DateField(label=_("Start date"), widget=DateBox())
 
     def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -571,6 +571,23 @@ class TestTemplateAdmin:
             assert plan.end_date == datetime.date(2027, 1, 3)
             assert plan.items.get().exercise == shared_exercise
 
+    def test_the_start_date_box_works_in_german(self, client, therapist, patient, shared_exercise):
+        template = factories.make_template(None, [shared_exercise], "Sciatica relief")
+        login(client, therapist)
+        url = reverse("admin:prescriptions_plantemplate_changelist")
+        german = {"HTTP_ACCEPT_LANGUAGE": "de"}
+        choose = {"action": "start_plan", "_selected_action": [template.pk]}
+        page = client.post(url, choose, **german).content.decode()
+        # A date box shows nothing unless its value is an ISO date ("04.12.2026" is not).
+        today = patient.clinic.today()
+        assert f'type="date" name="start_date" value="{today.isoformat()}"' in page
+        assert "Startdatum" in page
+        # What the browser sends back from it is read as the date it showed.
+        data = {**choose, "apply": "1", "patient": patient.pk, "therapist": therapist.pk}
+        client.post(url, {**data, "start_date": "2026-11-23"}, **german)
+        with unscoped():
+            assert Plan.objects.get().start_date == datetime.date(2026, 11, 23)
+
     def test_it_refuses_to_start_a_plan_for_another_clinics_patient(
         self, client, therapist, outside_patient, shared_exercise
     ):

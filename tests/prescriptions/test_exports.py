@@ -107,6 +107,14 @@ def test_the_page_offers_both_downloads(client, clinic_admin):
     assert f'href="{PAGE}"' in client.get(reverse("admin:index")).content.decode()
 
 
+def test_the_date_boxes_hold_iso_dates_in_german(client, clinic_admin):
+    login(client, clinic_admin)
+    page = client.get(PAGE, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    today = clinic_admin.clinic.today()
+    assert f'type="date" name="end" value="{today.isoformat()}"' in page
+    assert "Bis" in page
+
+
 def test_the_patient_export_costs_the_same_queries_for_more_patients(
     client, clinic_admin, therapist, django_assert_max_num_queries
 ):
