@@ -109,7 +109,7 @@ class ClinicAdmin(admin.ModelAdmin[Clinic]):
     search_fields = ("name",)
     prepopulated_fields = {"slug": ("name",)}
     fieldsets = (
-        (None, {"fields": ("name", "slug", "time_zone")}),
+        (None, {"fields": ("name", "slug", "time_zone", "emergency_number")}),
         (_("Contact details"), {"fields": ("email", "phone", "address", "website")}),
         (
             _("Handouts and branding"),

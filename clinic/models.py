@@ -45,6 +45,65 @@ PLAN_EXERCISE_LIMIT = Bound(
 )
 DEFAULT_MAX_PLAN_EXERCISES = 40
 
+# The emergency number printed with the red flags when a clinic has not set its own:
+# the usual one where the clinic is, told by its time zone. 112 reaches the emergency
+# services across the EU and from most mobile phones elsewhere, so it is the fallback.
+EMERGENCY_NUMBER_FALLBACK = "112"
+EMERGENCY_NUMBERS_BY_ZONE: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "Europe/London",
+            "Europe/Belfast",
+            "Europe/Guernsey",
+            "Europe/Jersey",
+            "Europe/Isle_of_Man",
+            "GB",
+        ),
+        "999",
+    ),
+    **dict.fromkeys(
+        (
+            "America/New_York",
+            "America/Chicago",
+            "America/Denver",
+            "America/Phoenix",
+            "America/Los_Angeles",
+            "America/Anchorage",
+            "America/Detroit",
+            "America/Boise",
+            "America/Indiana/Indianapolis",
+            "America/Kentucky/Louisville",
+            "Pacific/Honolulu",
+            "America/Toronto",
+            "America/Vancouver",
+            "America/Edmonton",
+            "America/Winnipeg",
+            "America/Halifax",
+            "America/St_Johns",
+            "America/Regina",
+            "America/Mexico_City",
+        ),
+        "911",
+    ),
+    **dict.fromkeys(
+        (
+            "Australia/Sydney",
+            "Australia/Melbourne",
+            "Australia/Brisbane",
+            "Australia/Perth",
+            "Australia/Adelaide",
+            "Australia/Hobart",
+            "Australia/Darwin",
+        ),
+        "000",
+    ),
+    "Pacific/Auckland": "111",
+}
+EMERGENCY_NUMBER_VALIDATOR = RegexValidator(
+    r"^[0-9]{2,6}$",
+    _("Give the emergency number as 2 to 6 digits, without spaces, such as 112 or 999."),
+)
+
 
 def language_choices() -> list[tuple[str, str | StrPromise]]:
     """The languages Rehabit speaks (settings.LANGUAGES), read when the choices are needed,
@@ -137,6 +196,10 @@ class ClinicQuerySet(ScopedQuerySet["Clinic"]):
     clinic_path = "pk"
 
 
+def emergency_number_for_zone(time_zone: str) -> str:
+    return EMERGENCY_NUMBERS_BY_ZONE.get(time_zone, EMERGENCY_NUMBER_FALLBACK)
+
+
 class Clinic(models.Model):
     class PaperSize(models.TextChoices):
         A4 = "A4", _("A4")
@@ -164,6 +227,18 @@ class Clinic(models.Model):
     )
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="Europe/London", choices=time_zone_choices
+    )
+    emergency_number = models.CharField(
+        _("emergency number"),
+        max_length=6,
+        blank=True,
+        validators=[EMERGENCY_NUMBER_VALIDATOR],
+        help_text=_(
+            "The number patients should call in an emergency, printed with the warning signs "
+            "on handouts, in the portal and in the admin. Leave empty for the usual number "
+            "where the clinic is, told by its time zone: 999 in the UK, 911 in the US and "
+            "Canada, 000 in Australia, 111 in New Zealand, otherwise 112."
+        ),
     )
     handout_footer = models.CharField(
         _("handout footer"),
@@ -278,6 +353,10 @@ class Clinic(models.Model):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    def emergency_phone(self) -> str:
+        """The emergency number the red flags tell this clinic's patients to call."""
+        return self.emergency_number or emergency_number_for_zone(self.time_zone)
 
     def today(self) -> datetime.date:
         """Today's date where the clinic is: patients' days follow the clinic's clock."""

@@ -18,6 +18,8 @@ import dataclasses
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from clinic.models import EMERGENCY_NUMBER_FALLBACK, Clinic
+
 
 @dataclasses.dataclass(frozen=True)
 class Tier:
@@ -28,11 +30,16 @@ class Tier:
     action: Promise
     signs: tuple[Promise, ...]
 
+    def action_for(self, emergency_number: str) -> str:
+        """The action in the current language, with the clinic's emergency number."""
+        return str(self.action) % {"number": emergency_number}
+
 
 EMERGENCY = Tier(
     key="emergency",
     label=_("Emergency"),
-    action=_("Call 112 (999 in the UK) or go to an emergency department (A&E) now if you notice:"),
+    # The number is the clinic's (Clinic.emergency_phone): one setting, every page.
+    action=_("Call %(number)s or go to an emergency department (A&E) now if you notice:"),
     signs=(
         _(
             "difficulty passing urine, or your bladder feels different (you cannot tell "
@@ -107,3 +114,9 @@ SOURCES: tuple[tuple[str, str], ...] = (
 
 def tiers(*, urgent_only: bool = False) -> tuple[Tier, ...]:
     return URGENT_TIERS if urgent_only else RED_FLAG_TIERS
+
+
+def emergency_number(clinic: Clinic | None) -> str:
+    """The number a patient of `clinic` calls; without a clinic (a superuser reading the
+    library), the number that works in most countries."""
+    return clinic.emergency_phone() if clinic is not None else EMERGENCY_NUMBER_FALLBACK

@@ -21,6 +21,8 @@ from clinic.admin_scoping import (
     is_superuser,
     owned_form,
 )
+from clinic.models import Clinic
+from clinic.scoping import current_scope
 from clinic.uploads import sanitise_svg
 from prescriptions import safety
 from prescriptions.admin.common import OwnerFilter, thumbnail
@@ -175,7 +177,14 @@ class ExerciseAdmin(admin.ModelAdmin[Exercise]):
 
     @admin.display(description=_("warning signs and nerve rule"))
     def shared_safety_text(self, obj: Exercise) -> str:
-        return render_to_string("admin/prescriptions/safety_text.html", {"sources": safety.SOURCES})
+        # With the emergency number of the therapist's clinic (the request's scope);
+        # a superuser, in every clinic's scope, reads the fallback number.
+        scope = current_scope()
+        clinic_id = scope.clinic_id if scope is not None and not scope.every_clinic else None
+        clinic = Clinic.objects.filter(pk=clinic_id).first() if clinic_id else None
+        return render_to_string(
+            "admin/prescriptions/safety_text.html", {"sources": safety.SOURCES, "clinic": clinic}
+        )
 
     @admin.display(description=_("picture"))
     def picture_large(self, obj: Exercise) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 from django import template
 from django.utils.functional import Promise
 
+from clinic.models import Clinic
 from prescriptions import safety
 
 register = template.Library()
@@ -28,14 +29,28 @@ def nerve_symptoms_last() -> Promise:
 
 @register.inclusion_tag("prescriptions/_red_flags.html")
 def red_flags(
-    *, urgent_only: bool = False, printed: bool = False, compact: bool = False
+    clinic: Clinic | None,
+    *,
+    urgent_only: bool = False,
+    printed: bool = False,
+    compact: bool = False,
 ) -> dict[str, Any]:
-    """The red-flag tiers, most urgent first; `urgent_only` leaves out the third tier.
+    """The red-flag tiers, most urgent first, with `clinic`'s emergency number;
+    `urgent_only` leaves out the third tier.
 
     `printed` writes the bullets into the text, for the handout (which draws no
     list markers: they cost render time)."""
+    number = safety.emergency_number(clinic)
     return {
-        "tiers": safety.tiers(urgent_only=urgent_only),
+        "tiers": [
+            {
+                "key": tier.key,
+                "label": tier.label,
+                "action": tier.action_for(number),
+                "signs": tier.signs,
+            }
+            for tier in safety.tiers(urgent_only=urgent_only)
+        ],
         "urgent_only": urgent_only,
         "printed": printed,
         "compact": compact,

@@ -424,7 +424,7 @@ def test_a_german_patients_handout_is_german(client, german_plan, media):
         "ÜBUNGSPLAN FÜR ZU HAUSE",  # the kicker, in capitals by the stylesheet
         "So nutzen Sie diesen Plan",
         "Warnzeichen: wann Sie aufhören und Hilfe holen",
-        "Rufen Sie sofort den Notruf 112 an",
+        "Rufen Sie sofort den Notruf 999 an",  # the clinic's (London) number
         "Ihre Übungen",
         "3 Sätze mit je 10 Wiederholungen",
         "30 Sekunden halten",

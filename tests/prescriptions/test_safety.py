@@ -7,8 +7,10 @@ import re
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from clinic.models import Clinic
 from clinic.scoping import unscoped
 from prescriptions import dosage, safety
 from prescriptions.handouts.context import load_plan, render_html
@@ -86,15 +88,16 @@ def test_the_early_protocols_hold_no_tensioner():
 # --- Red flags -------------------------------------------------------------------
 
 
-def tier_texts(tier: safety.Tier) -> list[str]:
-    return [str(tier.action), *(str(sign) for sign in tier.signs)]
+def tier_texts(tier: safety.Tier, number: str = "999") -> list[str]:
+    """The tier's lines as a patient of a UK clinic (the fixtures' time zone) reads them."""
+    return [tier.action_for(number), *(str(sign) for sign in tier.signs)]
 
 
 def test_the_emergency_tier_names_the_early_cauda_equina_signs():
     emergency = " ".join(tier_texts(safety.EMERGENCY))
     for sign in ("passing urine", "back passage", "genitals", "wipe", "sexual", "both legs"):
         assert sign in emergency, sign
-    assert "112" in emergency and "999" in emergency
+    assert "Call 999 or go to an emergency department" in emergency
     same_day = " ".join(tier_texts(safety.SAME_DAY))
     for sign in ("weak", "drags", "rise onto your toes"):
         assert sign in same_day, sign
@@ -133,6 +136,61 @@ def test_the_admin_shows_the_shared_text_and_its_sources_on_nerve_exercises_only
     assert "NICE guideline NG59" in page
     page = text_of(admin_client.get(reverse(url, args=[bridge.pk])).content.decode())
     assert str(safety.EMERGENCY.signs[0]) not in page
+
+
+# --- The clinic's emergency number --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("time_zone", "number"),
+    [
+        ("Europe/London", "999"),
+        ("Europe/Berlin", "112"),
+        ("America/Chicago", "911"),
+        ("Australia/Sydney", "000"),
+        ("Pacific/Auckland", "111"),
+        ("Asia/Tokyo", "112"),
+    ],
+)
+def test_the_emergency_number_defaults_to_the_one_where_the_clinic_is(time_zone, number):
+    assert Clinic(time_zone=time_zone).emergency_phone() == number
+    assert Clinic(time_zone=time_zone, emergency_number="144").emergency_phone() == "144"
+
+
+@pytest.mark.parametrize("value", ["99 9", "call 999", "1", "1234567", "+44999", "１１２"])
+def test_a_clinic_cannot_set_an_emergency_number_that_is_not_2_to_6_digits(clinic, value):
+    clinic.emergency_number = value
+    with unscoped(), pytest.raises(ValidationError) as error:
+        clinic.full_clean()
+    assert "2 to 6 digits" in str(error.value.message_dict["emergency_number"])
+
+
+def test_the_clinics_number_is_on_the_handout_the_portal_and_the_admin(
+    client, clinic, patient, therapist, nerve_plan
+):
+    with unscoped():
+        clinic.emergency_number = "144"
+        clinic.save()
+    call = "Call 144 or go to an emergency department (A&E) now"
+    text = handout_text(nerve_plan)
+    assert text.count(call) == 2 and "Call 999" not in text
+    page = text_of(login(client, patient).get(reverse("portal:plan")).content.decode())
+    assert page.count(call) == 2 and "Call 999" not in page
+    client.logout()
+    with unscoped():
+        slider = Exercise.objects.get(slug="test-slider")
+    url = reverse("admin:prescriptions_exercise_change", args=[slider.pk])
+    page = text_of(login(client, therapist).get(url).content.decode())
+    assert call in page
+
+
+def test_the_emergency_number_follows_the_clinics_time_zone_when_not_set(
+    client, clinic, patient, nerve_plan
+):
+    with unscoped():
+        clinic.time_zone = "Europe/Berlin"
+        clinic.save()
+    assert "Call 112 or go to an emergency department" in handout_text(nerve_plan)
 
 
 def test_no_library_card_writes_its_own_emergency_signs():
