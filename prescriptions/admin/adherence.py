@@ -17,11 +17,12 @@ from django.contrib import admin
 from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from clinic.admin_scoping import clinic_of
 from clinic.models import Clinic, Patient
@@ -125,6 +126,7 @@ class PatientAdherenceAdminMixin:
         "latest_pain_score",
     )
     adherence_list_filter: tuple[object, ...] = (AttentionFilter, AdherenceFilter, LastLogFilter)
+    adherence_readonly_fields: tuple[str, ...] = ("progress_summary",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Patient]:
         queryset = super().get_queryset(request)  # type: ignore[misc]
@@ -175,6 +177,62 @@ class PatientAdherenceAdminMixin:
                 abs(change),
             )
         return format_html("{}/10", row.latest_pain)
+
+    @admin.display(description=pgettext_lazy("patient page", "Progress"))
+    def progress_summary(self, obj: Patient | None) -> SafeString | str:
+        if obj is None or obj.pk is None:
+            return ""
+        return render_patient_summary(obj)
+
+
+def render_patient_summary(patient: Patient) -> SafeString:
+    """The patient page's summary: adherence, latest pain and nerve symptoms.
+
+    The figures are the patient list's own annotations (`annotate_patients`): the
+    admin's change view reads the patient through the annotated queryset, so the
+    page and the list can never disagree. A few small queries more: the clinic (its
+    thresholds), whether the attention list flags the patient (by its own rule),
+    the newest log, the newest log with nerve symptoms, and the newest active plan
+    (whose progress panel has the charts).
+    """
+    row: Any = patient
+    clinic = patient.clinic
+    today = clinic.today()
+    annotated = adherence.annotate_patients(Patient.objects.filter(pk=patient.pk), today)
+    if not hasattr(row, "adherence_7"):  # not read through the admin's queryset
+        row = annotated.get()
+    flagged = annotated.filter(adherence.attention_q(today)).exists()
+    logs = SessionLog.objects.filter(plan__patient=patient).order_by(*adherence.NEWEST_FIRST)
+    latest = logs.first()
+    nerve = logs.exclude(nerve_symptoms=SessionLog.NerveSymptoms.NONE).first()
+    plan_pk = (
+        Plan.objects.filter(patient=patient, status=Plan.Status.ACTIVE)
+        .order_by("-start_date", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    context = {
+        "adherence_7": adherence.Adherence.of(
+            row.adherence_7_completed, row.adherence_7_prescribed
+        ),
+        "adherence_28": adherence.Adherence.of(
+            row.adherence_28_completed, row.adherence_28_prescribed
+        ),
+        "latest": latest,
+        # Compared as on the patient list: the newest score this week and the
+        # newest the week before (None unless both exist).
+        "pain_up": max(0, row.pain_change_7d or 0),
+        "pain_down": max(0, -(row.pain_change_7d or 0)),
+        "nerve": nerve,
+        "lasting_this_week": bool(row.lasting_nerve_symptoms),
+        "reasons": adherence.attention_reasons(row, clinic, today) if flagged else [],
+        "progress_url": (
+            reverse("admin:prescriptions_plan_change", args=[plan_pk]) + "#progress"
+            if plan_pk
+            else None
+        ),
+    }
+    return render_to_string("admin/prescriptions/patient_summary.html", context)
 
 
 class PlanAdherenceAdminMixin:

@@ -13,6 +13,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from clinic import audit
 from clinic.admin_portal import PatientPortalAdminMixin
@@ -77,6 +78,7 @@ class PatientAdmin(
         "last_reminded_on",
         *PatientPortalAdminMixin.portal_readonly_fields,
         *PatientOutcomesAdminMixin.outcomes_readonly_fields,
+        *PatientAdherenceAdminMixin.adherence_readonly_fields,
     )
     inlines = [PlanInline]
     list_per_page = 50
@@ -85,11 +87,23 @@ class PatientAdmin(
         who = ["first_name", "last_name", "date_of_birth", "primary_therapist", "is_active"]
         if is_superuser(request):
             who.insert(0, "clinic")
+        progress: tuple[Any, ...] = ()
         outcomes: tuple[Any, ...] = ()
         if obj is not None:
+            # What the therapist came for first: how the patient is doing.
+            progress = (
+                (
+                    pgettext_lazy("patient page", "Progress"),
+                    {
+                        "fields": PatientAdherenceAdminMixin.adherence_readonly_fields,
+                        "classes": ("rehabit-progress",),
+                    },
+                ),
+            )
             fields = PatientOutcomesAdminMixin.outcomes_readonly_fields
             outcomes = ((_("Outcome scores"), {"fields": fields}),)
         return (
+            *progress,
             (None, {"fields": who}),
             *outcomes,
             (_("Contact"), {"fields": ("email", "phone", "preferred_language")}),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import pytest
 from django.urls import reverse
@@ -169,6 +170,108 @@ def test_the_patient_list_query_count_does_not_grow(
     assert len(response.context["cl"].result_list) == 10
     with django_assert_num_queries(PATIENT_LIST_QUERIES):
         client.get(reverse(CHANGELIST), {"o": "-6"})
+
+
+# -- patient page ---------------------------------------------------------------
+
+PATIENT_PAGE = "admin:clinic_patient_change"
+
+
+def summary_of(html: str) -> str:
+    start = html.index('class="rehabit-summary"')
+    return html[start : html.index("</dl>", start)]
+
+
+def test_the_patient_page_summarises_adherence_pain_and_nerve_symptoms(
+    client, therapist, struggling, today
+):
+    with unscoped():
+        plan = struggling.plans.get()
+        SessionLog.objects.create(
+            plan=plan,
+            date=today - days(5),
+            pain=5,
+            nerve_symptoms=SessionLog.NerveSymptoms.NUMBNESS,
+            symptoms_lasted=True,
+            symptoms_minutes=15,
+        )
+    login(client, therapist)
+    listed: Any = rows(client.get(reverse(CHANGELIST)))["Sam Lowe"]
+    response = client.get(reverse(PATIENT_PAGE, args=[struggling.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    summary = summary_of(html)
+    # The list's figures (prescriptions.adherence), not a second count.
+    assert listed.adherence_7 == 14  # 1 of 7: the session five days ago
+    assert (
+        f"<strong>{listed.adherence_7}&nbsp;%</strong> "
+        f"({listed.adherence_7_completed} of {listed.adherence_7_prescribed} sessions)"
+    ) in summary
+    assert (
+        f"<strong>{listed.adherence_28}&nbsp;%</strong> "
+        f"({listed.adherence_28_completed} of {listed.adherence_28_prescribed} sessions)"
+    ) in summary
+    assert "<strong>5/10</strong> on" in summary
+    assert "None in the latest session" not in summary
+    assert "<strong>Numbness</strong> in the latest session" in summary
+    assert "lasted 15 minutes" in summary
+    # Why the attention list flags them, and the way to the charts.
+    assert "Needs attention:" in html
+    assert "Adherence 14% over 7 days" in html
+    assert reverse("admin:prescriptions_plan_change", args=[plan.pk]) + "#progress" in html
+
+
+def test_the_patient_page_summary_before_any_session(
+    client, therapist, patient, shared_exercise, today
+):
+    running_plan(patient, therapist, shared_exercise, today - days(25))
+    login(client, therapist)
+    summary = summary_of(client.get(reverse(PATIENT_PAGE, args=[patient.pk])).content.decode())
+    assert summary.count("No session logged yet.") == 2
+    assert "Nothing was due." not in summary
+
+
+def test_the_patient_page_says_when_nerve_symptoms_were_last_reported(
+    client, therapist, on_track, today
+):
+    with unscoped():
+        plan = on_track.plans.get()
+        SessionLog.objects.filter(plan=plan, date=today - days(3)).update(
+            nerve_symptoms=SessionLog.NerveSymptoms.TINGLING
+        )
+    login(client, therapist)
+    html = client.get(reverse(PATIENT_PAGE, args=[on_track.pk])).content.decode()
+    summary = summary_of(html)
+    assert "None in the latest session" in summary
+    assert "Last reported: Tingling or pins and needles on" in summary
+    assert "Needs attention:" not in html
+
+
+def test_the_outsider_gets_a_404_for_our_patient_page(client, outsider, struggling):
+    login(client, outsider)
+    assert client.get(reverse(PATIENT_PAGE, args=[struggling.pk])).status_code == 404
+
+
+# 15 for the page without the summary (session, user, therapist, the annotated
+# patient, outcomes, inlines...), and the summary's own four: the attention flag,
+# the newest log, the newest with nerve symptoms, the newest active plan. The
+# same for a patient with many logs.
+PATIENT_PAGE_QUERIES = 19
+
+
+def test_the_patient_page_query_count_does_not_grow_with_logs(
+    client, therapist, patient, shared_exercise, today, django_assert_num_queries
+):
+    plan = running_plan(patient, therapist, shared_exercise, today)
+    log_days(plan, today, [1])
+    login(client, therapist)
+    url = reverse(PATIENT_PAGE, args=[patient.pk])
+    client.get(url)  # warm the session and permission caches
+    with django_assert_num_queries(PATIENT_PAGE_QUERIES) as few:
+        client.get(url)
+    log_days(plan, today, list(range(2, 28)))
+    with django_assert_num_queries(len(few.captured_queries)):
+        client.get(url)
 
 
 # -- plan page ------------------------------------------------------------------
