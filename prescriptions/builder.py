@@ -28,7 +28,7 @@ from django.utils.translation import ngettext
 from clinic.constraints import holds
 from clinic.models import Clinic, Patient, Therapist
 from clinic.widgets import DateBox
-from prescriptions import dosage
+from prescriptions import dosage, plans
 from prescriptions.handouts import PlanLoad, load_warnings, plan_load
 from prescriptions.models import (
     DOSAGE_FIELD_NAMES,
@@ -119,27 +119,31 @@ class _Row:
     haystack: str
 
 
-def _row(values: dict[str, Any], translated: str = "") -> _Row:
+def _row(values: dict[str, Any], version: ExerciseTranslation | None = None) -> _Row:
+    # Both languages are searched; the name shown (and sorted by) is the asker's.
+    translated = f"{version.name}\n{version.purpose}\n{version.steps}" if version else ""
     return _Row(
         values=values,
         facets={name: str(values[name]) for name in FACETS},
-        name=normalise(values["name"]),
+        name=normalise(version.name if version and version.name else values["name"]),
         haystack=normalise(
             f"{values['name']}\n{values['purpose']}\n{values['steps']}\n{translated}"
         ),
     )
 
 
-def _translated_texts() -> dict[int, str]:
-    """The library's words in the asker's language when it is not the original's, so
-    that a German-speaking therapist finds "Brücke" as well as "bridge" (one query)."""
-    language = translation.get_language() or settings.LANGUAGE_CODE
-    if language.split("-")[0] == settings.LANGUAGE_CODE:
+def versions(ids: Iterable[int] | None = None) -> dict[int, ExerciseTranslation]:
+    """The exercises' versions in the asker's language (the admin's, not the patient's),
+    when it is not the library's original: a German-speaking therapist reads and finds
+    "Gesäßbrücke" where the original says "Glute bridge". One query; every exercise's
+    when `ids` is None."""
+    language = (translation.get_language() or settings.LANGUAGE_CODE).split("-")[0]
+    if language == settings.LANGUAGE_CODE.split("-")[0]:
         return {}
-    rows = ExerciseTranslation.objects.filter(language=language.split("-")[0]).values_list(
-        "exercise_id", "name", "purpose", "steps"
-    )
-    return {exercise_id: "\n".join(texts) for exercise_id, *texts in rows}
+    rows = ExerciseTranslation.objects.filter(language=language)
+    if ids is not None:
+        rows = rows.filter(exercise_id__in=list(ids))
+    return {row.exercise_id: row for row in rows}
 
 
 def _labels() -> dict[str, dict[str, str]]:
@@ -150,9 +154,16 @@ def _labels() -> dict[str, dict[str, str]]:
     }
 
 
-def card(exercise: Exercise, labels: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
-    """What the builder shows of an exercise, and what adding it starts from."""
+def card(
+    exercise: Exercise,
+    labels: dict[str, dict[str, str]] | None = None,
+    version: ExerciseTranslation | None = None,
+) -> dict[str, Any]:
+    """What the builder shows of an exercise, and what adding it starts from: in the
+    asker's language when `version` (from `versions`) is given."""
     labels = labels or _labels()
+    if version is not None:
+        exercise = version.applied_to(exercise)
     return {
         "id": exercise.pk,
         "name": exercise.name,
@@ -177,9 +188,9 @@ def search_library(query: LibraryQuery) -> dict[str, Any]:
     here, where accents and partial words behave the same on every database; only
     the cards shown become model instances."""
     words = query.words
-    translated = _translated_texts() if words else {}
+    translated = versions()
     rows = [
-        _row(values, translated.get(values["id"], ""))
+        _row(values, translated.get(values["id"]))
         for values in Exercise.objects.filter(is_active=True).values(*LIBRARY_COLUMNS)
     ]
 
@@ -213,23 +224,39 @@ def search_library(query: LibraryQuery) -> dict[str, Any]:
     return {
         "total": len(found),
         "library_size": len(rows),
-        "results": [card(Exercise(**row.values), labels) for row in found[:RESULT_LIMIT]],
+        "results": [
+            card(Exercise(**row.values), labels, translated.get(row.values["id"]))
+            for row in found[:RESULT_LIMIT]
+        ],
         "facets": facets,
     }
 
 
-def cards_for(ids: Iterable[int]) -> list[dict[str, Any]]:
+def cards_for(ids: Iterable[int], *, active_only: bool = True) -> list[dict[str, Any]]:
     """Cards of the given exercises (a variant to swap in), in one query."""
-    return [card(e) for e in Exercise.objects.filter(pk__in=list(ids)[:20], is_active=True)]
+    wanted = list(ids)[:20]
+    exercises = Exercise.objects.filter(pk__in=wanted)
+    if active_only:
+        exercises = exercises.filter(is_active=True)
+    words = versions(wanted)
+    return [card(e, version=words.get(e.pk)) for e in exercises]
 
 
-def protocol_rows(template: PlanTemplate) -> list[dict[str, Any]]:
-    """A protocol's exercises as plan rows with the protocol's dosage (phase 1's, if it
-    has phases: the plan is moved on to the next phase from its own page)."""
-    items = template.starting_items().select_related("exercise")
+def protocol_rows(template: PlanTemplate, language: str) -> list[dict[str, Any]]:
+    """A protocol's exercises as plan rows, as starting a plan from it makes them
+    (plans.starting_values: phase 1's if it has phases, the instructions in the
+    patient's `language`), to add to the plan being built."""
+    items = list(template.starting_items().select_related("exercise"))
+    values = plans.starting_values(items, plans.template_words(template, language))
+    words = versions(item.exercise_id for item in items)
+    labels = _labels()
     return [
-        {"id": None, "exercise": card(item.exercise), **row_values(item)}
-        for item in items
+        {
+            "id": None,
+            "exercise": card(item.exercise, labels, words.get(item.exercise_id)),
+            **{name: row[name] for name in ROW_FIELDS},
+        }
+        for item, row in zip(items, values, strict=True)
         if item.exercise.is_active
     ]
 
@@ -240,8 +267,13 @@ def row_values(item: Any) -> dict[str, Any]:
 
 def plan_rows(items: Sequence[PlanItem]) -> list[dict[str, Any]]:
     labels = _labels()
+    words = versions(item.exercise_id for item in items) if items else {}
     return [
-        {"id": item.pk, "exercise": card(item.exercise, labels), **row_values(item)}
+        {
+            "id": item.pk,
+            "exercise": card(item.exercise, labels, words.get(item.exercise_id)),
+            **row_values(item),
+        }
         for item in items
     ]
 
@@ -448,20 +480,18 @@ def save_plan(
     items: list[PlanItem],
     *,
     revision: int | None,
-    template: PlanTemplate | None = None,
 ) -> bool:
     """Write the plan and all its rows, in the order given, in one transaction.
 
-    A new plan is created as a draft. A saved plan is locked and its revision compared
-    with the one the editor started from: if a colleague saved in between, nothing is
-    written (StaleRevision). Rows no longer listed are deleted; the revision goes up
-    once, and only when something changed. Returns whether anything was written.
+    A new plan is created as a draft (one started from a protocol is created by
+    plans.start_plan_from_template instead, as from the protocol's page). A saved plan
+    is locked and its revision compared with the one the editor started from: if a
+    colleague saved in between, nothing is written (StaleRevision). Rows no longer
+    listed are deleted; the revision goes up once, and only when something changed.
+    Returns whether anything was written.
     """
     if plan.pk is None:
         plan.status = Plan.Status.DRAFT
-        if template is not None:
-            plan.template = template
-            plan.phase = template.first_phase()
         plan.save()
         for position, item in enumerate(items, start=1):
             item.plan, item.order = plan, position

@@ -71,10 +71,7 @@ def start_plan_from_template(
     weeks = template.duration_weeks
     # An N-week plan ends on the last day of its Nth week.
     end = start + datetime.timedelta(weeks=weeks, days=-1) if weeks else None
-    # The protocol's words in the patient's language, where it has them.
-    words = PlanTemplateTranslation.objects.filter(
-        template=template, language=patient.preferred_language
-    ).first()
+    words = template_words(template, patient.preferred_language)
     plan = Plan.objects.create(
         patient=patient,
         therapist=therapist,
@@ -89,6 +86,28 @@ def start_plan_from_template(
     )
     copy_template_items(template, plan, words)
     return plan
+
+
+def template_words(template: PlanTemplate, language: str) -> PlanTemplateTranslation | None:
+    """The protocol's words in the patient's language, where it has them."""
+    return PlanTemplateTranslation.objects.filter(template=template, language=language).first()
+
+
+def starting_values(
+    items: Sequence[TemplateItem], words: PlanTemplateTranslation | None = None
+) -> list[dict[str, object]]:
+    """Plan rows for a protocol's starting exercises (TemplateItem.starting_items, in
+    order): the protocol's dosage, and with `words` each item's instructions, load and
+    tempo in that language where it has them (keyed by the item's position in the
+    whole protocol)."""
+    rows = []
+    for position, item in enumerate(items, start=1):
+        values = {**_item_values(item), "order": position}
+        if words is not None:
+            for name in ("instructions", "load", "tempo"):
+                values[name] = words.item_text(item.order, name) or values[name]
+        rows.append(values)
+    return rows
 
 
 def next_phase(plan: Plan) -> TemplatePhase | None:
@@ -119,14 +138,9 @@ def copy_template_items(
     if phase is not None:
         plan.phase = phase
         plan.save(update_fields=["phase", "updated_at"])
-    rows = []
-    for position, item in enumerate(items, start=1):
-        values = {**_item_values(item), "order": position}
-        if words is not None:
-            for name in ("instructions", "load", "tempo"):
-                values[name] = words.item_text(item.order, name) or values[name]
-        rows.append(PlanItem(plan=plan, **values))
-    PlanItem.objects.bulk_create(rows)
+    PlanItem.objects.bulk_create(
+        PlanItem(plan=plan, **values) for values in starting_values(items, words)
+    )
 
 
 @transaction.atomic

@@ -16,6 +16,7 @@ import subprocess
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,9 +31,9 @@ from django.views.decorators.http import require_GET, require_POST
 from clinic import audit
 from clinic.admin_scoping import is_superuser, record_refused
 from clinic.invitations import invite_patient
-from clinic.models import Clinic, Patient, Therapist, therapist_for
+from clinic.models import Clinic, Patient, Therapist, User, therapist_for
 from clinic.scoping import scope
-from prescriptions import builder, plans
+from prescriptions import builder, plans, suggestions
 from prescriptions.handouts.preview import first_exercise_png, preview_available
 from prescriptions.models import (
     DAYS_PER_WEEK,
@@ -101,6 +102,11 @@ class PlanBuilderAdminMixin(_Base):
                 name=f"{info}_builder_protocol",
             ),
             path(
+                "builder/start/",
+                view(require_POST(self.builder_start_view)),
+                name=f"{info}_builder_start",
+            ),
+            path(
                 "builder/check/",
                 view(require_POST(self.builder_check_view)),
                 name=f"{info}_builder_check",
@@ -109,6 +115,11 @@ class PlanBuilderAdminMixin(_Base):
                 "builder/preview/",
                 view(require_POST(self.builder_preview_view)),
                 name=f"{info}_builder_preview",
+            ),
+            path(
+                "<path:object_id>/builder/suggestion/",
+                view(require_POST(self.builder_suggestion_view)),
+                name=f"{info}_builder_suggestion",
             ),
             path("<path:object_id>/builder/", view(self.builder_view), name=f"{info}_builder"),
             path("<path:object_id>/handover/", view(self.handover_view), name=f"{info}_handover"),
@@ -202,8 +213,14 @@ class PlanBuilderAdminMixin(_Base):
                     for text, minutes in zip(check.pop("texts"), check.pop("minutes"), strict=True)
                 ],
             },
-            "plan": {"id": plan.pk, "revision": plan.revision, **builder.plan_values(plan)},
+            "plan": {
+                "id": plan.pk,
+                "revision": plan.revision,
+                "status_label": plan.get_status_display(),
+                **builder.plan_values(plan),
+            },
             "rows": builder.plan_rows(items),
+            "suggestions": suggestion_data(plan) if plan.pk else {},
             "protocols": protocols,
             "limits": {
                 name: {"min": bound.low, "max": bound.high} for name, bound in BOUNDS.items()
@@ -213,10 +230,16 @@ class PlanBuilderAdminMixin(_Base):
                 "library": reverse(f"{info}_builder_library"),
                 "protocol": reverse(f"{info}_builder_protocol", args=["0"]),
                 "check": reverse(f"{info}_builder_check"),
+                "start": reverse(f"{info}_builder_start"),
                 "preview": reverse(f"{info}_builder_preview"),
                 "save": save_url,
+                "suggestion": (
+                    reverse(f"{info}_builder_suggestion", args=[quote(plan.pk)]) if plan.pk else ""
+                ),
             },
         }
+        # The days the suggestions on the rows read, when there are any.
+        window = suggestions.window(plan, clinic.today()) if data["suggestions"] else None
         header = builder.PlanHeaderForm(instance=plan, auto_id="plan-%s")
         title = _("Plan builder: %(patient)s") % {"patient": patient.full_name}
         context = {
@@ -232,6 +255,8 @@ class PlanBuilderAdminMixin(_Base):
             "sides": Side.choices,
             "bounds": BOUNDS,
             "preview_available": preview_available(),
+            "suggestions_from": window[0] if window else None,
+            "suggestions_to": window[1] if window else None,
             "patient_url": reverse("admin:clinic_patient_change", args=[patient.pk]),
             "form_url": (
                 reverse(f"{info}_change", args=[quote(plan.pk)])
@@ -285,16 +310,56 @@ class PlanBuilderAdminMixin(_Base):
             {
                 "id": template.pk,
                 "name": template.name,
-                "plan": {
-                    "title": template.name,
-                    "condition": template.condition,
-                    "goals": template.goals,
-                    "notes_for_patient": template.notes_for_patient,
-                    "duration_weeks": template.duration_weeks,
-                },
-                "rows": builder.protocol_rows(template),
+                "rows": builder.protocol_rows(template, patient.preferred_language),
             }
         )
+
+    def builder_start_view(self, request: HttpRequest) -> JsonResponse:
+        """Start a new plan from a protocol exactly as the protocol's page does
+        (plans.start_plan_from_template: its words in the patient's language, its
+        first phase, its length), then carry on in the builder with that draft."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        try:
+            data = _json_body(request)
+        except BadRequest as error:
+            return _refusal(str(error))
+        patient = self._patient(request, data.get("patient"))
+        template_id = builder._as_id(data.get("template"))
+        protocols = _protocols(patient.clinic)
+        template = protocols.filter(pk=template_id).first() if template_id else None
+        if template is None:
+            return _refusal(_("No protocol with this ID."), status=404)
+        therapist = self._therapist(patient, request)
+        if therapist is None:
+            return _refusal(_("Choose a primary therapist for this patient first."))
+        dates = forms.DateField(required=False)
+        try:
+            start = dates.clean(data.get("start_date")) or None
+        except ValidationError as error:
+            return _refusal(" ".join(error.messages), plan_errors={"start_date": error.messages})
+        try:
+            plan = plans.start_plan_from_template(
+                template, patient=patient, therapist=therapist, start_date=start
+            )
+        except ValidationError as error:
+            # More exercises than the patient's clinic allows in one plan: nothing written.
+            return _refusal(" ".join(error.messages))
+        self.plan_saved(plan)  # type: ignore[attr-defined]
+        self.log_addition(request, plan, _("Created in the plan builder."))
+        audit.record(
+            request,
+            audit.Action.CREATE,
+            obj=plan,
+            detail=f"started from protocol {template.pk} in the plan builder",
+        )
+        messages.success(
+            request,
+            _("Draft plan created from “%(template)s”. Adjust it, then activate it.")
+            % {"template": template.name},
+        )
+        info = f"admin:{self.opts.app_label}_{self.opts.model_name}"
+        return JsonResponse({"ok": True, "url": reverse(f"{info}_builder", args=[quote(plan.pk)])})
 
     def _rows(self, request: HttpRequest, data: dict[str, Any], plan: Plan | None) -> Any:
         patient = plan.patient if plan is not None else self._patient(request, data.get("patient"))
@@ -350,6 +415,57 @@ class PlanBuilderAdminMixin(_Base):
         picture = "data:image/png;base64," + base64.b64encode(png).decode()
         return JsonResponse({"ok": True, "picture": picture})
 
+    def builder_suggestion_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
+        """Apply or dismiss a dose suggestion shown on a row (prescriptions.suggestions, as on
+        the plan page): applying is one new revision of the saved plan, which the builder
+        then carries on from; what is still unsaved in the builder stays unsaved."""
+        plan = self._plan(request, object_id)
+        if not self.has_change_permission(request, plan):
+            raise PermissionDenied
+        try:
+            data = _json_body(request)
+        except BadRequest as error:
+            return _refusal(str(error))
+        decision, signature = data.get("decision"), data.get("signature")
+        if decision not in ("apply", "dismiss") or not isinstance(signature, str):
+            return _refusal(_("The request could not be read."))
+        if data.get("revision") != plan.revision:
+            return _refusal(stale_message(plan.revision), status=409)
+        user = request.user
+        assert isinstance(user, User)
+        try:
+            if decision == "apply":
+                done = suggestions.apply_suggestion(
+                    plan=plan, signature=signature[:64], user=user, request=request
+                )
+            else:
+                done = suggestions.dismiss_suggestion(
+                    plan=plan, signature=signature[:64], user=user, request=request
+                )
+        except ValidationError as error:
+            return _refusal(" ".join(error.messages), status=409)
+        plan.refresh_from_db(fields=["revision", "updated_at"])
+        answer: dict[str, Any] = {"ok": True, "revision": plan.revision}
+        if decision == "apply":
+            item = done.item
+            answer["message"] = _(
+                "Applied to %(exercise)s: %(change)s. This is revision %(revision)s of "
+                "the plan; the handout is being made again."
+            ) % {
+                "exercise": done.current.exercise.name,
+                "change": "; ".join(done.changes),
+                "revision": plan.revision,
+            }
+            with _in_clinic_of(request, plan.patient):
+                [card] = builder.cards_for([done.proposed.exercise.pk], active_only=False)
+            answer["row"] = {"id": item.pk, "exercise": card, **done.proposed.values()}
+        else:
+            answer["message"] = _("Suggestion for %(exercise)s dismissed. Nothing was changed.") % {
+                "exercise": done.current.exercise.name
+            }
+        answer["suggestions"] = suggestion_data(plan)
+        return JsonResponse(answer)
+
     def _save(self, request: HttpRequest, plan: Plan, data: dict[str, Any]) -> JsonResponse:
         creating = plan.pk is None
         if creating and plan.therapist_id is None:
@@ -365,10 +481,6 @@ class PlanBuilderAdminMixin(_Base):
                 plan_errors={k: [str(m) for m in v] for k, v in header.errors.items()},
                 row_errors={str(k): v for k, v in checked.errors.items()},
             )
-        template = None
-        template_id = builder._as_id(data.get("template"))
-        if creating and template_id:
-            template = _protocols(plan.patient.clinic).filter(pk=template_id).first()
         revision = data.get("revision")
         before = [] if creating else _row_summaries(plan.items.order_by("order"))
         try:
@@ -376,18 +488,9 @@ class PlanBuilderAdminMixin(_Base):
                 header.instance,
                 checked.items,
                 revision=revision if isinstance(revision, int) else None,
-                template=template,
             )
         except builder.StaleRevision as stale:
-            return _refusal(
-                _(
-                    "A colleague saved this plan while you were editing it (it is now at "
-                    "revision %(current)d). Nothing was saved: reload the plan to see their "
-                    "changes, then make yours again."
-                )
-                % {"current": stale.current},
-                status=409,
-            )
+            return _refusal(stale_message(stale.current), status=409)
         except ValidationError as error:
             return _refusal(" ".join(error.messages))
         plan = header.instance
@@ -468,6 +571,34 @@ class PlanBuilderAdminMixin(_Base):
         return TemplateResponse(request, "admin/prescriptions/plan/handover.html", context)
 
 
+def stale_message(current: int) -> str:
+    return _(
+        "A colleague saved this plan while you were editing it (it is now at "
+        "revision %(current)d). Nothing was saved: reload the plan to see their "
+        "changes, then make yours again."
+    ) % {"current": current}
+
+
+def suggestion_data(plan: Plan) -> dict[str, dict[str, Any]]:
+    """Each saved row's dose suggestion as the builder shows it, by plan item id."""
+    kinds = {
+        suggestions.Kind.PROGRESS: _("Progress"),
+        suggestions.Kind.REGRESS: _("Back off"),
+        suggestions.Kind.KEEP: _("Keep as it is"),
+    }
+    return {
+        str(s.item.pk): {
+            "kind": str(s.kind),
+            "label": str(kinds[s.kind]),
+            "change": "; ".join(s.changes) if s.actionable else "",
+            "reasons": "; ".join(s.reasons),
+            "signature": s.signature,
+            "actionable": s.actionable,
+        }
+        for s in suggestions.suggestions_for_plan(plan, plan.patient.clinic.today())
+    }
+
+
 def _protocols(clinic: Clinic) -> QuerySet[PlanTemplate]:
     """The shared protocols and the patient's clinic's own (for a superuser, whose
     scope holds every clinic's, as for a therapist)."""
@@ -516,9 +647,15 @@ def builder_strings() -> dict[str, str]:
         "replace_rows": _("Replace the %(n)s exercises in the plan with the protocol's?"),
         "protocol_added": _("Added %(n)s exercises from “%(name)s”."),
         "preparing": _("Preparing the preview…"),
+        "starting": _("Starting the plan from the protocol…"),
         "preview_ready": _("The preview is below."),
+        "preview_updating": _("Updating the preview…"),
+        "preview_current": _("The preview shows the plan as it is now."),
         "saving": _("Saving…"),
         "saved": _("Saved."),
         "failed": _("Something went wrong; nothing was changed. Please try again."),
         "offline": _("The server could not be reached; nothing was saved. Check the connection."),
+        "because": _("Because:"),
+        "editing": _("Editing revision %(rev)s (%(status)s)."),
+        "deciding": _("Recording your decision…"),
     }

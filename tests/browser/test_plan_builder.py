@@ -9,6 +9,7 @@ copies). axe-core checks the builder page at each of those points.
 from __future__ import annotations
 
 import io
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -285,4 +286,117 @@ def test_a_colleagues_newer_save_is_shown_not_overwritten(
         fresh = Plan.objects.get(pk=plan.pk)
         assert fresh.title == "Colleague's title"
         assert fresh.items.get().sets == 3
+    context.close()
+
+
+def test_dose_suggestions_on_the_rows_applied_and_dismissed(
+    live_server: Any, browser: Any, screens: Path, desk: dict[str, Any]
+) -> None:
+    import datetime
+
+    from prescriptions.models import DoseDecision
+    from tests.browser.axe import describe, run_axe, serious
+    from tests.prescriptions.test_suggestions_admin import log_days
+
+    with unscoped():
+        bridge = Exercise.objects.get(slug="glute-bridge")
+        slider = Exercise.objects.get(slug="seated-sciatic-nerve-slider")
+    clinic = desk["patient"].clinic
+    plan = factories.make_plan(
+        desk["patient"],
+        desk["therapist"],
+        [bridge, slider],
+        start_date=clinic.today() - datetime.timedelta(days=20),
+    )
+    log_days(plan, 14)
+    for locale, apply, dismiss in [
+        ("de-DE", "Übernehmen", "Verwerfen"),
+        ("en-GB", "Apply", "Dismiss"),
+    ]:
+        context = browser.new_context(viewport=DESKTOP, locale=locale)
+        page = context.new_page()
+        page.goto(f"{live_server.url}/admin/login/")
+        page.fill("#id_username", "tess@riverside.example")
+        page.fill("#id_password", PASSWORD)
+        page.locator("[type=submit]").click()
+        page.wait_for_url(f"{live_server.url}/admin/")
+        page.goto(f"{live_server.url}/admin/prescriptions/plan/{plan.pk}/builder/")
+        rows = page.locator(".pb-row")
+        expect(rows).to_have_count(2)
+        expect(page.locator("body.pb-ready")).to_have_count(1)
+        first = rows.nth(0).locator(".pb-suggestion")
+        if locale == "de-DE":
+            expect(first).to_contain_text("Steigern: Wiederholungen 10 → 12")
+            expect(first).to_contain_text("Weil:")
+            page.screenshot(path=screens / "builder-suggestions-de.png", full_page=True)
+            found = serious(run_axe(page))
+            assert found == [], describe(found)
+            # Dismissed in German: recorded, nothing changed, gone from the row.
+            first.get_by_role("button", name=f"{dismiss} Glute bridge").click()
+            expect(first).to_be_hidden()
+            with unscoped():
+                assert DoseDecision.objects.get().decision == "dismissed"
+                DoseDecision.objects.all().delete()  # shown again for the English run
+        else:
+            expect(first).to_contain_text("Progress: repetitions 10 → 12")
+            expect(first).to_contain_text("Because: done in 14 of 14 sessions due (100 %)")
+            page.screenshot(path=screens / "builder-suggestions.png", full_page=True)
+            first.get_by_role("button", name=f"{apply} Glute bridge").click()
+            # The handout is made again at once by the tests' task backend: give it time.
+            expect(page.locator("#pb-status")).to_contain_text(
+                "Applied to Glute bridge: repetitions 10 → 12", timeout=60_000
+            )
+            expect(rows.nth(0).get_by_label("Reps")).to_have_value("12")
+            expect(rows.nth(0).locator(".pb-readback")).to_contain_text("3 sets of 12")
+            expect(first).to_contain_text("Keep as it is")
+            expect(page.locator("#pb-revision")).to_contain_text("Editing revision 2")
+            page.screenshot(path=screens / "builder-suggestion-applied.png", full_page=True)
+            # The builder carries on from the new revision: a later save is not refused.
+            rows.nth(1).get_by_label("Sets").fill("1")
+            page.get_by_role("button", name="Save plan").click()
+            page.wait_for_url("**/handover/")
+            with unscoped():
+                fresh = Plan.objects.get(pk=plan.pk)
+                items = list(fresh.items.order_by("order"))
+                assert [(i.reps, i.sets) for i in items] == [(12, 3), (10, 1)]
+                assert fresh.revision == 3
+                assert DoseDecision.objects.get().decision == "applied"
+        context.close()
+
+
+@pytest.mark.skipif(not shutil.which("pdftoppm"), reason="needs poppler's pdftoppm")
+def test_the_preview_follows_the_edits(
+    live_server: Any, browser: Any, screens: Path, desk: dict[str, Any]
+) -> None:
+    with unscoped():
+        bridge = Exercise.objects.get(slug="glute-bridge")
+    plan = factories.make_plan(desk["patient"], desk["therapist"], [bridge])
+    context = browser.new_context(viewport=DESKTOP, locale="de-DE")
+    page = context.new_page()
+    previews: list[str] = []
+    page.on("request", lambda r: previews.append(r.url) if "/builder/preview/" in r.url else None)
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "tess@riverside.example")
+    page.fill("#id_password", PASSWORD)
+    page.locator("[type=submit]").click()
+    page.wait_for_url(f"{live_server.url}/admin/")
+    page.goto(f"{live_server.url}/admin/prescriptions/plan/{plan.pk}/builder/")
+    expect(page.locator("body.pb-ready")).to_have_count(1)
+    page.get_by_role("button", name="Handout-Vorschau").click()
+    state = page.locator("#pb-preview-state")
+    expect(state).to_have_text("Die Vorschau zeigt den Plan im aktuellen Stand.", timeout=60_000)
+    first = page.locator("#pb-preview-img").get_attribute("src")
+    assert len(previews) == 1
+    # Clearing the box and typing a number are three edits; the preview is drawn again
+    # once, after the last, and shows that it is being updated meanwhile.
+    reps = page.locator(".pb-row").first.get_by_label("Wdh.")
+    reps.fill("")
+    reps.press_sequentially("12", delay=150)
+    expect(state).to_have_text("Die Vorschau wird aktualisiert …", timeout=10_000)
+    expect(page.locator("#pb-preview.pb-preview-updating")).to_have_count(1)
+    page.screenshot(path=screens / "builder-preview-updating-de.png", full_page=False)
+    expect(state).to_have_text("Die Vorschau zeigt den Plan im aktuellen Stand.", timeout=60_000)
+    assert page.locator("#pb-preview-img").get_attribute("src") != first
+    assert len(previews) == 2
+    page.screenshot(path=screens / "builder-preview-de.png", full_page=False)
     context.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import shutil
 from pathlib import Path
@@ -334,14 +335,6 @@ class TestSaveNew:
             "admin:prescriptions_plan_handover", args=[plan.pk]
         )
 
-    def test_it_remembers_the_protocol_it_started_from(self, client, therapist, patient, library):
-        template = factories.make_template(None, [library["bridge"]])
-        login(client, therapist)
-        body = {**new_plan_body(patient, [row(library["bridge"])]), "template": template.pk}
-        assert post(client, reverse(NEW), body).status_code == 200
-        with unscoped():
-            assert Plan.objects.get(patient=patient).template == template
-
     def test_a_missing_title_is_shown_beside_the_field(self, client, therapist, patient, library):
         login(client, therapist)
         response = post(client, reverse(NEW), new_plan_body(patient, [], title=""))
@@ -653,6 +646,165 @@ class TestProtocols:
         assert "Their protocol" not in page
 
 
+class TestStartFromProtocol:
+    """ "Start from it" makes the draft as the protocol's own page does: one code path
+    (plans.start_plan_from_template), so the German words and the phases are the same."""
+
+    START = "admin:prescriptions_plan_builder_start"
+
+    @pytest.fixture
+    def german_patient(self, patient) -> Patient:
+        from prescriptions.library.loader import load_library
+
+        load_library()
+        with unscoped():
+            Patient.objects.filter(pk=patient.pk).update(preferred_language="de")
+            patient.refresh_from_db()
+        return patient
+
+    def protocol(self) -> Any:
+        from prescriptions.models import PlanTemplate
+
+        with unscoped():
+            return PlanTemplate.objects.get(slug="hamstring-syndrome-prevention", clinic=None)
+
+    def test_it_starts_the_plan_as_the_protocols_page_does(self, client, therapist, german_patient):
+        from prescriptions import plans
+
+        template = self.protocol()
+        login(client, therapist)
+        body = {"patient": german_patient.pk, "template": template.pk, "start_date": "2026-11-02"}
+        response = post(client, reverse(self.START), body)
+        assert response.status_code == 200, response.content
+        with unscoped():
+            built = Plan.objects.get(patient=german_patient)
+        assert response.json()["url"] == reverse(
+            "admin:prescriptions_plan_builder", args=[built.pk]
+        )
+        with scope(german_patient.clinic):
+            action = plans.start_plan_from_template(
+                template,
+                patient=german_patient,
+                therapist=therapist,
+                start_date=datetime.date(2026, 11, 2),
+            )
+
+        def outline(plan: Plan) -> Any:
+            with unscoped():
+                plan = Plan.objects.get(pk=plan.pk)
+                items = [
+                    (
+                        i.exercise_id,
+                        i.order,
+                        i.sets,
+                        i.reps,
+                        i.hold_seconds,
+                        i.instructions,
+                        i.tempo,
+                    )
+                    for i in plan.items.order_by("order")
+                ]
+                return (
+                    plan.title,
+                    plan.condition,
+                    plan.goals,
+                    plan.notes_for_patient,
+                    plan.start_date,
+                    plan.end_date,
+                    plan.template_id,
+                    plan.phase_id,
+                    plan.status,
+                    items,
+                )
+
+        assert outline(built) == outline(action)
+        title, *_, phase, status, items = outline(built)
+        assert title == "Vorbeugung gegen das Hamstring-Syndrom"
+        assert phase is not None and status == Plan.Status.DRAFT
+        assert items[4][-1] == "1 s auf, 3 s ab"  # phase 1's tempo, in German
+
+    def test_the_builder_then_opens_the_draft_and_says_so(self, client, therapist, german_patient):
+        template = self.protocol()
+        login(client, therapist)
+        body = {"patient": german_patient.pk, "template": template.pk, "start_date": ""}
+        url = post(client, reverse(self.START), body).json()["url"]
+        page = client.get(url)
+        assert page.status_code == 200
+        assert "Draft plan created from “" in page.content.decode()
+        with unscoped():
+            plan = Plan.objects.get(patient=german_patient)
+        assert plan.start_date == german_patient.clinic.today()
+
+    def test_added_protocol_rows_are_the_ones_a_started_plan_gets(
+        self, client, therapist, german_patient
+    ):
+        template = self.protocol()
+        login(client, therapist)
+        url = reverse("admin:prescriptions_plan_builder_protocol", args=[template.pk])
+        rows = client.get(url, {"patient": german_patient.pk}).json()["rows"]
+        body = {"patient": german_patient.pk, "template": template.pk}
+        post(client, reverse(self.START), body)
+        with unscoped():
+            started = Plan.objects.get(patient=german_patient).items.order_by("order")
+            expected = [(i.exercise_id, i.reps, i.instructions, i.tempo) for i in started]
+        assert [
+            (r["exercise"]["id"], r["reps"], r["instructions"], r["tempo"]) for r in rows
+        ] == expected
+
+    @pytest.mark.parametrize(
+        ("body", "status"),
+        [
+            ({"template": "abc"}, 404),
+            ({"template": 999_999}, 404),
+            ({"start_date": "31.02.2026"}, 400),
+            ({"start_date": "next week"}, 400),
+        ],
+    )
+    def test_bad_input_writes_nothing(self, client, therapist, patient, library, body, status):
+        template = factories.make_template(None, [library["bridge"]])
+        login(client, therapist)
+        sent = {"patient": patient.pk, "template": template.pk, **body}
+        response = post(client, reverse(self.START), sent)
+        assert response.status_code == status
+        assert response.json()["message"]
+        with unscoped():
+            assert not Plan.objects.exists()
+
+    def test_another_clinics_protocol_or_patient_is_refused(
+        self, client, therapist, patient, outside_patient, other_clinic, library
+    ):
+        ours = factories.make_template(None, [library["bridge"]])
+        theirs = factories.make_template(other_clinic, [library["theirs"]])
+        login(client, therapist)
+        url = reverse(self.START)
+        assert post(client, url, {"patient": patient.pk, "template": theirs.pk}).status_code == 404
+        assert (
+            post(client, url, {"patient": outside_patient.pk, "template": ours.pk}).status_code
+            == 404
+        )
+        with unscoped():
+            assert not Plan.objects.exists()
+
+    def test_it_needs_a_signed_in_therapist_and_a_post(self, client, therapist, patient, library):
+        template = factories.make_template(None, [library["bridge"]])
+        body = {"patient": patient.pk, "template": template.pk}
+        assert post(client, reverse(self.START), body).status_code == 302
+        login(client, therapist)
+        assert client.get(reverse(self.START)).status_code == 405
+        with unscoped():
+            assert not Plan.objects.exists()
+
+    def test_an_existing_plan_offers_only_adding_a_protocols_exercises(
+        self, client, therapist, plan, patient
+    ):
+        login(client, therapist)
+        existing = client.get(reverse("admin:prescriptions_plan_builder", args=[plan.pk]))
+        assert 'id="pb-protocol-start"' not in existing.content.decode()
+        assert 'id="pb-protocol-add"' in existing.content.decode()
+        new = client.get(reverse(NEW), {"patient": patient.pk}).content.decode()
+        assert 'id="pb-protocol-start"' in new
+
+
 # --- After saving ---------------------------------------------------------------------------
 
 
@@ -731,6 +883,22 @@ def test_the_preview_needs_an_exercise(client, therapist, patient):
     response = post(client, reverse("admin:prescriptions_plan_builder_preview"), body)
     assert response.status_code == 400
     assert response.json()["message"] == "Add an exercise to see the handout."
+
+
+def test_without_pdftoppm_the_page_says_why_there_is_no_preview(
+    client, therapist, patient, monkeypatch
+):
+    from prescriptions.admin import builder as builder_admin
+
+    login(client, therapist)
+    monkeypatch.setattr(builder_admin, "preview_available", lambda: False)
+    page = client.get(reverse(NEW), {"patient": patient.pk}, HTTP_ACCEPT_LANGUAGE="de")
+    text = page.content.decode()
+    assert 'id="pb-preview-button" disabled' in text
+    assert 'class="help pb-preview-missing">Die Vorschau braucht' in text
+    monkeypatch.setattr(builder_admin, "preview_available", lambda: True)
+    text = client.get(reverse(NEW), {"patient": patient.pk}).content.decode()
+    assert "pb-preview-missing" not in text
 
 
 # --- The rules, decided in Python ----------------------------------------------------------
@@ -915,23 +1083,93 @@ def test_the_date_boxes_hold_iso_dates_in_german(client, therapist, patient):
     assert "Planeditor" in page.decode()
 
 
-def test_a_german_speaking_therapist_finds_exercises_by_their_german_words(
-    client, therapist, patient, library
-):
-    from prescriptions.models import ExerciseTranslation
+class TestInTheAdminsLanguage:
+    """Cards and rows read in the therapist's (the admin's) language where the library
+    has a version in it, and in the original's words otherwise."""
 
-    with unscoped():
-        ExerciseTranslation.objects.create(
-            exercise=library["bridge"],
-            language="de",
-            name="Gesäßbrücke",
-            purpose="Kräftigt das Gesäß.",
-            steps="Auf den Rücken legen.\nBecken anheben.",
+    @pytest.fixture
+    def german(self, library):
+        from prescriptions.models import ExerciseTranslation
+
+        with unscoped():
+            ExerciseTranslation.objects.create(
+                exercise=library["bridge"],
+                language="de",
+                name="Gesäßbrücke",
+                purpose="Kräftigt das Gesäß.",
+                steps="Auf den Rücken legen.\nBecken anheben.",
+                illustration_alt="Zeichnung: Rückenlage, Becken angehoben.",
+            )
+        return library
+
+    def test_a_german_speaking_therapist_finds_and_reads_cards_in_german(
+        self, client, therapist, patient, german
+    ):
+        login(client, therapist)
+        url = reverse(LIBRARY)
+        query = {"patient": patient.pk, "q": "gesass brucke"}
+        found = client.get(url, query, HTTP_ACCEPT_LANGUAGE="de").json()
+        [card] = found["results"]
+        assert (card["name"], card["purpose"]) == ("Gesäßbrücke", "Kräftigt das Gesäß.")
+        assert card["alt"] == "Zeichnung: Rückenlage, Becken angehoben."
+        assert card["category"] == "Kräftigung"
+        # The original's words still find it; an exercise without German keeps its own.
+        by_english = client.get(
+            url, {"patient": patient.pk, "q": "bridge"}, HTTP_ACCEPT_LANGUAGE="de"
         )
-    login(client, therapist)
-    url = reverse(LIBRARY)
-    german = {"patient": patient.pk, "q": "gesass brucke"}
-    found = client.get(url, german, HTTP_ACCEPT_LANGUAGE="de").json()
-    assert [card["name"] for card in found["results"]] == ["Glute bridge"]
-    # In English the German words are not searched.
-    assert client.get(url, german, HTTP_ACCEPT_LANGUAGE="en").json()["total"] == 0
+        assert [c["name"] for c in by_english.json()["results"]] == ["Gesäßbrücke"]
+        slider = client.get(url, {"patient": patient.pk, "q": "slider"}, HTTP_ACCEPT_LANGUAGE="de")
+        assert [c["name"] for c in slider.json()["results"]] == ["Seated sciatic nerve slider"]
+
+    def test_in_english_the_original_words_are_shown_and_searched(
+        self, client, therapist, patient, german
+    ):
+        login(client, therapist)
+        url = reverse(LIBRARY)
+        english = client.get(url, {"patient": patient.pk, "q": "bridge"}, HTTP_ACCEPT_LANGUAGE="en")
+        assert [c["name"] for c in english.json()["results"]] == ["Glute bridge"]
+        german_words = {"patient": patient.pk, "q": "gesass brucke"}
+        assert client.get(url, german_words, HTTP_ACCEPT_LANGUAGE="en").json()["total"] == 0
+
+    def test_the_plans_rows_variants_and_protocol_rows_are_in_german(
+        self, client, therapist, patient, german
+    ):
+        bridge, slider = german["bridge"], german["slider"]
+        plan = factories.make_plan(patient, therapist, [bridge, slider])
+        login(client, therapist)
+        de = {"HTTP_ACCEPT_LANGUAGE": "de"}
+        page = client.get(reverse("admin:prescriptions_plan_builder", args=[plan.pk]), **de)
+        data = json.loads(
+            page.content.decode()
+            .split('id="builder-data" type="application/json">')[1]
+            .split("</script>")[0]
+        )
+        assert [r["exercise"]["name"] for r in data["rows"]] == [
+            "Gesäßbrücke",
+            "Seated sciatic nerve slider",
+        ]
+        variant = client.get(reverse(LIBRARY), {"patient": patient.pk, "ids": bridge.pk}, **de)
+        assert [c["name"] for c in variant.json()["results"]] == ["Gesäßbrücke"]
+        template = factories.make_template(None, [bridge])
+        url = reverse("admin:prescriptions_plan_builder_protocol", args=[template.pk])
+        rows = client.get(url, {"patient": patient.pk}, **de).json()["rows"]
+        assert rows[0]["exercise"]["name"] == "Gesäßbrücke"
+
+    def test_german_cards_cost_one_query_more_however_large_the_library(
+        self, client, therapist, patient, clinic, german
+    ):
+        login(client, therapist)
+        url = reverse(LIBRARY)
+        client.get(url, {"patient": patient.pk}, HTTP_ACCEPT_LANGUAGE="de")
+
+        def count(language: str) -> int:
+            with CaptureQueriesContext(connection) as captured:
+                response = client.get(url, {"patient": patient.pk}, HTTP_ACCEPT_LANGUAGE=language)
+                assert response.status_code == 200
+            return len(captured)
+
+        english, in_german = count("en"), count("de")
+        assert in_german == english + 1
+        for n in range(20):
+            factories.make_exercise(clinic, name=f"Extra {n}")
+        assert count("de") == in_german

@@ -9,7 +9,6 @@ const form = document.getElementById("pb-form");
 const status = document.getElementById("pb-status");
 const totals = document.getElementById("pb-totals");
 const warnings = document.getElementById("pb-warnings");
-let template = null;
 let dirty = false;
 let checkSequence = 0;
 
@@ -60,9 +59,43 @@ const checkSoon = debounce(check, 250);
 const changed = () => {
     dirty = true;
     checkSoon();
+    previewSoon();
 };
 
-const rows = new PlanRows({ strings, onChange: changed, variant: (id) => library.card(id) });
+// A dose suggestion applied or dismissed: recorded on the server at once (a new revision
+// when applied), while what is still unsaved here stays unsaved.
+const decide = async (row, decision, button) => {
+    button.disabled = true;
+    say(strings.deciding);
+    const { data: answer } = await postJSON(
+        data.urls.suggestion,
+        { decision, signature: row.signature, revision: data.plan.revision },
+        strings,
+    );
+    button.disabled = false;
+    if (!answer.ok) {
+        say(answer.message || strings.failed, true);
+        return;
+    }
+    data.plan.revision = answer.revision;
+    const revision = document.getElementById("pb-revision");
+    if (revision) {
+        revision.textContent = fmt(strings.editing, { rev: answer.revision, status: data.plan.status_label });
+    }
+    if (answer.row) {
+        rows.applied(answer.row);
+    }
+    rows.setSuggestions(answer.suggestions);
+    say(answer.message);
+    // Focus stays on the row: on what it suggests now, or on its handle.
+    const box = row.el.querySelector(".pb-suggestion");
+    (box.hidden ? row.el.querySelector(".pb-handle") : box).focus();
+    if (answer.row) {
+        checkSoon();
+    }
+};
+
+const rows = new PlanRows({ strings, onChange: changed, variant: (id) => library.card(id), onDecide: decide });
 
 const library = new Library({
     url: data.urls.library,
@@ -80,36 +113,56 @@ const library = new Library({
 for (const row of data.rows) {
     rows.add(row.exercise, row, row.id, { quiet: true });
 }
+rows.setSuggestions(data.suggestions);
 
-// Protocols: start the plan from one (its title, goals and notes too), or add its exercises.
-const protocol = async (replace) => {
+// Protocols: start a new plan from one, or add its exercises to this plan.
+const chosenProtocol = () => {
     const select = document.getElementById("pb-protocol");
     if (!select.value) {
         say(strings.choose_protocol, true);
         select.focus();
+    }
+    return select.value;
+};
+
+// Starting from a protocol makes the draft on the server, as the protocol's own page
+// does (its words in the patient's language, its first phase, its length), and the
+// builder carries on with that draft.
+const startFrom = async () => {
+    const chosen = chosenProtocol();
+    if (!chosen) {
         return;
     }
-    const url = data.urls.protocol.replace(/0\/$/, `${select.value}/?patient=${data.patient}`);
+    if (rows.rows.length && !window.confirm(fmt(strings.replace_rows, { n: rows.rows.length }))) {
+        return;
+    }
+    const button = document.getElementById("pb-protocol-start");
+    button.disabled = true;
+    say(strings.starting);
+    const { data: answer } = await postJSON(
+        data.urls.start,
+        { patient: data.patient, template: chosen, start_date: header().start_date },
+        strings,
+    );
+    button.disabled = false;
+    if (!answer.ok) {
+        say(answer.message || strings.failed, true);
+        return;
+    }
+    dirty = false;
+    window.location.assign(answer.url);
+};
+
+const protocol = async () => {
+    const chosen = chosenProtocol();
+    if (!chosen) {
+        return;
+    }
+    const url = data.urls.protocol.replace(/0\/$/, `${chosen}/?patient=${data.patient}`);
     const { data: answer } = await getJSON(url, strings);
     if (!answer.rows) {
         say(answer.message || strings.failed, true);
         return;
-    }
-    if (replace) {
-        if (rows.rows.length && !window.confirm(fmt(strings.replace_rows, { n: rows.rows.length }))) {
-            return;
-        }
-        rows.clear();
-        for (const name of ["title", "condition", "goals", "notes_for_patient"]) {
-            const input = form.querySelector(`.pb-header [name="${name}"]`);
-            if (input && answer.plan[name] && (!input.value || name === "title")) {
-                input.value = answer.plan[name];
-            }
-        }
-        template = answer.id;
-        if (answer.plan.goals || answer.plan.notes_for_patient) {
-            form.querySelector(".pb-more").open = true;
-        }
     }
     const room = data.max_exercises - rows.rows.length;
     for (const row of answer.rows.slice(0, Math.max(room, 0))) {
@@ -122,32 +175,77 @@ const protocol = async (replace) => {
     }
     changed();
 };
-document.getElementById("pb-protocol-start").addEventListener("click", () => protocol(true));
-document.getElementById("pb-protocol-add").addEventListener("click", () => protocol(false));
+document.getElementById("pb-protocol-start")?.addEventListener("click", startFrom);
+document.getElementById("pb-protocol-add").addEventListener("click", protocol);
 form.querySelector(".pb-header").addEventListener("input", () => {
     dirty = true;
+    previewSoon();
 });
 
-// The handout's first exercise page, drawn by the server from what is on screen.
-document.getElementById("pb-preview-button").addEventListener("click", async (event) => {
-    const button = event.currentTarget;
-    button.disabled = true;
-    say(strings.preparing);
+// The handout's first exercise page, drawn by the server from what is on screen. Once
+// asked for, it follows the edits: drawn again a moment after the last change (not on
+// every keystroke), one drawing at a time, the old picture dimmed meanwhile.
+const preview = {
+    wanted: false,
+    busy: false,
+    again: false,
+    figure: document.getElementById("pb-preview"),
+    picture: document.getElementById("pb-preview-img"),
+    state: document.getElementById("pb-preview-state"),
+    button: document.getElementById("pb-preview-button"),
+};
+
+const drawPreview = async ({ first = false } = {}) => {
+    if (preview.busy) {
+        preview.again = true;
+        return;
+    }
+    preview.busy = true;
+    preview.figure.classList.add("pb-preview-updating");
+    preview.figure.setAttribute("aria-busy", "true");
+    preview.state.textContent = first ? "" : strings.preview_updating;
+    if (first) {
+        preview.button.disabled = true;
+        say(strings.preparing);
+    }
     const { data: answer } = await postJSON(
         data.urls.preview,
         { patient: data.patient, plan: header(), rows: rows.serialise() },
         strings,
     );
-    button.disabled = false;
-    if (!answer.ok) {
-        say(answer.message || strings.failed, true);
+    preview.busy = false;
+    preview.button.disabled = false;
+    if (preview.again) {
+        preview.again = false;
+        drawPreview();
         return;
     }
-    const figure = document.getElementById("pb-preview");
-    document.getElementById("pb-preview-img").src = answer.picture;
-    figure.hidden = false;
-    say(strings.preview_ready);
-    figure.scrollIntoView({ block: "nearest" });
+    preview.figure.classList.remove("pb-preview-updating");
+    preview.figure.removeAttribute("aria-busy");
+    if (!answer.ok) {
+        preview.state.textContent = answer.message || strings.failed;
+        if (first) {
+            say(answer.message || strings.failed, true);
+        }
+        return;
+    }
+    preview.picture.src = answer.picture;
+    preview.state.textContent = strings.preview_current;
+    if (first) {
+        preview.figure.hidden = false;
+        say(strings.preview_ready);
+        preview.figure.scrollIntoView({ block: "nearest" });
+    }
+};
+const previewSoon = debounce(() => {
+    if (preview.wanted) {
+        drawPreview();
+    }
+}, 1200);
+
+preview.button.addEventListener("click", () => {
+    preview.wanted = true;
+    drawPreview({ first: preview.figure.hidden });
 });
 
 form.addEventListener("submit", async (event) => {
@@ -160,7 +258,6 @@ form.addEventListener("submit", async (event) => {
         {
             patient: data.patient,
             revision: data.plan.revision,
-            template,
             plan: header(),
             rows: rows.serialise(),
         },

@@ -9,10 +9,12 @@ const KEPT_ON_SWAP = ["times_per_day", "days_per_week", "instructions"];
 let serial = 0;
 
 export class PlanRows {
-    constructor({ strings, onChange, variant }) {
+    constructor({ strings, onChange, variant, onDecide }) {
         this.strings = strings;
         this.onChange = onChange;
         this.variant = variant;
+        this.onDecide = onDecide;
+        this.suggestions = {};
         this.rows = [];
         this.list = document.getElementById("pb-rows");
         this.template = document.getElementById("pb-row-template");
@@ -78,6 +80,8 @@ export class PlanRows {
         el.querySelector(".pb-down").addEventListener("click", (e) => this.move(row, 1, e.currentTarget));
         el.querySelector(".pb-easier").addEventListener("click", () => this.swap(row, "easier"));
         el.querySelector(".pb-harder").addEventListener("click", () => this.swap(row, "harder"));
+        el.querySelector(".pb-apply").addEventListener("click", (e) => this.onDecide(row, "apply", e.currentTarget));
+        el.querySelector(".pb-dismiss").addEventListener("click", (e) => this.onDecide(row, "dismiss", e.currentTarget));
         const handle = el.querySelector(".pb-handle");
         handle.addEventListener("keydown", (event) => {
             if (event.key === "ArrowUp" || event.key === "ArrowDown") {
@@ -98,6 +102,9 @@ export class PlanRows {
 
     fillExercise(row, el = row.el) {
         const card = row.exercise;
+        for (const span of el.querySelectorAll(".pb-suggestion-for")) {
+            span.textContent = ` ${card.name}`;
+        }
         el.querySelector(".pb-row-img").src = card.picture;
         el.querySelector(".pb-row-name").textContent = card.name;
         el.querySelector(".pb-row-meta").textContent = `${card.category} · ${card.body_region}`;
@@ -187,9 +194,50 @@ export class PlanRows {
             input.value = value === null || value === undefined ? "" : value;
         }
         this.fillExercise(row);
+        this.showSuggestion(row);
         this.announce(fmt(this.strings.swapped, { old: before, name: card.name }));
         row.el.querySelector(`.pb-${direction}`).focus();
         this.onChange();
+    }
+
+    // Dose suggestions of the saved plan, by item id: shown on the rows still holding that item.
+    setSuggestions(suggestions) {
+        this.suggestions = suggestions || {};
+        for (const row of this.rows) {
+            this.showSuggestion(row);
+        }
+    }
+
+    showSuggestion(row) {
+        const box = row.el.querySelector(".pb-suggestion");
+        const suggestion = row.id ? this.suggestions[String(row.id)] : null;
+        box.hidden = !suggestion;
+        if (!suggestion) {
+            return;
+        }
+        box.className = `pb-suggestion pb-suggestion-${suggestion.kind}`;
+        box.querySelector(".pb-suggestion-kind").textContent = suggestion.label;
+        box.querySelector(".pb-suggestion-change").textContent = suggestion.change ? `: ${suggestion.change}` : "";
+        box.querySelector(".pb-suggestion-reasons").textContent = suggestion.reasons
+            ? `${this.strings.because} ${suggestion.reasons}.`
+            : "";
+        box.querySelector(".pb-suggestion-actions").hidden = !suggestion.actionable;
+        row.signature = suggestion.signature;
+    }
+
+    // A suggestion applied on the server: the row takes the saved item's new exercise and dose.
+    applied(saved) {
+        const row = this.rows.find((candidate) => candidate.id === saved.id);
+        if (!row) {
+            return;
+        }
+        row.exercise = saved.exercise;
+        for (const name of ["sets", "reps", "hold_seconds", "duration_minutes"]) {
+            row.values[name] = saved[name];
+            const input = row.el.querySelector(`[data-name="${name}"]`);
+            input.value = saved[name] === null || saved[name] === undefined ? "" : saved[name];
+        }
+        this.fillExercise(row);
     }
 
     refresh() {
