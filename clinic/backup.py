@@ -1,6 +1,11 @@
 """Backups a clinic can restore: a consistent copy of the database taken while the app
 serves writes, the media folder beside it, and a manifest to check a restore against.
 
+Where uploads and handouts live decides what is copied (MEDIA_STORAGE): in the
+database (the default), they are rows of the dump like any other, and the media
+archive is empty; in a media folder (`files`), the folder goes into the archive;
+in object storage (`s3`), the bucket is not copied: back it up with its own tools.
+
 * SQLite: the online backup API copies the database as of one instant (in WAL mode
   writers carry on meanwhile); the counts are then read from the copy itself.
 * PostgreSQL: `pg_dump -Fc` run inside a snapshot that this module exports from a
@@ -27,7 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, storages
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
@@ -213,11 +219,27 @@ def backup_database(connection: BaseDatabaseWrapper, folder: Path) -> tuple[str,
     return POSTGRES_FILE, figures
 
 
+def media_folder() -> Path | None:
+    """The folder uploads and handouts are kept in, or None when they are not files on
+    this server (in the database, or in object storage)."""
+    storage = storages["default"]
+    return Path(storage.location) if isinstance(storage, FileSystemStorage) else None
+
+
+def media_storage_kind() -> str:
+    from clinic.storage import DatabaseStorage
+
+    storage = storages["default"]
+    if isinstance(storage, DatabaseStorage):
+        return "database"
+    return "files" if isinstance(storage, FileSystemStorage) else "other"
+
+
 def backup_media(folder: Path) -> int:
-    media = Path(settings.MEDIA_ROOT)
+    media = media_folder()
     files = 0
     with tarfile.open(folder / MEDIA_ARCHIVE, "w:gz") as archive:
-        if media.is_dir():
+        if media is not None and media.is_dir():
             for path in sorted(media.rglob("*")):
                 if path.is_file() and not path.name.startswith(".healthz-"):
                     archive.add(path, arcname=str(path.relative_to(media)), recursive=False)
@@ -246,6 +268,7 @@ def make_backup(destination: Path, alias: str = DEFAULT_DB_ALIAS) -> Backup:
             "database_file": database_file,
             "media_file": MEDIA_ARCHIVE,
             "media_files": media_files,
+            "media_storage": media_storage_kind(),
             "sha256": {name: sha256_of(folder / name) for name in (database_file, MEDIA_ARCHIVE)},
             "tables": tables,
         }
@@ -310,7 +333,11 @@ def restore_database(backup: Backup, alias: str = DEFAULT_DB_ALIAS) -> None:
 
 
 def check_media_empty() -> None:
-    media = Path(settings.MEDIA_ROOT)
+    media = media_folder()
+    if media is None:
+        # In the database: the database must be empty, which restore_database checks.
+        # In object storage: a bucket is restored with its own tools.
+        return
     if media.is_dir() and any(media.iterdir()):
         raise BackupError(
             f"The media folder {media} is not empty. Restore into an empty folder "
@@ -319,14 +346,33 @@ def check_media_empty() -> None:
 
 
 def restore_media(backup: Backup) -> int:
+    """The archived media files, into the media folder or, when uploads are kept
+    elsewhere (the database), into the storage under the same names. After the
+    database is restored and checked: stored files are rows too."""
     check_media_empty()
-    media = Path(settings.MEDIA_ROOT)
-    media.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(backup.folder / backup.manifest["media_file"], "r:gz") as archive:
-        members = archive.getmembers()
-        # The "data" filter refuses absolute paths, links out of the folder and devices.
-        archive.extractall(media, filter="data")
-    return len(members)
+    archive_path = backup.folder / backup.manifest["media_file"]
+    media = media_folder()
+    if media is not None:
+        media.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(archive_path, "r:gz") as archive:
+            members = archive.getmembers()
+            # The "data" filter refuses absolute paths, links out of the folder and devices.
+            archive.extractall(media, filter="data")
+        return len(members)
+    storage = storages["default"]
+    files = 0
+    with tarfile.open(archive_path, "r:gz") as archive:
+        for member in archive.getmembers():
+            if not member.isfile():
+                continue
+            name = tarfile.data_filter(member, "/nonexistent").name
+            extracted = archive.extractfile(member)
+            assert extracted is not None
+            if storage.exists(name):
+                raise BackupError(f"{name} is in the backup and in the media storage already.")
+            storage.save(name, ContentFile(extracted.read()))
+            files += 1
+    return files
 
 
 def compare(expected: TableFigures, actual: TableFigures) -> list[str]:

@@ -12,7 +12,9 @@ The checks:
 * worker: the task worker started a task within `WORKER_SILENCE`. The probe keeps
   one heartbeat task queued, so an idle clinic's worker still shows up as alive
   as long as something probes more often than that;
-* media: the media folder takes a file (handouts are written there).
+* media: uploads and handouts can be stored: in the database (the default), the
+  database check says so; in a media folder, it takes a file; in object storage,
+  the bucket answers.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage, storages
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Max
@@ -31,6 +34,8 @@ from django.http import HttpRequest, JsonResponse
 from django.tasks import task
 from django.utils import timezone
 from django.views.decorators.http import require_safe
+
+from clinic.storage import DatabaseStorage
 
 logger = logging.getLogger(__name__)
 
@@ -92,13 +97,24 @@ def check_worker() -> str:
 
 
 def check_media() -> str:
-    root = Path(settings.MEDIA_ROOT)
+    storage = storages["default"]
+    if isinstance(storage, DatabaseStorage):
+        # Only reached once the database check passed (NEEDS_DATABASE).
+        return "ok"
+    if isinstance(storage, FileSystemStorage):
+        root = Path(storage.location)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=root, prefix=".healthz-"):
+                pass
+        except OSError:
+            raise CheckFailed("media folder not writable") from None
+        return "ok"
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=root, prefix=".healthz-"):
-            pass
-    except OSError:
-        raise CheckFailed("media folder not writable") from None
+        storage.exists(".healthz")
+    except Exception:
+        logger.exception("Media storage did not answer")
+        raise CheckFailed("media storage not answering") from None
     return "ok"
 
 
@@ -112,10 +128,16 @@ CHECKS: dict[str, Callable[[], str]] = {
 NEEDS_DATABASE = {"migrations", "worker"}
 
 
+def _needs_database(name: str) -> bool:
+    return name in NEEDS_DATABASE or (
+        name == "media" and isinstance(storages["default"], DatabaseStorage)
+    )
+
+
 def run_checks() -> dict[str, str]:
     results: dict[str, str] = {}
     for name, check in CHECKS.items():
-        if name in NEEDS_DATABASE and results.get("database") != "ok":
+        if _needs_database(name) and results.get("database") != "ok":
             results[name] = "failing: database unavailable"
             continue
         try:

@@ -699,3 +699,24 @@ class ThrottleCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key[:8]}… {self.count} until {self.window_ends:%H:%M}"
+
+
+class StoredFile(models.Model):
+    """A file kept in the database by `clinic.storage.DatabaseStorage`: uploaded
+    pictures and logos, rendered handouts.
+
+    In the database so that every web server and task worker reads the same files
+    with nothing else shared (README, "More than one server"). Not clinic-scoped:
+    a file is reached only through the row that names it (a handout, a clinic's
+    logo, an exercise), which is scoped.
+    """
+
+    name = models.CharField(max_length=255, unique=True)
+    content = models.BinaryField()
+    size = models.PositiveBigIntegerField()
+    # What the handout cache key hashes for a file a handout shows (a logo, a picture).
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.size} bytes)"

@@ -7,6 +7,7 @@ DEBUG is off unless asked for, and without DEBUG a SECRET_KEY is required.
 
 import os
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
@@ -238,8 +239,47 @@ STATIC_ROOT = Path(env("STATIC_ROOT") or BASE_DIR / "var" / "static")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT") or BASE_DIR / "var" / "media")
+
+
+def media_storage() -> dict[str, Any]:
+    """Where uploads and rendered handouts are kept (MEDIA_STORAGE).
+
+    database (the default): in the database, so every web server and worker sees
+    them with nothing else shared; files: in MEDIA_ROOT on this server's disk (one
+    server only); s3: in S3-compatible object storage (pip install django-storages[s3]).
+    """
+    kind = env("MEDIA_STORAGE", "database").lower()
+    if kind == "database":
+        return {"BACKEND": "clinic.storage.DatabaseStorage"}
+    if kind == "files":
+        return {"BACKEND": "clinic.storage.AtomicFileSystemStorage"}
+    if kind == "s3":
+        if not env("MEDIA_S3_BUCKET"):
+            raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs MEDIA_S3_BUCKET.")
+        options: dict[str, Any] = {
+            "bucket_name": env("MEDIA_S3_BUCKET"),
+            # Handouts carry patients' names: private objects, fetched by the app.
+            "default_acl": "private",
+            "file_overwrite": False,
+            "querystring_auth": True,
+        }
+        for option, name in (
+            ("endpoint_url", "MEDIA_S3_ENDPOINT_URL"),
+            ("region_name", "MEDIA_S3_REGION"),
+            ("access_key", "MEDIA_S3_ACCESS_KEY_ID"),
+            ("secret_key", "MEDIA_S3_SECRET_ACCESS_KEY"),
+            ("location", "MEDIA_S3_PREFIX"),
+        ):
+            if env(name):
+                options[option] = env(name)
+        return {"BACKEND": "clinic.storage_s3.S3MediaStorage", "OPTIONS": options}
+    raise ImproperlyConfigured(
+        f"MEDIA_STORAGE must be database, files or s3, not {env('MEDIA_STORAGE')!r}."
+    )
+
+
 STORAGES = {
-    "default": {"BACKEND": "clinic.storage.AtomicFileSystemStorage"},
+    "default": media_storage(),
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

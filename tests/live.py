@@ -198,6 +198,7 @@ class Reply:
     status: int
     headers: dict[str, str]
     text: str
+    content: bytes = b""
 
 
 @dataclass
@@ -215,18 +216,27 @@ class Browser:
         )
 
     def request(
-        self, path: str, data: dict[str, str] | None = None, headers: dict[str, str] | None = None
+        self,
+        path: str,
+        data: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        *,
+        body: bytes | None = None,
     ) -> Reply:
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        """GET, or POST `data` as a form (or `body` as it is, with its own Content-Type)."""
+        if data is not None:
+            body = urllib.parse.urlencode(data).encode()
         request = urllib.request.Request(self.base + path, data=body, headers=headers or {})  # noqa: S310
         if body is not None:
             request.add_header("Referer", self.base + path)
         try:
             with self.opener.open(request, timeout=60) as response:
-                body = response.read().decode(errors="replace")
-                return Reply(response.status, dict(response.headers), body)
+                content = response.read()
+                text = content.decode(errors="replace")
+                return Reply(response.status, dict(response.headers), text, content)
         except urllib.error.HTTPError as error:
-            return Reply(error.code, dict(error.headers), error.read().decode(errors="replace"))
+            content = error.read()
+            return Reply(error.code, dict(error.headers), content.decode(errors="replace"), content)
 
     def form(self, path: str) -> dict[str, str]:
         reply = self.request(path)

@@ -24,6 +24,8 @@ from prescriptions.models import Handout
 from tests.conftest import login
 from tests.live import fill_disk
 
+FILES = "clinic.storage.AtomicFileSystemStorage"
+
 
 @pytest.fixture
 def full_disk(tmp_path: Path) -> Iterator[Path]:
@@ -52,6 +54,8 @@ def left_behind(folder: Path) -> list[Path]:
 def test_a_full_handout_store_still_serves_the_pdf_and_leaves_nothing_behind(
     client, patient, plan, full_disk, settings
 ):
+    # The store on a full disk: MEDIA_STORAGE=files (a full database is a 503, below).
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": FILES}}
     settings.MEDIA_ROOT = full_disk
     login(client, patient)
     url = reverse("portal:handout", args=[plan.pk])

@@ -1,8 +1,9 @@
 """What the handout renderer may read: static and media files and data: URIs, nothing else.
 
 Relative URLs in the handout resolve against a made-up origin (BASE_URL); the
-allow-list fetcher maps its static and media paths to files on disk and never
-opens a connection. The cache key hashes the same files (`file_digest`).
+allow-list fetcher maps its static paths to files on disk and its media paths to
+files in the media storage (the database by default), and never opens a
+connection. The cache key hashes the same files (`Resource.digest`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import mimetypes
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.storage import FileSystemStorage, storages
 from django.utils._os import safe_join
 
 if TYPE_CHECKING:
@@ -75,16 +78,50 @@ def static_file(relative: str) -> Path | None:
     return Path(found) if found and Path(found).is_file() else None
 
 
-def local_file(url: str) -> Path | None:
-    """The file behind a static or media URL, or None when the URL is anything else."""
-    if relative := _url_path(url, settings.STATIC_URL or ""):
-        return static_file(relative)
-    if relative := _url_path(url, settings.MEDIA_URL or ""):
+@dataclass(frozen=True)
+class Resource:
+    """A file the renderer may read: a static file, or a file in the media storage."""
+
+    name: str
+    path: Path | None = None  # on this server's disk
+    sha256: str | None = None  # known already (DatabaseStorage keeps it with the bytes)
+
+    def read_bytes(self) -> bytes:
+        if self.path is not None:
+            return self.path.read_bytes()
+        with storages["default"].open(self.name, "rb") as file:
+            data: bytes = file.read()
+            return data
+
+    def digest(self) -> str:
+        if self.path is not None:
+            return file_digest(self.path)
+        return self.sha256 or hashlib.sha256(self.read_bytes()).hexdigest()
+
+
+def _media_file(relative: str) -> Resource | None:
+    storage = storages["default"]
+    if isinstance(storage, FileSystemStorage):
         try:
-            path = Path(safe_join(str(settings.MEDIA_ROOT), relative))
+            path = Path(safe_join(str(storage.location), relative))
         except SuspiciousFileOperation:
             return None
-        return path if path.is_file() else None
+        return Resource(relative, path=path) if path.is_file() else None
+    digest = getattr(storage, "digest", None)
+    if digest is not None:
+        # DatabaseStorage: whether the file is there and its hash, in one query.
+        sha256 = digest(relative)
+        return Resource(relative, sha256=sha256) if sha256 else None
+    return Resource(relative) if storage.exists(relative) else None
+
+
+def local_file(url: str) -> Resource | None:
+    """The file behind a static or media URL, or None when the URL is anything else."""
+    if relative := _url_path(url, settings.STATIC_URL or ""):
+        path = static_file(relative)
+        return Resource(relative, path=path) if path else None
+    if relative := _url_path(url, settings.MEDIA_URL or ""):
+        return _media_file(relative)
     return None
 
 
@@ -116,14 +153,14 @@ def make_fetcher_class() -> type[URLFetcher]:
         def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
             if url.startswith("data:"):
                 return super().fetch(url, headers)
-            path = local_file(url)
-            if path is None:
+            resource = local_file(url)
+            if resource is None:
                 logger.warning("Handout renderer refused to fetch %r", url[:200])
                 raise RefusedURL(f"Not an allowed handout resource: {url[:200]}")
-            mime, _encoding = mimetypes.guess_type(path.name)
+            mime, _encoding = mimetypes.guess_type(resource.name)
             return URLFetcherResponse(
                 url,
-                body=path.read_bytes(),
+                body=resource.read_bytes(),
                 headers={"Content-Type": mime or "application/octet-stream"},
             )
 

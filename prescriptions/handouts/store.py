@@ -25,6 +25,7 @@ from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 
 from clinic.errors import is_unavailable
+from clinic.storage import content_subquery
 from prescriptions.handouts.context import load_plan, render_html
 from prescriptions.handouts.files import absolute_url, file_digest, file_text, local_file
 from prescriptions.handouts.render import (
@@ -53,9 +54,9 @@ def _referenced_files(text: str) -> list[tuple[str, str]]:
         url = match.group(1) or match.group(2)
         if url.startswith("data:"):
             continue
-        path = local_file(absolute_url(url))
-        if path is not None:
-            found.append((url, file_digest(path)))
+        resource = local_file(absolute_url(url))
+        if resource is not None:
+            found.append((url, resource.digest()))
     return sorted(set(found))
 
 
@@ -111,10 +112,15 @@ def _read(handout: Handout) -> bytes | None:
 
 
 def _cached(key: str) -> tuple[Handout, bytes] | None:
-    handout = Handout.objects.filter(key=key).first()
+    handouts = Handout.objects.filter(key=key)
+    content = content_subquery(Handout._meta.get_field("pdf").storage, "pdf")
+    if content is not None:
+        handouts = handouts.annotate(stored_pdf=content)
+    handout = handouts.first()
     if handout is None:
         return None
-    data = _read(handout)
+    stored = getattr(handout, "stored_pdf", None)
+    data = bytes(stored) if stored is not None else _read(handout)
     if data is None:
         # The file went missing (media wiped): forget the row and render again.
         handout.delete()

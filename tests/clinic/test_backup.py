@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -34,12 +35,15 @@ def postgres_url(name: str) -> str:
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{name}"
 
 
-def manage(database_url: str, media: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def manage(
+    database_url: str, media: Path, *args: str, storage: str = "database"
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "DEBUG": "true",
         "DATABASE_URL": database_url,
         "MEDIA_ROOT": str(media),
+        "MEDIA_STORAGE": storage,
         "DJANGO_SETTINGS_MODULE": "clinic.settings",
     }
     return subprocess.run(
@@ -108,7 +112,15 @@ class Databases:
 
 
 @pytest.fixture
-def databases(tmp_path, patient, plan) -> Iterator[Databases]:
+def stored_logo(clinic) -> bytes:
+    """A logo in the database storage (the default), before the source database is copied."""
+    logo = b"\x89PNG the clinic's logo"
+    clinic.logo.save("logo.png", ContentFile(logo), save=True)
+    return logo
+
+
+@pytest.fixture
+def databases(tmp_path, patient, plan, stored_logo) -> Iterator[Databases]:
     dbs = Databases(tmp_path)
     yield dbs
     dbs.drop()
@@ -152,7 +164,9 @@ def test_it_backs_up_while_sessions_are_written_and_restores_every_row(databases
         while writer.written < 20 and writer.error is None:
             writer.stop.wait(0.01)
         before = databases.count("source", "django_session")
-        done = manage(databases.source_url, media, "backup", str(tmp_path / "backups"))
+        done = manage(
+            databases.source_url, media, "backup", str(tmp_path / "backups"), storage="files"
+        )
         assert done.returncode == 0, done.stderr
         written_during = writer.written
         writer.stop.wait(0.2)
@@ -173,7 +187,7 @@ def test_it_backs_up_while_sessions_are_written_and_restores_every_row(databases
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
     restored_media = tmp_path / "restored-media"
-    done = manage(databases.target_url, restored_media, "restore", str(folder))
+    done = manage(databases.target_url, restored_media, "restore", str(folder), storage="files")
     assert done.returncode == 0, done.stderr
     assert "every table's checksum matches" in done.stdout
 
@@ -182,6 +196,48 @@ def test_it_backs_up_while_sessions_are_written_and_restores_every_row(databases
     for table, figures in manifest["tables"].items():
         assert databases.count("target", table) == figures["rows"], table
     assert (restored_media / "exercises" / "curl.png").read_bytes() == b"\x89PNG picture"
+
+
+def test_it_backs_up_files_kept_in_the_database_with_the_database(databases, tmp_path, stored_logo):
+    media = tmp_path / "media"
+    done = manage(databases.source_url, media, "backup", str(tmp_path / "backups"))
+    assert done.returncode == 0, done.stderr
+    assert "media: 1 files, in the database" in done.stdout
+    (folder,) = (tmp_path / "backups").iterdir()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["media_storage"] == "database"
+    assert manifest["tables"]["clinic_storedfile"]["rows"] == 1
+
+    done = manage(databases.target_url, tmp_path / "restored-media", "restore", str(folder))
+    assert done.returncode == 0, done.stderr
+    assert "every table's checksum matches" in done.stdout
+    target = databases.connect("target")
+    try:
+        (content,) = target.execute("SELECT content FROM clinic_storedfile").fetchall()[0]
+    finally:
+        target.close()
+    assert bytes(content) == stored_logo
+    assert not media.exists() and not (tmp_path / "restored-media").exists()
+
+
+def test_it_moves_a_media_folder_into_the_database_on_restore(databases, tmp_path):
+    media = tmp_path / "media"
+    (media / "exercises").mkdir(parents=True)
+    (media / "exercises" / "curl.png").write_bytes(b"\x89PNG picture")
+    done = manage(databases.source_url, media, "backup", str(tmp_path / "b"), storage="files")
+    assert done.returncode == 0, done.stderr
+    (folder,) = (tmp_path / "b").iterdir()
+
+    done = manage(databases.target_url, tmp_path / "restored-media", "restore", str(folder))
+    assert done.returncode == 0, done.stderr
+    assert "media: 1 files" in done.stdout
+    target = databases.connect("target")
+    try:
+        rows = target.execute("SELECT name, content FROM clinic_storedfile ORDER BY name")
+        stored = {name: bytes(content) for name, content in rows.fetchall()}
+    finally:
+        target.close()
+    assert stored["exercises/curl.png"] == b"\x89PNG picture"
 
 
 def test_it_refuses_to_restore_over_a_database_in_use(databases, tmp_path):

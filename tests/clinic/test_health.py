@@ -15,6 +15,7 @@ from clinic import health
 
 pytestmark = pytest.mark.django_db
 
+FILES = "clinic.storage.AtomicFileSystemStorage"
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 
@@ -80,6 +81,7 @@ def test_it_needs_no_worker_when_tasks_run_in_the_web_process(client, media_root
 
 
 def test_it_fails_when_the_media_folder_takes_no_file(client, tmp_path, settings, db_tasks):
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": FILES}}
     started(minutes_ago=0)
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the media folder should be")
@@ -110,9 +112,22 @@ def test_it_names_the_database_and_skips_what_needs_it(client, media_root, monke
     response = client.get(reverse("healthz"))
     assert response.status_code == 503
     body = response.json()
-    assert body["failing"] == ["database", "migrations", "worker"]
+    assert body["failing"] == ["database", "migrations", "worker", "media"]
     assert body["checks"]["database"] == "failing: no answer"
     assert body["checks"]["worker"] == "failing: database unavailable"
+    # Uploads and handouts are kept in the database by default.
+    assert body["checks"]["media"] == "failing: database unavailable"
+
+
+def test_it_checks_a_media_folder_without_the_database(client, media_root, settings, monkeypatch):
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": FILES}}
+
+    def unreachable() -> str:
+        raise health.CheckFailed("no answer")
+
+    monkeypatch.setitem(health.CHECKS, "database", unreachable)
+    body = client.get(reverse("healthz")).json()
+    assert body["failing"] == ["database", "migrations", "worker"]
     assert body["checks"]["media"] == "ok"
 
 

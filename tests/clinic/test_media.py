@@ -5,15 +5,20 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
+from clinic.models import StoredFile
 from clinic.scoping import unscoped
 from prescriptions.models import Exercise
 from tests.conftest import login
 
 pytestmark = pytest.mark.django_db
+
+FILES = "clinic.storage.AtomicFileSystemStorage"
 
 HOSTILE_SVG = (
     b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10" onload="alert(1)">'
@@ -35,18 +40,44 @@ def png_bytes() -> bytes:
 
 
 def test_it_serves_exercise_pictures_with_a_locked_down_policy(client, media_root):
+    name = default_storage.save("exercises/curl.png", ContentFile(png_bytes()))
+    response = client.get(f"/media/{name}")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == png_bytes()
+    assert response["Content-Type"] == "image/png"
+    assert "sandbox" in response["Content-Security-Policy"]
+    assert response["Cache-Control"] == "public, max-age=86400"
+
+
+def test_it_answers_not_modified_when_the_browser_has_the_picture(client, media_root):
+    name = default_storage.save("exercises/curl.png", ContentFile(png_bytes()))
+    last_modified = client.get(f"/media/{name}")["Last-Modified"]
+    response = client.get(f"/media/{name}", headers={"If-Modified-Since": last_modified})
+    assert response.status_code == 304
+
+
+def test_it_keeps_pictures_in_the_database_by_default(client, media_root):
+    name = default_storage.save("clinics/logos/logo.png", ContentFile(png_bytes()))
+    assert not any(media_root.iterdir())
+    with unscoped():
+        assert StoredFile.objects.get(name=name).content == png_bytes()
+    assert client.get(f"/media/{name}").status_code == 200
+
+
+def test_it_serves_pictures_from_a_media_folder_when_so_configured(client, media_root, settings):
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": FILES}}
     (media_root / "exercises").mkdir()
     (media_root / "exercises" / "curl.png").write_bytes(png_bytes())
     response = client.get("/media/exercises/curl.png")
     assert response.status_code == 200
-    assert "sandbox" in response["Content-Security-Policy"]
+    assert b"".join(response.streaming_content) == png_bytes()
 
 
 def test_it_never_serves_handouts_or_other_folders(client, media_root):
-    (media_root / "handouts").mkdir()
-    (media_root / "handouts" / "plan.pdf").write_bytes(b"%PDF-1.7 secret")
+    default_storage.save("handouts/plan.pdf", ContentFile(b"%PDF-1.7 secret"))
     assert client.get("/media/handouts/plan.pdf").status_code == 404
     assert client.get("/media/exercises/../handouts/plan.pdf").status_code == 404
+    assert client.get("/media/exercises/missing.png").status_code == 404
 
 
 def exercise_form(**overrides):

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import override_settings
@@ -251,8 +252,7 @@ class TestFetcher:
     def test_it_serves_static_files_media_files_and_data_uris(self, fetcher, media):
         css = fetcher.fetch(handouts.BASE_URL + "static/prescriptions/handout.css")
         assert b"@page" in css.read()
-        (media / "exercises").mkdir(parents=True)
-        (media / "exercises" / "x.svg").write_bytes(SVG)
+        default_storage.save("exercises/x.svg", ContentFile(SVG))
         svg = fetcher.fetch(handouts.BASE_URL + "media/exercises/x.svg")
         assert svg.read() == SVG
         assert svg.content_type == "image/svg+xml"
@@ -376,14 +376,16 @@ class TestCache:
         bridge = Exercise.objects.get(slug="test-bridge")
         bridge.illustration.save("bridge.svg", ContentFile(SVG), save=True)
         with_drawing = key()
-        Path(bridge.illustration.path).write_bytes(SVG.replace(b"M10 50", b"M12 50"))
+        name = str(bridge.illustration.name)
+        default_storage.delete(name)
+        assert default_storage.save(name, ContentFile(SVG.replace(b"M10 50", b"M12 50"))) == name
         assert key() != with_drawing
 
     def test_it_renders_again_when_the_stored_file_is_gone(
         self, two_exercise_plan, django_capture_on_commit_callbacks
     ):
         first = handouts.get_handout(two_exercise_plan)
-        Path(first.pdf.path).unlink()
+        default_storage.delete(str(first.pdf.name))
         with django_capture_on_commit_callbacks(execute=True):
             second = handouts.get_handout(two_exercise_plan)
         # The forgotten row's clean-up must not delete the new file of the same name.
@@ -405,34 +407,34 @@ class TestStoredFiles:
         self, two_exercise_plan, django_capture_on_commit_callbacks
     ):
         first = handouts.get_handout(two_exercise_plan)
-        old_file = Path(first.pdf.path)
+        old_file = str(first.pdf.name)
         Plan.objects.filter(pk=two_exercise_plan.pk).update(revision=2)
 
         with django_capture_on_commit_callbacks(execute=True):
             second = handouts.get_handout(two_exercise_plan)
 
-        assert not old_file.exists()
-        assert Path(second.pdf.path).is_file()
+        assert not default_storage.exists(old_file)
+        assert default_storage.exists(str(second.pdf.name))
 
     def test_it_deletes_a_plans_files_with_the_plan(
         self, two_exercise_plan, django_capture_on_commit_callbacks
     ):
-        stored = Path(handouts.get_handout(two_exercise_plan).pdf.path)
+        stored = str(handouts.get_handout(two_exercise_plan).pdf.name)
 
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             two_exercise_plan.delete()
         # Not before the deletion is committed.
-        assert stored.is_file()
+        assert default_storage.exists(stored)
         for callback in callbacks:
             callback()
 
-        assert not stored.exists()
+        assert not default_storage.exists(stored)
         assert not Handout.objects.exists()
 
     def test_it_keeps_the_file_when_the_deletion_rolls_back(
         self, two_exercise_plan, django_capture_on_commit_callbacks
     ):
-        stored = Path(handouts.get_handout(two_exercise_plan).pdf.path)
+        stored = str(handouts.get_handout(two_exercise_plan).pdf.name)
         plan_id = two_exercise_plan.pk
 
         with (
@@ -444,7 +446,7 @@ class TestStoredFiles:
             raise RuntimeError("roll back")
 
         assert callbacks == []
-        assert stored.is_file()
+        assert default_storage.exists(stored)
         assert Handout.objects.filter(plan_id=plan_id).count() == 1
 
 

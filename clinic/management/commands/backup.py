@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from clinic.backup import BackupError, make_backup
+from clinic.models import StoredFile
 
 
 class Command(BaseCommand):
@@ -26,8 +27,16 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         tables = backup.manifest["tables"]
         rows = sum(table["rows"] for table in tables.values())
+        kind = backup.manifest["media_storage"]
+        if kind == "database":
+            stored = tables.get(StoredFile._meta.db_table, {}).get("rows", 0)
+            media = f"{stored} files, in the database"
+        elif kind == "files":
+            media = f"{backup.manifest['media_files']} files"
+        else:
+            media = "NOT COPIED: they are in object storage; back up the bucket with its own tools"
         self.stdout.write(
             self.style.SUCCESS(f"Backed up to {backup.folder}")
             + f"\n  {backup.manifest['engine']}: {len(tables)} tables, {rows} rows"
-            + f"\n  media: {backup.manifest['media_files']} files"
+            + f"\n  media: {media}"
         )

@@ -33,7 +33,6 @@ class Command(BaseCommand):
             backup = read_backup(folder)
             check_media_empty()
             restore_database(backup)
-            files = restore_media(backup)
         except BackupError as error:
             raise CommandError(str(error)) from None
         expected = backup.manifest["tables"]
@@ -42,6 +41,11 @@ class Command(BaseCommand):
             raise CommandError(
                 "The restored database differs from the backup:\n  " + "\n  ".join(problems)
             )
+        try:
+            # After the check: into database storage, the archived files are new rows.
+            files = restore_media(backup)
+        except BackupError as error:
+            raise CommandError(str(error)) from None
         rows = sum(table["rows"] for table in expected.values())
         self.stdout.write(
             self.style.SUCCESS(f"Restored {folder}")
