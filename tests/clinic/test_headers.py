@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
 from PIL import Image
@@ -57,11 +59,10 @@ def test_it_keeps_sign_in_and_error_pages_private(client):
 
 def test_it_keeps_public_pictures_cacheable(client, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    (tmp_path / "exercises").mkdir()
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), "teal").save(buffer, "PNG")
-    (tmp_path / "exercises" / "curl.png").write_bytes(buffer.getvalue())
-    response = client.get("/media/exercises/curl.png")
+    name = default_storage.save("exercises/curl.png", ContentFile(buffer.getvalue()))
+    response = client.get(f"/media/{name}")
     assert response.status_code == 200
     assert response["Cache-Control"] == "public, max-age=86400"
 

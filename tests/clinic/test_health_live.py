@@ -82,8 +82,9 @@ def test_it_answers_503_naming_the_database(tmp_path, database_url):
         _, stderr = server.communicate(timeout=30)
     assert status == 503, stderr.decode()[-2000:]
     answer = json.loads(body)
-    assert answer["failing"] == ["database", "migrations", "worker"]
+    # Uploads and handouts are kept in the database by default: no database, no media.
+    assert answer["failing"] == ["database", "migrations", "worker", "media"]
     assert answer["checks"]["database"] == "failing: no answer"
-    assert answer["checks"]["media"] == "ok"
+    assert answer["checks"]["media"] == "failing: database unavailable"
     assert headers["Retry-After"] == "30"
     assert "no-store" in headers["Cache-Control"]
