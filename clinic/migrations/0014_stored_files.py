@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clinic', '0012_clinic_requires_staff_two_factor'),
+        ('clinic', '0013_clinic_emergency_number'),
     ]
 
     operations = [
