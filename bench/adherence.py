@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -227,29 +228,38 @@ def fill(patients: int, days: int, seed: int = 5) -> tuple[object, object]:
     return clinic, therapist
 
 
-def median_ms(run: Callable[[], object], runs: int) -> tuple[float, float, int]:
-    """(median ms, min ms, queries of one run), after one warm-up run."""
+TARGET_MS = 100.0  # issue 11: the patient list and its "needs attention" filter
+
+
+def median_ms(run: Callable[[], object], runs: int) -> tuple[float, float, float, int]:
+    """(median ms, min ms, median CPU ms of this process, queries of one run), after one
+    warm-up run. On SQLite the queries run in this process, so the CPU figure is
+    the page's own cost even on a busy machine, where the wall time waits for a core."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as queries:
         run()
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         run()
         times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times), min(times), len(queries.captured_queries)
+        cpu.append((time.process_time() - started_cpu) * 1000)
+    return (
+        statistics.median(times),
+        min(times),
+        statistics.median(cpu),
+        len(queries.captured_queries),
+    )
 
 
 def measure(clinic: object, therapist: object, runs: int) -> None:
-    from django.contrib import admin
     from django.core import signals
     from django.db import close_old_connections, reset_queries
     from django.test import Client
     from django.urls import reverse
 
-    from clinic.models import Patient
     from clinic.scoping import scope
     from prescriptions.adherence import patients_needing_attention
 
@@ -267,8 +277,12 @@ def measure(clinic: object, therapist: object, runs: int) -> None:
     client = Client()
     client.force_login(therapist.user)  # type: ignore[attr-defined]
     changelist = reverse("admin:clinic_patient_changelist")
-    columns = list(admin.site.get_model_admin(Patient).list_display)
-    by_adherence = str(columns.index("adherence_7_days"))
+    # The column's number as the page numbers it: the action checkbox comes first.
+    # (Before 4 Dec 2026 this counted from list_display and so sorted by the
+    # "portal" column, one to the left.)
+    page = client.get(changelist).content.decode()
+    header = page[page.index("column-adherence_7_days") :]
+    by_adherence = re.search(r'href="\?o=(\d+)', header).group(1)  # type: ignore[union-attr]
 
     def get(url: str, params: dict[str, str] | None = None) -> Callable[[], object]:
         def run() -> object:
@@ -278,19 +292,35 @@ def measure(clinic: object, therapist: object, runs: int) -> None:
 
         return run
 
-    cases: list[tuple[str, Callable[[], object]]] = [
-        ("patient list (admin, page 1)", get(changelist)),
-        ("patient list sorted by 7-day adherence", get(changelist, {"o": by_adherence})),
-        ("patient list, needs attention filter", get(changelist, {"attention": "yes"})),
-        ("admin index with the attention list", get(reverse("admin:index"))),
-        ("attention list query alone", attention),
+    cases: list[tuple[str, Callable[[], object], float | None]] = [
+        ("patient list (admin, page 1)", get(changelist), TARGET_MS),
+        (
+            "patient list sorted by 7-day adherence",
+            get(changelist, {"o": by_adherence}),
+            TARGET_MS,
+        ),
+        ("patient list, needs attention filter", get(changelist, {"attention": "yes"}), TARGET_MS),
+        ("admin index with the attention list", get(reverse("admin:index")), None),
+        ("attention list query alone", attention, None),
     ]
     entries, total = attention()  # type: ignore[misc]
     print(f"  {total} of the clinic's patients need attention ({len(entries)} shown)")
-    print(f"  {'':42} {'median':>9} {'best':>9} {'queries':>8}   ({runs} runs)")
-    for name, run in cases:
-        med, best, queries = median_ms(run, runs)
-        print(f"  {name:42} {med:7.1f}ms {best:7.1f}ms {queries:8d}")
+    if hasattr(os, "getloadavg"):
+        print(f"  load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"  {'':42} {'median':>9} {'best':>9} {'CPU':>9} {'queries':>8} {'target':>8}"
+        f"   ({runs} runs)"
+    )
+    for name, run, target in cases:
+        med, best, cpu, queries = median_ms(run, runs)
+        verdict = ""
+        if target is not None:
+            verdict = f"{'≤':>3}{target:.0f}ms " + ("met" if med <= target else "NOT MET")
+        print(f"  {name:42} {med:7.1f}ms {best:7.1f}ms {cpu:7.1f}ms {queries:8d} {verdict}")
+    print(
+        "  target: the median at most 100 ms; on a busy machine, where the wall time waits"
+        " for a core, the CPU column is the page's own cost (SQLite)"
+    )
 
 
 def main() -> None:

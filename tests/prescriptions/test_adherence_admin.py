@@ -274,6 +274,45 @@ def test_the_patient_page_query_count_does_not_grow_with_logs(
         client.get(url)
 
 
+def test_it_pages_the_sorted_and_filtered_list_with_each_rows_figures(
+    client, therapist, clinic, shared_exercise, today, monkeypatch, django_assert_num_queries
+):
+    """The page's ids come first, with the total, then those rows' figures
+    (FiguresLastPaginator): the pages add up to the same rows as one long list."""
+    from clinic.scoping import scope
+    from prescriptions.adherence import patients_needing_attention
+    from prescriptions.admin.patients import PatientAdmin
+
+    for sessions in (7, 4, 3, 2, 1):
+        p = factories.make_patient(clinic, therapist, first_name=f"P{sessions}", last_name="Page")
+        log_days(running_plan(p, therapist, shared_exercise, today), today, list(range(sessions)))
+    login(client, therapist)
+    client.get(reverse(CHANGELIST))
+    monkeypatch.setattr(PatientAdmin, "list_per_page", 2)
+    page = client.get(reverse(CHANGELIST))
+    column = str(page.context["cl"].list_display.index("adherence_7_days"))
+
+    seen = []
+    for number in (1, 2, 3):
+        with django_assert_num_queries(PATIENT_LIST_QUERIES):
+            response = client.get(reverse(CHANGELIST), {"o": column, "p": str(number)})
+        cl = response.context["cl"]
+        assert cl.result_count == 5
+        seen += [(row.adherence_7, row.last_name) for row in cl.result_list]
+    assert [percent for percent, _name in seen] == [14, 28, 42, 57, 100]
+    assert {name for _percent, name in seen} == {"Page"}
+
+    with scope(clinic):
+        entries, total = patients_needing_attention(clinic, today)
+    assert total == 3  # 14, 28 and 42 %: under the clinic's 50 %
+    flagged = client.get(reverse(CHANGELIST), {"attention": "yes", "p": "2"}).context["cl"]
+    assert flagged.result_count == total
+    assert len(flagged.result_list) == 1
+    first = client.get(reverse(CHANGELIST), {"attention": "yes"}).context["cl"].result_list
+    pages = {p.pk for p in first} | {p.pk for p in flagged.result_list}
+    assert pages == {entry.patient.pk for entry in entries}
+
+
 # -- plan page ------------------------------------------------------------------
 
 
