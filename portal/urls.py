@@ -3,13 +3,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from portal import forms, questionnaires, views
+from portal import forms, offline, questionnaires, views
 
 app_name = "portal"
 
 urlpatterns = [
     path("login/", views.PortalLoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", views.PortalLogoutView.as_view(), name="logout"),
+    # The service worker lives at the portal's root, so its scope is the portal.
+    path("sw.js", offline.service_worker, name="service_worker"),
+    path("manifest.webmanifest", offline.manifest, name="manifest"),
     path("welcome/", views.welcome_form, name="welcome_form"),
     path("welcome/<str:token>/", views.welcome, name="welcome"),
     path(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
@@ -19,12 +20,12 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordResetForm
-from django.contrib.auth.views import LoginView, PasswordResetView
+from django.contrib.auth.views import LoginView, LogoutView, PasswordResetView
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError
 from django.db.models import Prefetch, Q
 from django.forms import BoundField
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -126,6 +127,18 @@ class PortalLoginView(LoginView):
             patient = Patient.objects.filter(user=user).only("preferred_language").first()
         if patient is not None:
             _set_language(response, patient.preferred_language)
+        return response
+
+
+class PortalLogoutView(LogoutView):
+    """Signing out also clears what this browser kept for the patient: the offline
+    copies of their pages, sessions waiting to be sent and kept form entries. The
+    page's scripts and the service worker clear them too (static/portal/sw.js);
+    the header covers a browser whose scripts did not run to the end."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        response["Clear-Site-Data"] = '"cache", "storage"'
         return response
 
 
@@ -346,22 +359,37 @@ def _errors_into_form(form: forms.SessionForm, error: ValidationError) -> None:
 def log_session(
     request: HttpRequest, patient: Patient, plan_id: int, day: str, session_number: int
 ) -> HttpResponse:
-    plan = get_object_or_404(
-        patient.plans.active().prefetch_related(
-            Prefetch("items", queryset=PlanItem.objects.select_related("exercise"))
-        ),
-        pk=plan_id,
-    )
+    # A session kept on the phone while offline, sent by the service worker
+    # (static/portal/sw.js): answered in JSON, as no page will show the answer.
+    queued = request.method == "POST" and request.headers.get("X-Rehabit-Queued") == "1"
     try:
-        date = datetime.date.fromisoformat(day)
-    except ValueError:
-        raise Http404 from None
-    if not 1 <= session_number <= sessions_per_day(plan.items.all()):
-        raise Http404
+        plan = get_object_or_404(
+            patient.plans.active().prefetch_related(
+                Prefetch("items", queryset=PlanItem.objects.select_related("exercise"))
+            ),
+            pk=plan_id,
+        )
+        try:
+            date = datetime.date.fromisoformat(day)
+        except ValueError:
+            raise Http404 from None
+        if not 1 <= session_number <= sessions_per_day(plan.items.all()):
+            raise Http404
+    except Http404:
+        if queued:
+            return _queued_answer(
+                "refused", _("This plan is no longer active, so the session cannot be saved."), 404
+            )
+        raise
     _in_language_of(patient, [plan])
+    if queued and _already_recorded(plan, request.POST.get("idempotency_key", "")):
+        # Sent before, but the answer never reached the phone.
+        return _queued_answer("saved", "", 200)
     try:
         check_day(plan, date)
     except ValidationError as error:
+        if queued:
+            return _queued_answer("refused", " ".join(error.messages), 409)
         messages.error(request, " ".join(error.messages))
         return redirect("portal:history")
 
@@ -395,6 +423,8 @@ def log_session(
             except DatabaseError as error:
                 if not is_unavailable(error):
                     raise
+                if queued:
+                    return _queued_answer("busy", "", 503)
                 # The database cannot take the entry now (locked, full, restarting):
                 # the form comes back filled in, with a 503 and when to try again.
                 logger.warning("Session log not saved, the database is unavailable: %s", error)
@@ -407,6 +437,8 @@ def log_session(
                 )
                 unavailable = True
             else:
+                if queued:
+                    return _queued_answer("saved", "", 200)
                 # The tag tells the page's script that the kept copy of this form
                 # (static/portal/session.js) can go.
                 if log is None:
@@ -418,6 +450,8 @@ def log_session(
                 if date == patient.clinic.today():
                     return redirect("portal:today")
                 return redirect("portal:history")
+        if queued:
+            return _queued_answer("refused", " ".join(_error_messages(form)), 400)
     else:
         form = forms.SessionForm(
             items=items, log=log, auto_id=_form_ids(plan), fill_all="all" in request.GET
@@ -442,6 +476,22 @@ def log_session(
     if unavailable:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+def _queued_answer(status: str, message: str, code: int) -> JsonResponse:
+    return JsonResponse({"status": status, "message": message}, status=code)
+
+
+def _already_recorded(plan: Plan, key: str) -> bool:
+    try:
+        uuid_key = uuid.UUID(key)
+    except ValueError:
+        return False
+    return plan.session_logs.filter(idempotency_key=uuid_key).exists()
+
+
+def _error_messages(form: forms.SessionForm) -> list[str]:
+    return [str(message) for errors in form.errors.values() for message in errors]
 
 
 @patient_required

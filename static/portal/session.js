@@ -11,6 +11,7 @@
 //   running), the sign-in is refreshed at most every few minutes, so it does not
 //   expire under them; a phone left alone still signs out after the idle time.
 // - "I did all of these" sets every exercise to its full prescription.
+// - On a page kept on the phone for offline use, each form gets a new key.
 // Everything works without this file: the server does the same on its own.
 (function () {
   "use strict";
@@ -100,8 +101,23 @@
     box.textContent = text;
   }
 
+  function newKey() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    var bytes = window.crypto.getRandomValues(new Uint8Array(16));
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(bytes, function (b) { return (b + 0x100).toString(16).slice(1); }).join("");
+    return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" + hex.slice(20);
+  }
+
   function setUpForm(form, store, owner) {
     var key = PREFIX + owner + ":" + form.getAttribute("action");
+    // A page kept on the phone for offline use (static/portal/sw.js) may show a form
+    // whose key was sent already: each showing of it is a new entry, as from the server.
+    var keyField = form.querySelector("input[name=idempotency_key]");
+    if (keyField && document.body.hasAttribute("data-offline-copy") && window.crypto) {
+      keyField.value = newKey();
+    }
     var draft = read(store, key);
     if (draft && draft.owner === owner && draft.fields) {
       fill(form, draft.fields);
