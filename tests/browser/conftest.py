@@ -81,8 +81,15 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def phone(browser: Any) -> Iterator[Any]:
+    # Without the portal's service worker (tests/browser/test_offline.py has its own
+    # phone with it): its background fetches of the handout and the drawings would
+    # queue in front of the test's own requests on this one-at-a-time server.
     context = browser.new_context(
-        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        service_workers="block",
     )
     yield context
     context.close()

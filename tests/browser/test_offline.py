@@ -58,6 +58,20 @@ def plans(transactional_db: None) -> dict[str, Any]:
     return {"paula": paula, "oscar": oscar, "paula_plan": paula_plan, "oscar_plan": oscar_plan}
 
 
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    """A phone whose browser runs service workers (the shared one blocks them)."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        service_workers="allow",
+    )
+    yield context
+    context.close()
+
+
 def _sign_in(page: Any, base: str, email: str) -> None:
     page.goto(f"{base}/portal/login/")
     page.fill("#id_username", email)
