@@ -469,9 +469,12 @@ def day_by_day(plan: Plan, start: datetime.date, end: datetime.date) -> list[Day
 
 
 def exercise_adherence(
-    plan: Plan, start: datetime.date, end: datetime.date
+    plan: Plan, start: datetime.date, end: datetime.date, *, include_ended: bool = False
 ) -> list[ExerciseAdherence]:
-    """Per exercise of the plan, using each exercise's own dosage. One query."""
+    """Per exercise of the plan, using each exercise's own dosage. One query.
+
+    With `include_ended`, also the exercises a change of phase ended (after the
+    current ones, latest first), each due only until the day before it ended."""
     plan_lo = Greatest(OuterRef("plan__start_date"), _date(start), output_field=DateField())
     plan_hi = Least(
         Coalesce(OuterRef("plan__end_date"), _date(end), output_field=DateField()),
@@ -492,21 +495,25 @@ def exercise_adherence(
         .values("n")
     )
     last = counting_end(plan)
+    manager = PlanItem.with_ended if include_ended else PlanItem.objects
     items = (
-        PlanItem.objects.filter(plan=plan)
+        manager.filter(plan=plan)
         .select_related("exercise")
         .annotate(adh_done=Coalesce(Subquery(logs), 0))
-        .order_by("order")
+        .order_by(F("ended_on").desc(nulls_first=True), "order")
     )
     result = []
     for item in items:
         prescribed = 0
-        if last is not None:
+        item_last = last
+        if item.ended_on is not None and last is not None:
+            item_last = min(last, item.ended_on - datetime.timedelta(days=1))
+        if item_last is not None:
             prescribed = (
                 due_days(
                     plan.start_date,
                     max(plan.start_date, start),
-                    min(last, end),
+                    min(item_last, end),
                     item.days_per_week,
                 )
                 * item.times_per_day

@@ -51,7 +51,7 @@ def _admin_history(patient: Patient) -> Q:
         (Plan, plan_ids),
         (
             PlanItem,
-            list(PlanItem.objects.filter(plan_id__in=plan_ids).values_list("pk", flat=True)),
+            list(PlanItem.with_ended.filter(plan_id__in=plan_ids).values_list("pk", flat=True)),
         ),
         (
             SessionLog,

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from django.utils import timezone
 
 from clinic.models import Patient
@@ -89,6 +89,8 @@ def _item(item: PlanItem) -> dict[str, Any]:
         "position": item.order,
         "exercise": item.exercise.name,
         **{name: getattr(item, name) for name in DOSAGE_FIELDS},
+        # Set when a change of phase took the exercise out of the plan.
+        "ended_on": item.ended_on,
     }
 
 
@@ -167,7 +169,10 @@ def patient_data(patient: Patient, *, clinical_notes: bool = False) -> dict[str,
         .prefetch_related(
             Prefetch(
                 "items",
-                queryset=PlanItem.objects.select_related("exercise").order_by("order"),
+                # Ended rows too: what the patient did before a change of phase.
+                queryset=PlanItem.with_ended.select_related("exercise").order_by(
+                    F("ended_on").desc(nulls_first=True), "order"
+                ),
             )
         )
         .order_by("start_date", "pk")

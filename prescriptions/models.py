@@ -746,12 +746,33 @@ class PlanItemQuerySet(ScopedQuerySet["PlanItem"]):
     clinic_path = "plan__patient__clinic"
 
 
+class CurrentPlanItemManager(ScopedManager["PlanItem"]):
+    """The plan's exercises as they are now. A row ended by a move to the protocol's
+    next phase stays in the database with the patient's records of it (ExerciseLog),
+    but is no longer part of the plan: the handout, the portal, the builder and the
+    admin see only current rows. `PlanItem.with_ended` sees both, for the history."""
+
+    def get_queryset(self) -> models.QuerySet[PlanItem]:
+        return super().get_queryset().filter(ended_on=None)
+
+
 class PlanItem(ItemFields):
     plan = models.ForeignKey(
         Plan, on_delete=models.CASCADE, related_name="items", verbose_name=_("plan")
     )
+    ended_on = models.DateField(
+        _("ended on"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Set when the exercise left the plan at a change of phase; the patient's "
+            "records of it are kept."
+        ),
+    )
 
-    objects = ScopedManager.from_queryset(PlanItemQuerySet)()
+    objects = CurrentPlanItemManager.from_queryset(PlanItemQuerySet)()
+    with_ended = ScopedManager.from_queryset(PlanItemQuerySet)()
     # Not a field: set by a form set that checks the plan's whole count itself.
     counted_by_formset = False
 
@@ -760,8 +781,10 @@ class PlanItem(ItemFields):
         verbose_name_plural = _("exercises in plan")
         constraints = [
             *DosageFields.Meta.constraints,
+            # Among the current rows: an ended row keeps the position it had.
             models.UniqueConstraint(
                 fields=["plan", "order"],
+                condition=Q(ended_on=None),
                 name="planitem_order_unique",
                 violation_error_message=_("Two exercises in this plan have the same position."),
             ),

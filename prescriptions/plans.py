@@ -148,8 +148,9 @@ def move_to_next_phase(plan: Plan) -> TemplatePhase:
     """Give the plan the exercises of its protocol's next phase, as a new revision.
 
     An exercise that carries on keeps its row (and the patient's records of it)
-    with the new phase's dosage; exercises the next phase leaves out are removed,
-    with the sets recorded against them. Session records (pain, symptoms) stay.
+    with the new phase's dosage. An exercise the next phase leaves out is ended,
+    not deleted: its row, with the dosage it had and the sets the patient recorded
+    against it, stays for adherence, the history and exports (PlanItem.with_ended).
     """
     phase = next_phase(plan)
     if phase is None:
@@ -161,7 +162,9 @@ def move_to_next_phase(plan: Plan) -> TemplatePhase:
     )
     current = {item.exercise_id: item for item in plan.items.order_by("order")}
     keep = {item.exercise_id for item in wanted} & set(current)
-    PlanItem.objects.filter(plan=plan).exclude(exercise_id__in=keep).delete()
+    PlanItem.objects.filter(plan=plan).exclude(exercise_id__in=keep).update(
+        ended_on=plan.patient.clinic.today()
+    )
     # Park the kept rows out of the way of the unique (plan, order) constraint.
     PlanItem.objects.filter(plan=plan).update(order=F("order") + 10_000)
     for order, template_item in enumerate(wanted, start=1):

@@ -325,7 +325,7 @@ def render_adherence_panel(plan: Plan) -> SafeString:
         context.update(
             period_7=adherence.over([day for day in days if day.date >= week_start]),
             period_all=adherence.over(days),
-            exercises=adherence.exercise_adherence(plan, start, end),
+            exercises=adherence.exercise_adherence(plan, start, end, include_ended=True),
             adherence_chart=adherence_chart_svg(days, title=_("Sessions due and done, day by day")),
             pain_chart=pain_chart_svg(pain, title=_("Pain after sessions (0 to 10)")),
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.urls import reverse
 
@@ -214,3 +216,81 @@ def test_loading_the_library_adds_phases_and_leaves_existing_plans_alone(patient
         old.refresh_from_db()
     assert phases[0] == (1, PROTOCOLS["sciatica-relief"].phases[0].name)
     assert old.phase is None and old.template == template
+
+
+@pytest.mark.django_db
+def test_moving_on_keeps_the_sets_recorded_against_a_dropped_exercise(
+    client, phased, patient, therapist
+):
+    """The slider leaves the plan at phase 2: its row is ended, not deleted, so the
+    sets the patient recorded against it stay in adherence, the history and exports."""
+    from prescriptions import adherence, export
+    from prescriptions.handouts.context import load_plan, render_html
+    from prescriptions.models import ExerciseLog, PlanItem, SessionLog
+
+    today = patient.clinic.today()
+    yesterday = today - datetime.timedelta(days=1)
+    with unscoped():
+        plan = plans.start_plan_from_template(
+            phased, patient=patient, therapist=therapist, start_date=yesterday
+        )
+        Plan.objects.filter(pk=plan.pk).update(status=Plan.Status.ACTIVE)
+        plan.refresh_from_db()
+        slider = plan.items.get(exercise__slug="test-slider")
+        bridge = plan.items.get(exercise__slug="test-bridge")
+        session = SessionLog.objects.create(plan=plan, date=yesterday, pain=2)
+        ExerciseLog.objects.bulk_create(
+            [
+                ExerciseLog(session=session, item=slider, sets_done=1),
+                ExerciseLog(session=session, item=bridge, sets_done=1),
+            ]
+        )
+
+        plans.move_to_next_phase(plan)
+
+        # Kept, ended today, with its log; no longer one of the plan's exercises.
+        ended = PlanItem.with_ended.get(pk=slider.pk)
+        assert ended.ended_on == today and ended.reps == 10
+        assert ExerciseLog.objects.filter(item=slider).count() == 1
+        assert [i.exercise.slug for i in plan.items.order_by("order")] == [
+            "test-bridge",
+            "test-tensioner",
+        ]
+        assert "Slider" not in render_html(*load_plan(plan))
+
+        # Adherence: the therapist's view lists it after the current exercises, due
+        # only until it ended (yesterday: 1 of 1); the current view leaves it out.
+        rows = adherence.exercise_adherence(plan, yesterday, today, include_ended=True)
+        by_slug = {row.item.exercise.slug: row.adherence for row in rows}
+        assert [row.item.exercise.slug for row in rows][-1] == "test-slider"
+        assert (by_slug["test-slider"].completed, by_slug["test-slider"].prescribed) == (1, 1)
+        current = adherence.exercise_adherence(plan, yesterday, today)
+        assert "test-slider" not in {row.item.exercise.slug for row in current}
+
+        # The patient's export holds the ended prescription and the session's sets.
+        data = export.patient_data(patient)
+    items = {item["exercise"]: item for item in data["plans"][0]["items"]}
+    assert items["Slider"]["ended_on"] == today and items["Bridge"]["ended_on"] is None
+    assert {e["exercise"] for e in data["sessions"][0]["exercises"]} == {"Slider", "Bridge"}
+
+    # The portal shows only the current exercises.
+    page = login(client, patient).get(reverse("portal:plan")).content.decode()
+    assert "Tensioner" in page and "Slider" not in page
+
+
+@pytest.mark.django_db
+def test_the_adherence_panel_names_an_ended_exercise(client, phased, patient, therapist):
+    from prescriptions.models import ExerciseLog, SessionLog
+
+    yesterday = patient.clinic.today() - datetime.timedelta(days=1)
+    with unscoped():
+        plan = plans.start_plan_from_template(
+            phased, patient=patient, therapist=therapist, start_date=yesterday
+        )
+        slider = plan.items.get(exercise__slug="test-slider")
+        session = SessionLog.objects.create(plan=plan, date=yesterday, pain=2)
+        ExerciseLog.objects.create(session=session, item=slider, sets_done=1)
+        plans.move_to_next_phase(plan)
+    page = login(client, therapist).get(reverse("admin:prescriptions_plan_change", args=[plan.pk]))
+    text = page.content.decode()
+    assert "Slider" in text and "left the plan on" in text
