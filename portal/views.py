@@ -57,8 +57,8 @@ from prescriptions.adherence import (
 from prescriptions.charts import pain_chart_svg
 from prescriptions.dosage import describe
 from prescriptions.downloads import handout_download
-from prescriptions.localise import show_in
-from prescriptions.models import EducationPage, Plan, PlanItem, SessionLog
+from prescriptions.localise import education_in, phase_in, show_in
+from prescriptions.models import EducationPage, Plan, PlanItem, SessionLog, TemplatePhase
 from prescriptions.outcomes.responses import due_questionnaires, recent_responses
 from prescriptions.recording import EDITABLE_DAYS, check_day, record_session
 
@@ -258,6 +258,16 @@ def _in_language_of(patient: Patient, plans: list[Plan]) -> list[Plan]:
     """The plans' exercises in the patient's language where it exists (one query)."""
     show_in([item for plan in plans for item in plan.items.all()], patient.preferred_language)
     return plans
+
+
+@dataclass
+class PlanView:
+    """A plan as the patient reads it: its phase and pages in their language."""
+
+    plan: Plan
+    items: list[ItemView]
+    phase: TemplatePhase | None
+    education: list[EducationPage]
 
 
 @dataclass
@@ -529,7 +539,16 @@ def my_plan(request: HttpRequest, patient: Patient) -> HttpResponse:
             "pk", "title", "start_date", "end_date", "status"
         )
     )
-    sections = [(plan, _item_views(list(plan.items.all()), None)) for plan in plans]
+    language = patient.preferred_language
+    sections = [
+        PlanView(
+            plan=plan,
+            items=_item_views(list(plan.items.all()), None),
+            phase=phase_in(plan.phase, language),
+            education=education_in(plan.education.all(), language),
+        )
+        for plan in plans
+    ]
     return render(
         request,
         "portal/plan.html",

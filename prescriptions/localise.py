@@ -3,14 +3,27 @@
 The portal and the handout call `show_in(items, language)` on the plan items
 they are about to show: each item's exercise is swapped, in memory only, for a
 copy that reads in that language (ExerciseTranslation), with one query for the
-whole list. An exercise without that language keeps its original words.
+whole list. An exercise without that language keeps its original words. The
+plan's education pages (`education_in`) and protocol phase (`phase_in`) go the
+same way.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 
-from prescriptions.models import Exercise, ExerciseTranslation, ItemFields
+from django.conf import settings
+
+from prescriptions.models import (
+    EducationPage,
+    EducationPageTranslation,
+    Exercise,
+    ExerciseTranslation,
+    ItemFields,
+    PlanTemplateTranslation,
+    TemplatePhase,
+)
 
 
 def show_in(items: Iterable[ItemFields], language: str) -> None:
@@ -32,3 +45,40 @@ def show_in(items: Iterable[ItemFields], language: str) -> None:
         if item.exercise_id not in copies:
             copies[item.exercise_id] = translation.applied_to(item.exercise)
         item.exercise = copies[item.exercise_id]
+
+
+def _is_source_language(language: str) -> bool:
+    # The shipped pages and protocols are written in the site's language: a patient
+    # who reads it needs no look-up (and their pages keep their query counts).
+    return not language or language == settings.LANGUAGE_CODE
+
+
+def education_in(pages: Iterable[EducationPage], language: str) -> list[EducationPage]:
+    """The pages in `language` where a version exists (copies, for showing only); one query."""
+    pages = list(pages)
+    if not pages or _is_source_language(language):
+        return pages
+    found = {
+        t.page_id: t
+        for t in EducationPageTranslation.objects.filter(
+            page_id__in=[page.pk for page in pages], language=language
+        )
+    }
+    return [found[page.pk].applied_to(page) if page.pk in found else page for page in pages]
+
+
+def phase_in(phase: TemplatePhase | None, language: str) -> TemplatePhase | None:
+    """The phase with its name and note in `language` where its protocol has them."""
+    if phase is None or _is_source_language(language):
+        return phase
+    words = PlanTemplateTranslation.objects.filter(
+        template_id=phase.template_id, language=language
+    ).first()
+    if words is None:
+        return phase
+    shown = copy.copy(phase)
+    shown.name = words.phase_text(phase.number, "name") or phase.name
+    shown.notes_for_patient = (
+        words.phase_text(phase.number, "notes_for_patient") or phase.notes_for_patient
+    )
+    return shown

@@ -507,6 +507,8 @@ class PlanTemplateTranslation(models.Model):
     notes_for_patient = models.TextField(_("notes for the patient"), blank=True)
     # By position in the protocol (1, 2, ...): {"instructions": ..., "load": ..., "tempo": ...}.
     item_texts = models.JSONField(_("exercise instructions"), default=dict, blank=True)
+    # By phase number (1, 2, ...): {"name": ..., "notes_for_patient": ...}.
+    phase_texts = models.JSONField(_("phases"), default=dict, blank=True)
 
     objects = ScopedManager.from_queryset(PlanTemplateTranslationQuerySet)()
 
@@ -526,9 +528,17 @@ class PlanTemplateTranslation(models.Model):
         return f"{self.name} ({self.language})"
 
     def item_text(self, order: int, field: str) -> str:
-        texts = self.item_texts.get(str(order), {}) if isinstance(self.item_texts, dict) else {}
-        value = texts.get(field, "") if isinstance(texts, dict) else ""
-        return value if isinstance(value, str) else ""
+        return _json_text(self.item_texts, order, field)
+
+    def phase_text(self, number: int, field: str) -> str:
+        return _json_text(self.phase_texts, number, field)
+
+
+def _json_text(texts: object, key: int, field: str) -> str:
+    """texts[str(key)][field] when it is text, else "": the JSON may be edited by hand."""
+    entry = texts.get(str(key), {}) if isinstance(texts, dict) else {}
+    value = entry.get(field, "") if isinstance(entry, dict) else ""
+    return value if isinstance(value, str) else ""
 
 
 class EducationPageQuerySet(ScopedQuerySet["EducationPage"]):
@@ -594,6 +604,55 @@ class EducationPage(models.Model):
         """The text in paragraphs; single line breaks inside one are kept as spaces."""
         blocks = [" ".join(_lines(block)) for block in self.body.split("\n\n")]
         return [block for block in blocks if block]
+
+
+class EducationPageTranslationQuerySet(ScopedQuerySet["EducationPageTranslation"]):
+    clinic_path = "page__clinic"
+    shared_rows = True
+
+
+class EducationPageTranslation(models.Model):
+    """An education page's words in another language, shown to patients of that
+    language in the portal and the handout; an empty field keeps the original's."""
+
+    page = models.ForeignKey(
+        EducationPage,
+        on_delete=models.CASCADE,
+        related_name="translations",
+        verbose_name=_("education page"),
+    )
+    language = models.CharField(_("language"), max_length=8, choices=language_choices)
+    title = models.CharField(_("title"), max_length=120)
+    summary = models.CharField(_("summary"), max_length=200, blank=True)
+    body = models.TextField(
+        _("text"), blank=True, help_text=_("A blank line starts a new paragraph.")
+    )
+
+    objects = ScopedManager.from_queryset(EducationPageTranslationQuerySet)()
+
+    class Meta:
+        verbose_name = _("translation")
+        verbose_name_plural = _("translations")
+        ordering = ["language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["page", "language"],
+                name="educationpagetranslation_one_per_language",
+                violation_error_message=_("This page already has a version in this language."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.language})"
+
+    def applied_to(self, page: EducationPage) -> EducationPage:
+        """A copy of `page` that reads in this language, for showing only."""
+        copy = _copy.copy(page)
+        for name in ("title", "summary", "body"):
+            value = getattr(self, name)
+            if value:
+                setattr(copy, name, value)
+        return copy
 
 
 class PlanQuerySet(ScopedQuerySet["Plan"]):

@@ -48,6 +48,7 @@ STATE_ONLY = [
 LIBRARY_LANGUAGE_TABLES = {
     "prescriptions_exercisetranslation",
     "prescriptions_plantemplatetranslation",
+    "prescriptions_educationpagetranslation",
 }
 
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db.models import Prefetch
@@ -22,9 +23,9 @@ from django.utils.translation import gettext as _
 
 from clinic.models import Clinic
 from prescriptions import dosage
-from prescriptions.adherence import sessions_per_day
+from prescriptions.adherence import due_days, sessions_per_day
 from prescriptions.handouts.files import absolute_url, local_file
-from prescriptions.localise import show_in
+from prescriptions.localise import education_in, phase_in, show_in
 from prescriptions.models import EducationPage, Exercise, Plan, PlanItem, placeholder_url
 
 TEMPLATE_NAME = "prescriptions/handout.html"
@@ -105,6 +106,10 @@ class TickRow:
     label: str
     note: str
     sessions: int
+    # Which of the block's days the exercise is due on, and the row's boxes drawn
+    # for those days (a data: URI; see tick_boxes).
+    due: tuple[bool, ...]
+    boxes: str
 
 
 @dataclass(frozen=True)
@@ -185,29 +190,96 @@ def portal_login_url() -> str:
     return settings.SITE_URL.rstrip("/") + reverse("portal:login")
 
 
+# The tick sheet's day grid: a line at the left edge of each day, one tile a day.
+TICK_LINES = (
+    "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 10 10' "
+    "preserveAspectRatio='none'%3E%3Cpath d='M0.1 0V10' stroke='%239aa5ad' "
+    "stroke-width='0.21'/%3E%3C/svg%3E"
+).replace("'", "%27")
+# A day's tick boxes in a cell 10 units wide, by sessions a day: each box's left edge
+# and its centre's offset from the middle of the row; the box side is TICK_BOX. A
+# once-a-day row gets one larger box.
+TICK_BOX = {1: 4.0, 2: 3.0, 3: 3.0, 4: 3.0}
+TICK_BOX_CORNERS = {
+    1: ((3.0, 0.0),),
+    2: ((1.7, 0.0), (5.3, 0.0)),
+    3: ((1.7, -1.8), (5.3, -1.8), (3.5, 1.8)),
+    4: ((1.7, -1.8), (5.3, -1.8), (1.7, 1.8), (5.3, 1.8)),
+}
+
+
+@lru_cache(maxsize=64)
+def tick_boxes(due: tuple[bool, ...], sessions: int, cell_height: float) -> str:
+    """One row's boxes as an SVG data: URI, a cell 10 units wide per day: a box per
+    session on each day the exercise is due, and a rest day hatched, so that the
+    difference survives a greyscale print. Drawn as one image per row: a grid of
+    per-day blocks costs WeasyPrint far more layout time."""
+    sessions = min(max(sessions, 1), 4)
+    side = TICK_BOX[sessions]
+    middle = cell_height / 2
+    parts = []
+    for day, is_due in enumerate(due):
+        x0 = day * 10
+        if is_due:
+            for x, y in TICK_BOX_CORNERS[sessions]:
+                top = middle + y - side / 2
+                parts.append(
+                    f'<rect x="{x0 + x:g}" y="{top:g}" width="{side:g}" height="{side:g}"/>'
+                )
+        else:
+            # Three strokes across the cell: a rest day.
+            parts.append(
+                f'<path class="r" d="M{x0 + 2:g} {cell_height - 1:g}l3 -{cell_height - 2:g}'
+                f"M{x0 + 4.5:g} {cell_height - 1:g}l3 -{cell_height - 2:g}"
+                f'M{x0 + 7:g} {cell_height - 1:g}l2 -{(cell_height - 2) * 2 / 3:g}"/>'
+            )
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {len(due) * 10} {cell_height:g}" '
+        'preserveAspectRatio="none"><style>rect{fill:none;stroke:#2b3438;stroke-width:.28}'
+        ".r{fill:none;stroke:#9aa5ad;stroke-width:.3}</style>" + "".join(parts) + "</svg>"
+    )
+    return "data:image/svg+xml," + quote(svg, safe="")
+
+
+def _due_days(plan: Plan, item: PlanItem, days: list[datetime.date]) -> tuple[bool, ...]:
+    """Whether each day is one of the item's days, by the rule adherence counts with."""
+    return tuple(
+        plan.is_running_on(day) and due_days(plan.start_date, day, day, item.days_per_week) == 1
+        for day in days
+    )
+
+
 def _tick_weeks(
-    start: datetime.date, items: list[PlanItem], block_days: int = TICK_SHEET_DAYS
+    plan: Plan, items: list[PlanItem], block_days: int = TICK_SHEET_DAYS
 ) -> list[TickWeek]:
     """The tick sheet's blocks of days: both weeks in one block in standard print (the
-    day header is most of a block's layout time), a week a block in large print."""
-    rows = [
-        TickRow(
-            label=f"{number}. {item.exercise.name}",
-            note=dosage.days_per_week_words(item.days_per_week) if item.days_per_week < 7 else "",
-            sessions=item.times_per_day,
-        )
-        for number, item in enumerate(items, start=1)
-    ]
-    return [
-        TickWeek(
-            number=block + 1,
-            days=[
-                start + datetime.timedelta(days=block * block_days + d) for d in range(block_days)
-            ],
-            rows=rows,
-        )
-        for block in range(TICK_SHEET_DAYS // block_days)
-    ]
+    day header is most of a block's layout time), a week a block in large print.
+    Each row shows the days its exercise is due and a box for each session."""
+    # Cells of a week block in large print are wider than they are tall: keep the
+    # boxes square (a 14-day cell is about 10 mm by 8 mm, a 7-day one 18 mm by 13 mm).
+    cell_height = 8.0 if block_days == TICK_SHEET_DAYS else 7.3
+    weeks = []
+    for block in range(TICK_SHEET_DAYS // block_days):
+        days = [
+            plan.start_date + datetime.timedelta(days=block * block_days + d)
+            for d in range(block_days)
+        ]
+        rows = []
+        for number, item in enumerate(items, start=1):
+            due = _due_days(plan, item, days)
+            rows.append(
+                TickRow(
+                    label=f"{number}. {item.exercise.name}",
+                    note=dosage.days_per_week_words(item.days_per_week)
+                    if item.days_per_week < 7
+                    else "",
+                    sessions=item.times_per_day,
+                    due=due,
+                    boxes=tick_boxes(due, item.times_per_day, cell_height),
+                )
+            )
+        weeks.append(TickWeek(number=block + 1, days=days, rows=rows))
+    return weeks
 
 
 def load_plan(plan: Plan) -> tuple[Plan, list[PlanItem]]:
@@ -223,6 +295,7 @@ def load_plan(plan: Plan) -> tuple[Plan, list[PlanItem]]:
 
 def build_context(plan: Plan, items: list[PlanItem]) -> dict[str, Any]:
     """Everything the template shows. Call inside the patient's language."""
+    language = translation.get_language() or settings.LANGUAGE_CODE
     patient = plan.patient
     clinic = patient.clinic
     cards = [
@@ -263,11 +336,11 @@ def build_context(plan: Plan, items: list[PlanItem]) -> dict[str, Any]:
         "therapist_title": therapist.job_title,
         "cards": cards,
         # A preview of an unsaved plan has no pages yet.
-        "education": list(plan.education.all()) if plan.pk else [],
-        "phase": plan.phase,
+        "education": education_in(plan.education.all(), language) if plan.pk else [],
+        "phase": phase_in(plan.phase, language),
         "load": load,
         "issued": issued,
-        "language": translation.get_language() or settings.LANGUAGE_CODE,
+        "language": language,
         "large_print": patient.large_print,
         "paper": "letter" if clinic.paper_size == Clinic.PaperSize.LETTER else "A4",
         "colours": colours,
@@ -275,9 +348,9 @@ def build_context(plan: Plan, items: list[PlanItem]) -> dict[str, Any]:
         "logo_url": _media_url(clinic.logo),
         "portal_url": portal_url,
         "qr_uri": qr_svg_uri(portal_url) if portal_url else "",
-        "tick_weeks": _tick_weeks(
-            plan.start_date, items, 7 if patient.large_print else TICK_SHEET_DAYS
-        ),
+        "tick_weeks": _tick_weeks(plan, items, 7 if patient.large_print else TICK_SHEET_DAYS),
+        "tick_lines": TICK_LINES,
+        "rest_days": any(item.days_per_week < 7 for item in items),
         "same_rhythm": same_rhythm,
         "how_often": dosage.times_per_day_words(sessions_per_day(items)),
         "how_many_days": dosage.days_per_week_words(min_days),

@@ -2,9 +2,11 @@
 
 Each file holds, for the language named by its file name, every shipped
 exercise's words (name, purpose, steps, cautions, stop signs and the drawing's
-description) and every protocol's (name, condition, description, goals, notes
-and each exercise's instructions, load and tempo). `load_library` stores them as
-ExerciseTranslation and PlanTemplateTranslation rows beside the English.
+description), every protocol's (name, condition, description, goals, notes,
+each exercise's instructions, load and tempo, and each phase's name and note)
+and every education page's (title, summary, text). `load_library` stores them as
+ExerciseTranslation, PlanTemplateTranslation and EducationPageTranslation rows
+beside the English.
 
 Each entry names the English it was translated from by a short fingerprint
 (`source`), so that a later change to the English is noticed:
@@ -31,6 +33,7 @@ from django.conf import settings
 LIBRARY_DIR = Path(__file__).resolve().parent
 TRANSLATIONS_DIR = LIBRARY_DIR / "translations"
 ITEM_TEXT_FIELDS = ("instructions", "load", "tempo")
+PHASE_TEXT_FIELDS = ("name", "notes_for_patient")
 LIST_FIELDS = ("steps", "cautions", "stop_signs")
 _NUMBER = re.compile(r"\d+")
 _PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w*\}")
@@ -73,6 +76,8 @@ class ProtocolText:
     notes_for_patient: str = ""
     # Position in the protocol (from 1) -> {"instructions": ..., "load": ..., "tempo": ...}
     items: Mapping[int, Mapping[str, str]] = dataclasses.field(default_factory=dict)
+    # Phase number (from 1) -> {"name": ..., "notes_for_patient": ...}
+    phases: Mapping[int, Mapping[str, str]] = dataclasses.field(default_factory=dict)
 
     def model_fields(self) -> dict[str, Any]:
         return {
@@ -82,7 +87,22 @@ class ProtocolText:
             "goals": self.goals,
             "notes_for_patient": self.notes_for_patient,
             "item_texts": {str(k): dict(v) for k, v in sorted(self.items.items())},
+            "phase_texts": {str(k): dict(v) for k, v in sorted(self.phases.items())},
         }
+
+
+@dataclasses.dataclass(frozen=True)
+class PageText:
+    """An education page's words (education.toml) in another language."""
+
+    slug: str
+    source: str
+    title: str
+    summary: str
+    body: str
+
+    def model_fields(self) -> dict[str, str]:
+        return {"title": self.title, "summary": self.summary, "body": self.body}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,6 +110,7 @@ class LanguageFile:
     language: str
     exercises: Mapping[str, ExerciseText]
     protocols: Mapping[str, ProtocolText]
+    pages: Mapping[str, PageText] = dataclasses.field(default_factory=dict)
 
 
 # --- Fingerprints of the English ----------------------------------------------------
@@ -124,8 +145,15 @@ def protocol_source(protocol: Any) -> str:
             protocol.goals,
             protocol.notes_for_patient,
             [[getattr(item, f) for f in ITEM_TEXT_FIELDS] for item in protocol.items],
+            [[getattr(phase, f) for f in PHASE_TEXT_FIELDS] for phase in protocol.phases],
         ]
     )
+
+
+def page_source(page: Any) -> str:
+    """The fingerprint of a LibraryPage's English words (its sources are not translated:
+    they are for the therapist)."""
+    return _fingerprint([page.title, page.summary, page.body])
 
 
 # --- Parsing ------------------------------------------------------------------------
@@ -181,9 +209,24 @@ def parse_language_file(data: Mapping[str, Any], language: str) -> LanguageFile:
             raise TranslationError(f"{where}: must be a table.")
         _check_keys(
             table,
-            {"source", "name", "condition", "description", "goals", "notes_for_patient", "item"},
+            {
+                "source",
+                "name",
+                "condition",
+                "description",
+                "goals",
+                "notes_for_patient",
+                "item",
+                "phase",
+            },
             where,
         )
+        phases: dict[int, dict[str, str]] = {}
+        for key, phase in table.get("phase", {}).items():
+            if not str(key).isdigit() or not isinstance(phase, dict):
+                raise TranslationError(f"{where}: phase {key!r} must be a number (1, 2, ...).")
+            _check_keys(phase, set(PHASE_TEXT_FIELDS), f"{where}, phase {key}")
+            phases[int(key)] = {f: _text(phase, f, f"{where}, phase {key}") for f in phase}
         items: dict[int, dict[str, str]] = {}
         for key, item in table.get("item", {}).items():
             if not str(key).isdigit() or not isinstance(item, dict):
@@ -199,8 +242,22 @@ def parse_language_file(data: Mapping[str, Any], language: str) -> LanguageFile:
             goals=_text(table, "goals", where),
             notes_for_patient=_text(table, "notes_for_patient", where),
             items=items,
+            phases=phases,
         )
-    return LanguageFile(language=language, exercises=exercises, protocols=protocols)
+    pages: dict[str, PageText] = {}
+    for slug, table in data.get("education", {}).items():
+        where = f"{language}: education page {slug!r}"
+        if not isinstance(table, dict):
+            raise TranslationError(f"{where}: must be a table.")
+        _check_keys(table, {"source", "title", "summary", "body"}, where)
+        pages[slug] = PageText(
+            slug=slug,
+            source=_text(table, "source", where, required=True),
+            title=_text(table, "title", where, required=True),
+            summary=_text(table, "summary", where),
+            body=_text(table, "body", where),
+        )
+    return LanguageFile(language=language, exercises=exercises, protocols=protocols, pages=pages)
 
 
 @functools.cache
@@ -238,6 +295,44 @@ def _compare(english: str, translated: str, where: str) -> list[str]:
         )
     if _placeholders(english) != _placeholders(translated):
         problems.append(f"{where}: the placeholders differ from the English.")
+    return problems
+
+
+def _paragraphs(text: str) -> int:
+    return len([block for block in text.split("\n\n") if block.strip()])
+
+
+def page_problems(pages: Sequence[Any], files: Sequence[LanguageFile]) -> list[str]:
+    """The education pages' translations: each page translated from its current
+    English, with as many paragraphs and the same numbers."""
+    problems: list[str] = []
+    for file in files:
+        where_lang = file.language
+        known = {page.slug for page in pages}
+        for slug in sorted(set(file.pages) - known):
+            problems.append(f"{where_lang}: education page {slug!r} is not in the library.")
+        for page in pages:
+            where = f"{where_lang}: education page {page.slug!r}"
+            text = file.pages.get(page.slug)
+            if text is None:
+                problems.append(f"{where}: no translation.")
+                continue
+            now = page_source(page)
+            if text.source != now:
+                problems.append(
+                    f"{where}: the English changed since it was translated (source "
+                    f"{text.source!r}, now {now!r}): update the translation and its source."
+                )
+            for name in ("title", "summary", "body"):
+                english, translated = getattr(page, name), getattr(text, name)
+                if english and not translated:
+                    problems.append(f"{where}: field {name!r} is missing.")
+                problems += _compare(english, translated, f"{where}, {name}")
+            if _paragraphs(page.body) != _paragraphs(text.body):
+                problems.append(
+                    f"{where}: body has {_paragraphs(text.body)} paragraphs, the English "
+                    f"{_paragraphs(page.body)}."
+                )
     return problems
 
 
@@ -301,6 +396,20 @@ def translation_problems(
                 elif english.count("\n") != getattr(ptext, name).count("\n"):
                     problems.append(f"{where}: {name} has a different number of lines.")
                 problems += _compare(english, getattr(ptext, name), f"{where}, {name}")
+            for number in sorted(set(ptext.phases) - set(range(1, len(protocol.phases) + 1))):
+                problems.append(f"{where}: phase {number} is not in the protocol.")
+            for number, phase in enumerate(protocol.phases, start=1):
+                ptexts = ptext.phases.get(number, {})
+                for name in PHASE_TEXT_FIELDS:
+                    english = getattr(phase, name)
+                    if english and not ptexts.get(name):
+                        problems.append(f"{where}, phase {number}: field {name!r} is missing.")
+                    elif ptexts.get(name) and not english:
+                        problems.append(f"{where}, phase {number}: {name!r} has no English.")
+                    else:
+                        problems += _compare(
+                            english, ptexts.get(name, ""), f"{where}, phase {number}, {name}"
+                        )
             for position, item in enumerate(protocol.items, start=1):
                 texts = ptext.items.get(position, {})
                 for name in ITEM_TEXT_FIELDS:

@@ -25,6 +25,7 @@ from prescriptions.models import (
     DOSAGE_FIELD_NAMES,
     DosageFields,
     EducationPage,
+    EducationPageTranslation,
     Exercise,
     ExerciseTranslation,
     PlanTemplate,
@@ -452,6 +453,9 @@ def load_library(
     with scope(None), transaction.atomic():
         report = _load(exercises, protocols, translations)
         report.pages = _load_pages(library_pages() if pages is None else pages)
+        _load_page_translations(
+            library_translations() if translations is None else translations, report.translations
+        )
         return report
 
 
@@ -677,6 +681,34 @@ def _load_pages(pages: Sequence[LibraryPage]) -> Counts:
         _clean(page, where)
         _save(page, where)
     return counts
+
+
+def _load_page_translations(files: Sequence[LanguageFile], counts: Counts) -> None:
+    """The shared education pages' other languages, matched by (page, language); rows of
+    a language or page no longer in the files are deleted (shared pages only)."""
+    pages = {page.slug: page for page in EducationPage.objects.shared()}
+    existing = {
+        (t.page_id, t.language): t
+        for t in EducationPageTranslation.objects.filter(page__clinic=None)
+    }
+    kept: set[tuple[int, str]] = set()
+    for file in files:
+        for slug, text in file.pages.items():
+            where = f"Translation {file.language}: education page {slug!r}"
+            page = pages.get(slug)
+            if page is None:
+                raise LibraryError(f"{where}: no education page with this slug.")
+            _upsert(
+                existing.get((page.pk, file.language)),
+                EducationPageTranslation,
+                {"page": page, "language": file.language},
+                text.model_fields(),
+                where,
+                counts,
+            )
+            kept.add((page.pk, file.language))
+    stale = [row.pk for key, row in existing.items() if key not in kept]
+    EducationPageTranslation.objects.filter(pk__in=stale).delete()
 
 
 def _order(item: TemplateItem) -> int:

@@ -13,18 +13,28 @@ from django.urls import reverse
 from clinic.models import Patient
 from clinic.scoping import scope, unscoped
 from prescriptions import handouts, plans
+from prescriptions.handouts.context import load_plan
 from prescriptions.library.languages import (
     LanguageFile,
     exercise_source,
     library_translations,
+    page_problems,
     parse_language_file,
     translation_problems,
 )
-from prescriptions.library.loader import library_exercises, library_protocols, load_library
+from prescriptions.library.loader import (
+    library_exercises,
+    library_pages,
+    library_protocols,
+    load_library,
+)
 from prescriptions.localise import show_in
 from prescriptions.models import (
+    EducationPage,
+    EducationPageTranslation,
     Exercise,
     ExerciseTranslation,
+    Plan,
     PlanItem,
     PlanTemplate,
     PlanTemplateTranslation,
@@ -88,7 +98,9 @@ def test_parsing_rejects_unknown_fields_by_name():
 @pytest.mark.django_db
 def test_loading_stores_the_german_beside_the_english():
     report = load_library()
-    assert report.translations.created == len(library_exercises()) + len(library_protocols())
+    assert report.translations.created == (
+        len(library_exercises()) + len(library_protocols()) + len(library_pages())
+    )
     with unscoped():
         stretch = ExerciseTranslation.objects.get(
             exercise__slug="standing-hamstring-stretch-bench", exercise__clinic=None
@@ -198,3 +210,62 @@ def test_a_plan_from_a_protocol_takes_the_patients_language(patient, therapist):
     assert items[4].tempo == "1 s auf, 3 s ab"
     # An item without words of its own stays empty.
     assert items[1].instructions == ""
+
+
+# --- Protocol phases and education pages in German ----------------------------------
+
+
+def test_every_shipped_education_page_has_a_matching_german_version():
+    problems = page_problems(library_pages(), [_german()])
+    assert problems == [], "\n".join(problems)
+    assert set(_german().pages) == {page.slug for page in library_pages()}
+    for protocol in library_protocols():
+        phases = _german().protocols[protocol.slug].phases
+        assert set(phases) == set(range(1, len(protocol.phases) + 1)), protocol.slug
+
+
+def test_the_page_check_names_a_changed_english_and_a_lost_paragraph():
+    page = library_pages()[0]
+    text = _german().pages[page.slug]
+    changed = dataclasses.replace(page, body=page.body + "\n\nOne more paragraph.")
+    problems = page_problems([changed], [_german()])
+    assert any("the English changed" in p and page.slug in p for p in problems)
+    assert any("paragraphs" in p for p in problems)
+    shorter = dataclasses.replace(text, body=text.body.split("\n\n")[0])
+    german = dataclasses.replace(_german(), pages={page.slug: shorter})
+    assert any("paragraphs" in p for p in page_problems([page], [german]))
+    missing = page_problems([page], [LanguageFile("de", {}, {})])
+    assert missing == [f"de: education page {page.slug!r}: no translation."]
+
+
+def test_a_german_patient_reads_the_phase_and_the_pages_in_german(client, patient, therapist):
+    load_library()
+    with unscoped():
+        Patient.objects.filter(pk=patient.pk).update(preferred_language="de")
+        patient.refresh_from_db()
+        template = PlanTemplate.objects.get(slug="sciatica-relief", clinic=None)
+        page = EducationPage.objects.get(slug="sciatica-what-it-is", clinic=None)
+        plan = plans.start_plan_from_template(template, patient=patient, therapist=therapist)
+        plan.education.add(page)
+        Plan.objects.filter(pk=plan.pk).update(status=Plan.Status.ACTIVE)
+        html = handouts.render_html(*load_plan(plan))
+    german_phase = "Beruhigen und in Bewegung bleiben"
+    german_title = "Ischias: was dahintersteckt und wie er meist abklingt"
+    assert german_phase in html and german_title in html
+    assert "Calm it down" not in html and "what it is and how it usually settles" not in html
+    portal = login(client, patient).get(reverse("portal:plan")).content.decode()
+    assert german_phase in portal and german_title in portal and "Calm it down" not in portal
+
+
+def test_an_english_patient_keeps_the_english_phase_and_pages(client, patient, therapist):
+    load_library()
+    with unscoped():
+        template = PlanTemplate.objects.get(slug="sciatica-relief", clinic=None)
+        page = EducationPage.objects.get(slug="sciatica-what-it-is", clinic=None)
+        plan = plans.start_plan_from_template(template, patient=patient, therapist=therapist)
+        plan.education.add(page)
+        html = handouts.render_html(*load_plan(plan))
+    assert "Calm it down, keep moving" in html and "Sciatica: what it is" in html
+    with unscoped():
+        # The German is stored, and left unread for this patient.
+        assert EducationPageTranslation.objects.filter(page=page, language="de").exists()

@@ -245,3 +245,49 @@ def test_the_handout_prints_stop_signs_as_a_list_at_body_size(nerve_plan):
     for rule in re.findall(r"^([^{]*(?:stop|caution|red-flags|urgent)[^{]*)\{([^}]*)\}", css, re.M):
         size = re.search(r"font-size: ([\d.]+)(pt|em)", rule[1])
         assert size is None or (size.group(2) == "em" and float(size.group(1)) >= 1), rule
+
+
+# --- The tick sheet ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("large_print", [False, True])
+def test_the_tick_sheet_boxes_the_days_each_exercise_is_due(patient, therapist, large_print):
+    from urllib.parse import unquote
+
+    from prescriptions import adherence
+    from prescriptions.handouts.context import build_context
+
+    daily = factories.make_exercise(None, slug="test-daily", times_per_day=1, days_per_week=7)
+    three = factories.make_exercise(None, slug="test-three", times_per_day=2, days_per_week=3)
+    plan = factories.make_plan(patient, therapist, [daily, three])
+    with unscoped():
+        patient.large_print = large_print
+        patient.save()
+        plan, items = load_plan(plan)
+        weeks = build_context(plan, items)["tick_weeks"]
+    assert len(weeks) == (2 if large_print else 1)
+    days = [day for week in weeks for day in week.days]
+    assert len(days) == 14
+    for position, item in enumerate(items):
+        due = [d for week in weeks for d in week.rows[position].due]
+        # The rule adherence counts with: 7 or 6 of 14 days, evenly from the start.
+        expected = [
+            adherence.due_days(plan.start_date, day, day, item.days_per_week) == 1 for day in days
+        ]
+        assert due == expected and sum(due) == (14 if item.days_per_week == 7 else 6)
+        for week in weeks:
+            row = week.rows[position]
+            svg = unquote(row.boxes.removeprefix("data:image/svg+xml,"))
+            # A box per session on each due day (once-a-day rows too, in either print),
+            # and a hatched rest day on each of the others.
+            assert svg.count("<rect") == sum(row.due) * item.times_per_day
+            assert svg.count('class="r"') == len(row.due) - sum(row.due)
+
+
+def test_the_handout_explains_the_rest_days_only_when_there_are_some(patient, therapist):
+    daily = factories.make_exercise(None, slug="test-daily", days_per_week=7)
+    weekly = factories.make_exercise(None, slug="test-weekly", days_per_week=2)
+    assert "rest days" not in handout_text(factories.make_plan(patient, therapist, [daily]))
+    assert "are rest days for that exercise" in handout_text(
+        factories.make_plan(patient, therapist, [daily, weekly])
+    )
