@@ -99,6 +99,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     When,
     Window,
@@ -118,6 +119,7 @@ from prescriptions.models import (
     PlanItem,
     QuestionnaireResponse,
     SessionLog,
+    Side,
 )
 
 if TYPE_CHECKING:
@@ -164,6 +166,12 @@ class DayRecord:
 class ExerciseAdherence:
     item: PlanItem
     adherence: Adherence
+    # Sets over the same sessions: prescribed (the item's sets in each session
+    # due) and done; for an exercise done on each side, done per side as well.
+    sets_prescribed: int = 0
+    sets_done: int = 0
+    sets_left: int | None = None
+    sets_right: int | None = None
 
 
 @dataclass(frozen=True)
@@ -481,25 +489,29 @@ def exercise_adherence(
         _date(end),
         output_field=DateField(),
     )
-    logs = (
-        ExerciseLog.objects.filter(
-            _done_q(),
-            item=OuterRef("pk"),
-            session__date__gte=plan_lo,
-            session__date__lte=plan_hi,
-            session__session_number__lte=OuterRef("times_per_day"),
-        )
-        .order_by()
-        .values("item")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
+    in_period = ExerciseLog.objects.filter(
+        item=OuterRef("pk"),
+        session__date__gte=plan_lo,
+        session__date__lte=plan_hi,
+        session__session_number__lte=OuterRef("times_per_day"),
+    ).order_by()
+    logs = in_period.filter(_done_q()).values("item").annotate(n=Count("pk")).values("n")
+
+    def total(field: str) -> Coalesce:
+        sums = in_period.values("item").annotate(n=Sum(field)).values("n")
+        return Coalesce(Subquery(sums), 0)
+
     last = counting_end(plan)
     manager = PlanItem.with_ended if include_ended else PlanItem.objects
     items = (
         manager.filter(plan=plan)
         .select_related("exercise")
-        .annotate(adh_done=Coalesce(Subquery(logs), 0))
+        .annotate(
+            adh_done=Coalesce(Subquery(logs), 0),
+            adh_sets=total("sets_done"),
+            adh_left=total("sets_left"),
+            adh_right=total("sets_right"),
+        )
         .order_by(F("ended_on").desc(nulls_first=True), "order")
     )
     result = []
@@ -518,8 +530,18 @@ def exercise_adherence(
                 )
                 * item.times_per_day
             )
-        done: int = getattr(item, "adh_done")  # noqa: B009 - an annotation mypy cannot see
-        result.append(ExerciseAdherence(item, Adherence.of(done, prescribed)))
+        row: Any = item  # the annotations mypy cannot see
+        per_side = item.side == Side.EACH
+        result.append(
+            ExerciseAdherence(
+                item,
+                Adherence.of(row.adh_done, prescribed),
+                sets_prescribed=prescribed * item.sets,
+                sets_done=row.adh_sets,
+                sets_left=row.adh_left if per_side else None,
+                sets_right=row.adh_right if per_side else None,
+            )
+        )
     return result
 
 
@@ -868,3 +890,31 @@ def pain_series(
         .annotate(top=Max("pain"))
         .values_list("date", "top")
     )
+
+
+@dataclass(frozen=True)
+class NervePoint:
+    """One logged session's nerve symptoms, for the plan page's chart."""
+
+    date: datetime.date
+    session_number: int
+    kind: SessionLog.NerveSymptoms
+    lasted: bool
+    minutes: int | None
+
+
+def nerve_series(
+    logs: QuerySet[SessionLog], start: datetime.date, end: datetime.date
+) -> list[NervePoint]:
+    """Every session's nerve symptoms from start to end, oldest first. One query."""
+    rows = (
+        logs.filter(date__range=(start, end))
+        .order_by("date", "session_number")
+        .values_list(
+            "date", "session_number", "nerve_symptoms", "symptoms_lasted", "symptoms_minutes"
+        )
+    )
+    return [
+        NervePoint(day, number, SessionLog.NerveSymptoms(kind), lasted, minutes)
+        for day, number, kind, lasted, minutes in rows
+    ]

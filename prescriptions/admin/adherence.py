@@ -30,7 +30,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from clinic.admin_scoping import clinic_of
 from clinic.models import Clinic, Patient
 from prescriptions import adherence
-from prescriptions.charts import adherence_chart_svg, pain_chart_svg
+from prescriptions.charts import WIDE, adherence_chart_svg, nerve_chart_svg, pain_chart_svg
 from prescriptions.models import Plan, SessionLog
 
 RECENT_LOGS = 10
@@ -311,7 +311,8 @@ class PlanAdherenceAdminMixin:
 
 
 def render_adherence_panel(plan: Plan) -> SafeString:
-    """Charts for the last 28 days of the plan, per-exercise adherence and recent logs."""
+    """Charts for the last 28 days of the plan (adherence, pain, nerve symptoms),
+    per-exercise adherence with sets per side, and recent logs."""
     clinic = plan.patient.clinic
     today = clinic.today()
     end = min(today, plan.end_date) if plan.end_date else today
@@ -320,14 +321,21 @@ def render_adherence_panel(plan: Plan) -> SafeString:
     if start <= end:
         days = adherence.day_by_day(plan, start, end)
         week_start = max(start, end - datetime.timedelta(days=6))
-        pain = adherence.pain_series(SessionLog.objects.filter(plan=plan), start, end)
+        logs = SessionLog.objects.filter(plan=plan)
+        pain = adherence.pain_series(logs, start, end)
+        nerve = adherence.nerve_series(logs, start, end)
         # The figures and the chart come from the same days, by the same rule.
         context.update(
             period_7=adherence.over([day for day in days if day.date >= week_start]),
             period_all=adherence.over(days),
             exercises=adherence.exercise_adherence(plan, start, end, include_ended=True),
-            adherence_chart=adherence_chart_svg(days, title=_("Sessions due and done, day by day")),
-            pain_chart=pain_chart_svg(pain, title=_("Pain after sessions (0 to 10)")),
+            adherence_chart=adherence_chart_svg(
+                days, title=_("Sessions due and done, day by day"), frame=WIDE
+            ),
+            pain_chart=pain_chart_svg(pain, title=_("Pain after sessions (0 to 10)"), frame=WIDE),
+            nerve_chart=nerve_chart_svg(
+                nerve, title=_("Nerve symptoms, session by session"), frame=WIDE
+            ),
         )
     context["recent"] = list(
         SessionLog.objects.filter(plan=plan).order_by("-date", "-session_number")[:RECENT_LOGS]

@@ -158,6 +158,53 @@ def test_exercise_adherence_counts_sessions_with_sets_ticked(daily, shared_exerc
     ]
 
 
+def test_exercise_adherence_adds_up_sets_and_each_side_separately(daily, shared_exercise):
+    per_side = daily.items.get(order=1)  # the stretch: 3 sets on each side
+    assert (per_side.side, per_side.sets) == (PlanItem.Side.EACH, 3)
+    plain = PlanItem.objects.create(
+        plan=daily, exercise=shared_exercise, order=2, sets=2, reps=10, days_per_week=7
+    )
+    for k in range(3):
+        session = log(daily, START + days(k))
+        ExerciseLog.objects.create(
+            session=session, item=per_side, sets_done=k, sets_left=3, sets_right=k
+        )
+        ExerciseLog.objects.create(session=session, item=plain, sets_done=2)
+    # A second session on a once-a-day plan does not count, as for adherence.
+    extra = log(daily, START, number=2)
+    ExerciseLog.objects.create(session=extra, item=per_side, sets_done=3, sets_left=3, sets_right=3)
+    first, second = adherence.exercise_adherence(daily, START, START + days(6))
+    assert (first.sets_prescribed, first.sets_done, first.sets_left, first.sets_right) == (
+        21,
+        3,
+        9,
+        3,
+    )
+    assert (second.sets_prescribed, second.sets_done, second.sets_left, second.sets_right) == (
+        14,
+        6,
+        None,
+        None,
+    )
+
+
+def test_nerve_series_lists_every_session_oldest_first(daily):
+    log(daily, START + days(1), nerve_symptoms=SessionLog.NerveSymptoms.TINGLING)
+    log(
+        daily,
+        START,
+        nerve_symptoms=SessionLog.NerveSymptoms.NUMBNESS,
+        symptoms_lasted=True,
+        symptoms_minutes=20,
+    )
+    log(daily, START + days(9))  # after the period
+    points = adherence.nerve_series(SessionLog.objects.filter(plan=daily), START, START + days(6))
+    assert [(p.date, p.kind, p.lasted, p.minutes) for p in points] == [
+        (START, SessionLog.NerveSymptoms.NUMBNESS, True, 20),
+        (START + days(1), SessionLog.NerveSymptoms.TINGLING, False, None),
+    ]
+
+
 # -- patients -----------------------------------------------------------------
 
 

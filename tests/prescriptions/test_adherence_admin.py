@@ -335,8 +335,12 @@ def test_the_plan_page_shows_charts_and_recent_comments(
     response = client.get(reverse("admin:prescriptions_plan_change", args=[plan.pk]))
     assert response.status_code == 200
     html = response.content.decode()
-    assert html.count('role="img"') >= 2
+    assert html.count('role="img"') >= 3
+    assert "rehabit-chart-nerve" in html  # nerve symptoms charted as well as tabled
+    assert 'viewBox="0 0 640 220"' in html  # the wide frame
     assert "Last 7 days: 4 of 7 sessions done (57 %)." in html
+    # The stretch is done on each side: sets per side over the 28 days.
+    assert "left 0, right 0 of 84 each side" in html  # 3 sets a day for 28 days
     assert "&lt;script&gt;alert(1)&lt;/script&gt; knee felt tight" in html
     assert "<script>alert(1)" not in html
     assert "lasted 20 minutes" in html

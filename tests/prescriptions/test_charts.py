@@ -5,8 +5,9 @@ from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as ET
 
-from prescriptions.adherence import DayRecord
-from prescriptions.charts import adherence_chart_svg, pain_chart_svg
+from prescriptions.adherence import DayRecord, NervePoint
+from prescriptions.charts import WIDE, adherence_chart_svg, nerve_chart_svg, pain_chart_svg
+from prescriptions.models import SessionLog
 
 NS = "{http://www.w3.org/2000/svg}"
 D = datetime.date
@@ -117,9 +118,60 @@ def test_charts_carry_no_scripts_or_inline_styles():
     for svg in (
         pain_chart_svg([(D(2026, 11, 1), 6), (D(2026, 11, 5), 2)], title="Pain"),
         adherence_chart_svg(week([1, 0, 2], due=2), title="Adherence"),
+        nerve_chart_svg(nerve_points(), title="Nerve symptoms"),
     ):
         root = parse(svg)
         for element in root.iter():
             assert not element.tag.endswith("script")
             assert "style" not in element.attrib
             assert not any(name.startswith("on") for name in element.attrib)
+
+
+def nerve_points() -> list[NervePoint]:
+    kinds = SessionLog.NerveSymptoms
+    return [
+        NervePoint(D(2026, 11, 1), 1, kinds.NONE, False, None),
+        NervePoint(D(2026, 11, 2), 1, kinds.TINGLING, False, None),
+        NervePoint(D(2026, 11, 2), 2, kinds.TINGLING, True, 30),
+        NervePoint(D(2026, 11, 9), 1, kinds.NUMBNESS, True, None),
+    ]
+
+
+def test_nerve_chart_describes_the_sessions_in_words():
+    root = parse(nerve_chart_svg(nerve_points(), title="Nerve symptoms"))
+    assert root.get("role") == "img"
+    assert text_of(root, "desc") == (
+        "4 sessions logged from 1 Nov to 9 Nov: no nerve symptoms in 1, tingling or pins "
+        "and needles in 2, numbness in 1. Symptoms lasted after the exercise in 2 sessions "
+        "(longest 30 minutes)."
+    )
+
+
+def test_nerve_chart_puts_each_kind_on_its_own_row_and_rings_lasting_symptoms():
+    root = parse(nerve_chart_svg(nerve_points(), title="t"))
+    dots = [c for c in root.iter(NS + "circle") if c.get("fill") != "none"]
+    rings = [c for c in root.iter(NS + "circle") if c.get("fill") == "none"]
+    assert len(dots) == 4
+    assert len(rings) == 2
+    rows = {c.get("fill"): float(c.get("cy") or 0) for c in dots}
+    assert len(set(rows.values())) == 3  # none, tingling, numbness: three rows
+    titles = [t.text for t in root.iter(NS + "title")][1:]
+    assert "2 Nov: Tingling or pins and needles, lasted 30 minutes after the exercise" in titles
+    assert "9 Nov: Numbness, lasted after the exercise" in titles
+
+
+def test_nerve_chart_has_an_empty_state():
+    root = parse(nerve_chart_svg([], title="t"))
+    assert text_of(root, "desc") == "No sessions logged yet."
+
+
+def test_the_wide_frame_draws_larger_text_and_week_labels():
+    days = [DayRecord(D(2026, 11, 1) + datetime.timedelta(days=i), 1, 1) for i in range(28)]
+    compact = parse(adherence_chart_svg(days, title="t"))
+    wide = parse(adherence_chart_svg(days, title="t", frame=WIDE))
+    assert wide.get("viewBox") == "0 0 640 220"
+    sizes = {t.get("font-size") for t in wide.iter(NS + "text")}
+    assert sizes == {"13"}
+    labels = [t.text for t in wide.iter(NS + "text")]
+    assert {"8 Nov", "15 Nov", "22 Nov"} <= set(labels)
+    assert "8 Nov" not in [t.text for t in compact.iter(NS + "text")]
