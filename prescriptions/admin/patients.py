@@ -12,12 +12,14 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from clinic import audit
 from clinic.admin_portal import PatientPortalAdminMixin
 from clinic.admin_scoping import clinic_of, is_superuser
+from clinic.dates import DateOfBirthField
 from clinic.models import Patient, therapist_for
 from clinic.scoping import current_scope, stream_in_scope
 from prescriptions import fhir
@@ -156,6 +158,14 @@ class PatientAdmin(
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         response["Cache-Control"] = "private, no-store"
         return response
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "date_of_birth":
+            # Day, month by name and year, rather than a calendar that opens at today.
+            return DateOfBirthField(
+                label=capfirst(db_field.verbose_name), required=not db_field.blank
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         initial: dict[str, Any] = dict(super().get_changeform_initial_data(request))

@@ -17,7 +17,10 @@ def patient_form(**overrides):
     data = {
         "first_name": "Nora",
         "last_name": "Field",
-        "date_of_birth": "1950-03-14",
+        # Day, month and year fields (clinic.dates).
+        "date_of_birth_day": "14",
+        "date_of_birth_month": "3",
+        "date_of_birth_year": "1950",
         "primary_therapist": "",
         "is_active": "on",
         "email": "nora@example.org",
