@@ -590,7 +590,10 @@ STATUS_LABELS = {
 
 
 def _calendar(
-    plan: Plan | None, today: datetime.date, statuses: dict[datetime.date, DayStatus]
+    plan: Plan | None,
+    today: datetime.date,
+    statuses: dict[datetime.date, DayStatus],
+    today_so_far: dict[str, int] | None = None,
 ) -> list[list[CalendarDay]]:
     """The History calendar. Each day's status comes from the adherence rules
     (prescriptions.adherence.day_statuses), as the percentages above it do."""
@@ -618,7 +621,9 @@ def _calendar(
                 CalendarDay(
                     date=day,
                     status=status,
-                    label=str(STATUS_LABELS[status]),
+                    label=_("%(done)s of %(due)s so far") % today_so_far
+                    if today_so_far and day == today
+                    else str(STATUS_LABELS[status]),
                     edit_url=reverse("portal:log", args=[plan.pk, day.isoformat(), 1])
                     if editable and plan is not None
                     else None,
@@ -635,9 +640,15 @@ def history(request: HttpRequest, patient: Patient) -> HttpResponse:
     plan = patient.plans.active().order_by("-start_date", "-pk").first()
     first = day - datetime.timedelta(days=day.weekday() + 7 * (HISTORY_WEEKS - 1))
     statuses = {}
+    today_so_far = None
     if plan is not None:
         records = day_by_day(plan, first, day)
         statuses = dict(zip((r.date for r in records), day_statuses(records, day), strict=True))
+        # Today is not over: "1 of 2 so far", not "partly done" or "not yet".
+        if records and records[-1].date == day and records[-1].due > 0:
+            done, due = min(records[-1].done, records[-1].due), records[-1].due
+            if done < due:
+                today_so_far = {"done": done, "due": due}
     overview = patient_overview(patient, day)
     recent = list(
         SessionLog.objects.filter(
@@ -663,7 +674,8 @@ def history(request: HttpRequest, patient: Patient) -> HttpResponse:
             "patient": patient,
             "plan": plan,
             "today": day,
-            "weeks": _calendar(plan, day, statuses),
+            "weeks": _calendar(plan, day, statuses, today_so_far),
+            "today_so_far": today_so_far,
             "editable_days": EDITABLE_DAYS,
             "weekdays": [first + datetime.timedelta(days=n) for n in range(7)],
             "overview": overview,

@@ -394,6 +394,33 @@ def test_it_shows_history_with_calendar_adherence_and_pain(client, patient, runn
     assert "day 1" in html
 
 
+def test_history_says_how_far_today_is_while_it_is_not_over(client, patient, running_plan):
+    with unscoped():
+        running_plan.items.update(times_per_day=2)
+    login(client, patient)
+    today = _today(running_plan)
+    url = reverse("portal:history")
+    response = client.get(url)
+    cells = {cell.date: cell for week in response.context["weeks"] for cell in week}
+    assert cells[today].label == "0 of 2 so far"
+    log_url = _log_url(running_plan, today)
+    client.post(log_url, _form_data(client, log_url))
+    response = client.get(url)
+    html = response.content.decode()
+    cells = {cell.date: cell for week in response.context["weeks"] for cell in week}
+    assert cells[today].status == "partly"
+    assert cells[today].label == "1 of 2 so far"
+    assert "Today: 1 of 2 sessions so far." in html
+    assert f"{cells[today].label}. Change" in html  # the calendar's link says it too
+    # Once both are logged, today reads as any other day.
+    second = reverse("portal:log", args=[running_plan.pk, today.isoformat(), 2])
+    client.post(second, _form_data(client, second))
+    response = client.get(url)
+    cells = {cell.date: cell for week in response.context["weeks"] for cell in week}
+    assert cells[today].label == "Done"
+    assert "so far" not in response.content.decode()
+
+
 def _queries(client: Client, url: str) -> int:
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url).status_code == 200
