@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from clinic.models import Therapist
 from clinic.scoping import scope
 from prescriptions.models import Exercise, SessionLog
 from prescriptions.recording import record_session
@@ -52,6 +53,11 @@ def clinic_data(transactional_db: None) -> dict[str, Any]:
         title="Hamstring syndrome plan",
     )
     template = factories.make_template(clinic, [stretch, bridge], name="Hamstring protocol")
+    # A questionnaire due now (asked at the start), for the portal's questionnaire pages.
+    factories.make_measure(plan, "nprs", every_weeks=2)
+    clinic_admin = factories.make_therapist(
+        clinic, email="ada@riverside.example", role=Therapist.Role.CLINIC_ADMIN
+    )
     with scope(clinic):
         record_session(
             plan=plan,
@@ -73,6 +79,7 @@ def clinic_data(transactional_db: None) -> dict[str, Any]:
         "template": template,
         "own": own,
         "day": clinic.today(),
+        "clinic_admin": clinic_admin,
     }
 
 
@@ -110,6 +117,18 @@ def test_every_portal_page_passes_axe(live_server: Any, phone: Any, clinic_data:
     _sign_in_patient(page, base)
     for path in _portal_pages(clinic_data):
         found[path] = _findings(page, base + path)
+    # The questionnaire: a question, then the answers to check before sending.
+    page.goto(f"{base}/portal/")
+    page.get_by_role("button", name="Start the questionnaire").click()
+    page.get_by_text("Question 1 of 2").wait_for()
+    found["questionnaire: a question"] = describe(serious(run_axe(page)))
+    page.get_by_label("7", exact=True).check()
+    page.get_by_role("button", name="Next question").click()
+    page.get_by_text("Question 2 of 2").wait_for()
+    page.get_by_label("4", exact=True).check()
+    page.get_by_role("button", name="Next: check your answers").click()
+    page.get_by_text("Please check your answers").wait_for()
+    found["questionnaire: check the answers"] = describe(serious(run_axe(page)))
     failing = {path: text for path, text in found.items() if text}
     assert failing == {}, "\n".join(f"{p}:\n{t}" for p, t in failing.items())
 
@@ -146,9 +165,45 @@ def test_every_admin_page_a_therapist_uses_passes_axe(
         "/admin/prescriptions/exercise/add/",
         f"/admin/prescriptions/exercise/{own.pk}/change/",
         "/admin/prescriptions/sessionlog/",
+        # The plan builder (new and saved plan) and the hand-over page after saving.
+        f"/admin/prescriptions/plan/builder/?patient={patient.pk}",
+        f"/admin/prescriptions/plan/{plan.pk}/builder/",
+        f"/admin/prescriptions/plan/{plan.pk}/handover/",
     ]
     for path in pages:
         found[path] = _findings(page, base + path)
+    context.close()
+    failing = {path: text for path, text in found.items() if text}
+    assert failing == {}, "\n".join(f"{p}:\n{t}" for p, t in failing.items())
+
+
+def test_every_admin_page_a_clinic_administrator_uses_passes_axe(
+    live_server: Any, browser: Any, clinic_data: Any
+) -> None:
+    """The pages only a clinic's administrator sees: the audit trail, the exports, the
+    data-rights erasure, the clinic's settings and its therapists."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    base = live_server.url
+    page.goto(f"{base}/admin/login/")
+    page.fill("#id_username", "ada@riverside.example")
+    page.fill("#id_password", THERAPIST_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}/admin/")
+    patient, clinic = clinic_data["patient"], clinic_data["clinic"]
+    pages = [
+        "/admin/clinic/auditentry/",
+        "/admin/exports/",
+        f"/admin/clinic/patient/{patient.pk}/erase/",
+        f"/admin/clinic/clinic/{clinic.pk}/change/",
+        "/admin/clinic/therapist/",
+        f"/admin/clinic/therapist/{clinic_data['clinic_admin'].pk}/change/",
+    ]
+    found = {}
+    for path in pages:
+        response = page.goto(base + path)
+        assert response is not None and response.status == 200, path
+        found[path] = describe(serious(run_axe(page)))
     context.close()
     failing = {path: text for path, text in found.items() if text}
     assert failing == {}, "\n".join(f"{p}:\n{t}" for p, t in failing.items())
