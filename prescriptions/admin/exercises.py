@@ -19,13 +19,12 @@ from clinic.admin_scoping import (
     ClinicOwnedForm,
     clinic_of,
     is_superuser,
-    owned_form,
 )
 from clinic.models import Clinic
 from clinic.scoping import current_scope
 from clinic.uploads import sanitise_svg
 from prescriptions import safety
-from prescriptions.admin.common import OwnerFilter, thumbnail
+from prescriptions.admin.common import OwnerFilter, SharedLibraryAdminMixin, thumbnail
 from prescriptions.models import Exercise, ExerciseTranslation
 
 
@@ -88,7 +87,7 @@ class ExerciseTranslationInline(
 
 
 @admin.register(Exercise)
-class ExerciseAdmin(admin.ModelAdmin[Exercise]):
+class ExerciseAdmin(SharedLibraryAdminMixin, admin.ModelAdmin[Exercise]):
     inlines = [ExerciseTranslationInline]
     form = ExerciseForm
     list_display = (
@@ -151,11 +150,6 @@ class ExerciseAdmin(admin.ModelAdmin[Exercise]):
             (_("Variants"), {"fields": ("easier", "harder")}),
         )
 
-    def get_form(
-        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
-    ) -> Any:
-        return owned_form(super().get_form(request, obj, change, **kwargs), request)
-
     def autocomplete_extra(self, obj: Exercise) -> dict[str, Any]:
         """The picker shows each exercise's drawing and category; a plan row's dosage
         boxes start from the exercise's default dosage."""
@@ -189,24 +183,6 @@ class ExerciseAdmin(admin.ModelAdmin[Exercise]):
     @admin.display(description=_("picture"))
     def picture_large(self, obj: Exercise) -> str:
         return thumbnail(obj, 320) if obj.pk else "–"
-
-    @admin.display(description=_("owner"), ordering="clinic__name")
-    def owner(self, obj: Exercise) -> str:
-        return obj.clinic.name if obj.clinic else str(_("Shared library"))
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
-    ) -> tuple[QuerySet[Any], bool]:
-        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        if request.path.endswith("/autocomplete/"):
-            # Retired exercises stay in old plans but cannot be picked for new ones.
-            queryset = queryset.filter(is_active=True)
-        return queryset, may_have_duplicates
-
-    def save_model(self, request: HttpRequest, obj: Exercise, form: Any, change: bool) -> None:
-        if not is_superuser(request):
-            obj.clinic = clinic_of(request)
-        super().save_model(request, obj, form, change)
 
     @admin.action(description=_("Copy to our clinic's exercises (to adapt them)"))
     def copy_to_clinic(self, request: HttpRequest, queryset: QuerySet[Exercise]) -> None:

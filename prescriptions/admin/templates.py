@@ -19,12 +19,11 @@ from clinic.admin_scoping import (
     ClinicOwnedForm,
     clinic_of,
     is_superuser,
-    owned_form,
 )
 from clinic.models import Patient, Therapist, therapist_for
 from clinic.widgets import DateBox
 from prescriptions import plans
-from prescriptions.admin.common import OwnerFilter
+from prescriptions.admin.common import OwnerFilter, SharedLibraryAdminMixin
 from prescriptions.admin.exercises import TranslationInlineMixin
 from prescriptions.admin.items import TemplateItemInline, TemplatePhaseInline, save_items
 from prescriptions.models import PlanTemplate, PlanTemplateTranslation, TemplateItem
@@ -50,7 +49,8 @@ class TemplateForm(ClinicOwnedForm):
 
 
 @admin.register(PlanTemplate)
-class PlanTemplateAdmin(admin.ModelAdmin[PlanTemplate]):
+class PlanTemplateAdmin(SharedLibraryAdminMixin, admin.ModelAdmin[PlanTemplate]):
+    shared_label = _("Shared")
     form = TemplateForm
     list_display = ("name", "condition", "owner", "exercise_count", "duration_weeks")
     list_filter = (OwnerFilter,)
@@ -75,11 +75,6 @@ class PlanTemplateAdmin(admin.ModelAdmin[PlanTemplate]):
             fields.insert(0, "clinic")
         return fields
 
-    def get_form(
-        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
-    ) -> Any:
-        return owned_form(super().get_form(request, obj, change, **kwargs), request)
-
     def get_queryset(self, request: HttpRequest) -> QuerySet[PlanTemplate]:
         return super().get_queryset(request).annotate(n_items=Count("items"))
 
@@ -87,15 +82,6 @@ class PlanTemplateAdmin(admin.ModelAdmin[PlanTemplate]):
     def exercise_count(self, obj: Any) -> int:
         count: int = obj.n_items  # annotated by get_queryset
         return count
-
-    @admin.display(description=_("owner"), ordering="clinic__name")
-    def owner(self, obj: PlanTemplate) -> str:
-        return obj.clinic.name if obj.clinic else str(_("Shared"))
-
-    def save_model(self, request: HttpRequest, obj: PlanTemplate, form: Any, change: bool) -> None:
-        if not is_superuser(request):
-            obj.clinic = clinic_of(request)
-        super().save_model(request, obj, form, change)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is TemplateItem:
