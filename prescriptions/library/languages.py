@@ -302,27 +302,61 @@ def _paragraphs(text: str) -> int:
     return len([block for block in text.split("\n\n") if block.strip()])
 
 
+def _matched(
+    kind: str,
+    english: Sequence[Any],
+    translated: Mapping[str, Any],
+    source: Any,
+    language: str,
+    problems: list[str],
+) -> list[tuple[str, Any, Any]]:
+    """Pair each English entry with its translation, noting in `problems` the
+    translations of entries that do not exist, the missing ones and the ones made from
+    an older English. Returns (where, english, translation) for each translated entry."""
+    known = {entry.slug for entry in english}
+    for slug in sorted(set(translated) - known):
+        problems.append(f"{language}: {kind} {slug!r} is not in the library.")
+    pairs = []
+    for entry in english:
+        where = f"{language}: {kind} {entry.slug!r}"
+        text = translated.get(entry.slug)
+        if text is None:
+            problems.append(f"{where}: no translation.")
+            continue
+        now = source(entry)
+        if text.source != now:
+            problems.append(
+                f"{where}: the English changed since it was translated (source "
+                f"{text.source!r}, now {now!r}): update the translation and its source."
+            )
+        pairs.append((where, entry, text))
+    return pairs
+
+
+def _part_problems(
+    english: Any, texts: Mapping[str, str], fields: Sequence[str], where: str
+) -> list[str]:
+    """A protocol's item or phase: each field translated exactly when it has English."""
+    problems: list[str] = []
+    for name in fields:
+        source = getattr(english, name)
+        if source and not texts.get(name):
+            problems.append(f"{where}: field {name!r} is missing.")
+        elif texts.get(name) and not source:
+            problems.append(f"{where}: {name!r} has no English.")
+        else:
+            problems += _compare(source, texts.get(name, ""), f"{where}, {name}")
+    return problems
+
+
 def page_problems(pages: Sequence[Any], files: Sequence[LanguageFile]) -> list[str]:
     """The education pages' translations: each page translated from its current
     English, with as many paragraphs and the same numbers."""
     problems: list[str] = []
     for file in files:
-        where_lang = file.language
-        known = {page.slug for page in pages}
-        for slug in sorted(set(file.pages) - known):
-            problems.append(f"{where_lang}: education page {slug!r} is not in the library.")
-        for page in pages:
-            where = f"{where_lang}: education page {page.slug!r}"
-            text = file.pages.get(page.slug)
-            if text is None:
-                problems.append(f"{where}: no translation.")
-                continue
-            now = page_source(page)
-            if text.source != now:
-                problems.append(
-                    f"{where}: the English changed since it was translated (source "
-                    f"{text.source!r}, now {now!r}): update the translation and its source."
-                )
+        for where, page, text in _matched(
+            "education page", pages, file.pages, page_source, file.language, problems
+        ):
             for name in ("title", "summary", "body"):
                 english, translated = getattr(page, name), getattr(text, name)
                 if english and not translated:
@@ -343,21 +377,9 @@ def translation_problems(
     problems: list[str] = []
     for file in files:
         lang = file.language
-        known = {e.slug for e in exercises}
-        for slug in sorted(set(file.exercises) - known):
-            problems.append(f"{lang}: exercise {slug!r} is not in the library.")
-        for exercise in exercises:
-            where = f"{lang}: exercise {exercise.slug!r}"
-            text = file.exercises.get(exercise.slug)
-            if text is None:
-                problems.append(f"{where}: no translation.")
-                continue
-            now = exercise_source(exercise)
-            if text.source != now:
-                problems.append(
-                    f"{where}: the English changed since it was translated (source "
-                    f"{text.source!r}, now {now!r}): update the translation and its source."
-                )
+        for where, exercise, text in _matched(
+            "exercise", exercises, file.exercises, exercise_source, lang, problems
+        ):
             for name in ("purpose", "illustration_alt"):
                 english = getattr(exercise, name)
                 if english and not getattr(text, name):
@@ -374,21 +396,9 @@ def translation_problems(
                     continue
                 for n, (en, tr) in enumerate(zip(english_lines, lines, strict=True), 1):
                     problems += _compare(en, tr, f"{where}, {name} {n}")
-        known = {p.slug for p in protocols}
-        for slug in sorted(set(file.protocols) - known):
-            problems.append(f"{lang}: protocol {slug!r} is not in the library.")
-        for protocol in protocols:
-            where = f"{lang}: protocol {protocol.slug!r}"
-            ptext = file.protocols.get(protocol.slug)
-            if ptext is None:
-                problems.append(f"{where}: no translation.")
-                continue
-            now = protocol_source(protocol)
-            if ptext.source != now:
-                problems.append(
-                    f"{where}: the English changed since it was translated (source "
-                    f"{ptext.source!r}, now {now!r}): update the translation and its source."
-                )
+        for where, protocol, ptext in _matched(
+            "protocol", protocols, file.protocols, protocol_source, lang, problems
+        ):
             for name in ("condition", "description", "goals", "notes_for_patient"):
                 english = getattr(protocol, name)
                 if english and not getattr(ptext, name):
@@ -399,27 +409,17 @@ def translation_problems(
             for number in sorted(set(ptext.phases) - set(range(1, len(protocol.phases) + 1))):
                 problems.append(f"{where}: phase {number} is not in the protocol.")
             for number, phase in enumerate(protocol.phases, start=1):
-                ptexts = ptext.phases.get(number, {})
-                for name in PHASE_TEXT_FIELDS:
-                    english = getattr(phase, name)
-                    if english and not ptexts.get(name):
-                        problems.append(f"{where}, phase {number}: field {name!r} is missing.")
-                    elif ptexts.get(name) and not english:
-                        problems.append(f"{where}, phase {number}: {name!r} has no English.")
-                    else:
-                        problems += _compare(
-                            english, ptexts.get(name, ""), f"{where}, phase {number}, {name}"
-                        )
+                problems += _part_problems(
+                    phase,
+                    ptext.phases.get(number, {}),
+                    PHASE_TEXT_FIELDS,
+                    f"{where}, phase {number}",
+                )
             for position, item in enumerate(protocol.items, start=1):
-                texts = ptext.items.get(position, {})
-                for name in ITEM_TEXT_FIELDS:
-                    english = getattr(item, name)
-                    if english and not texts.get(name):
-                        problems.append(f"{where}, item {position}: field {name!r} is missing.")
-                    elif texts.get(name) and not english:
-                        problems.append(f"{where}, item {position}: {name!r} has no English.")
-                    else:
-                        problems += _compare(
-                            english, texts.get(name, ""), f"{where}, item {position}, {name}"
-                        )
+                problems += _part_problems(
+                    item,
+                    ptext.items.get(position, {}),
+                    ITEM_TEXT_FIELDS,
+                    f"{where}, item {position}",
+                )
     return problems

@@ -83,6 +83,32 @@ def test_the_check_names_what_is_missing_or_changed():
     assert missing == [f"de: exercise {exercise.slug!r}: no translation."]
 
 
+def test_the_check_names_what_is_wrong_in_a_protocols_phases_and_items():
+    protocol = next(p for p in library_protocols() if p.phases and p.items)
+    text = _german().protocols[protocol.slug]
+
+    def problems_with(**changes):
+        translated = dataclasses.replace(text, **changes)
+        file = LanguageFile("de", {}, {protocol.slug: translated})
+        return translation_problems([], [protocol], [file])
+
+    assert problems_with() == []
+    where = f"de: protocol {protocol.slug!r}"
+    no_phase_name = {**text.phases, 1: {**text.phases[1], "name": ""}}
+    assert f"{where}, phase 1: field 'name' is missing." in problems_with(phases=no_phase_name)
+    extra_phase = {**text.phases, len(protocol.phases) + 1: {"name": "Mehr"}}
+    assert f"{where}: phase {len(protocol.phases) + 1} is not in the protocol." in problems_with(
+        phases=extra_phase
+    )
+    position = next(n for n, i in enumerate(protocol.items, start=1) if not i.tempo)
+    with_tempo = {**text.items, position: {**text.items.get(position, {}), "tempo": "langsam"}}
+    assert f"{where}, item {position}: 'tempo' has no English." in problems_with(items=with_tempo)
+    unknown = LanguageFile("de", {}, {"no-such-protocol": text})
+    assert translation_problems([], [], [unknown]) == [
+        "de: protocol 'no-such-protocol' is not in the library."
+    ]
+
+
 def test_parsing_rejects_unknown_fields_by_name():
     from prescriptions.library.languages import TranslationError
 
