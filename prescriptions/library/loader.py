@@ -452,9 +452,12 @@ def load_library(
     # clinic's own exercises and templates are out of reach even by mistake.
     with scope(None), transaction.atomic():
         report = _load(exercises, protocols, translations)
-        report.pages = _load_pages(library_pages() if pages is None else pages)
+        shared_pages = {p.slug: p for p in EducationPage.objects.shared()}
+        report.pages = _load_pages(library_pages() if pages is None else pages, shared_pages)
         _load_page_translations(
-            library_translations() if translations is None else translations, report.translations
+            library_translations() if translations is None else translations,
+            shared_pages,
+            report.translations,
         )
         return report
 
@@ -657,19 +660,20 @@ def _upsert(
     _save(row, where)
 
 
-def _load_pages(pages: Sequence[LibraryPage]) -> Counts:
+def _load_pages(pages: Sequence[LibraryPage], current: dict[str, EducationPage]) -> Counts:
+    """Create or update the shared education pages; `current` (the shared pages by slug)
+    gains the new ones."""
     counts = Counts()
     slugs = [page.slug for page in pages]
     if len(set(slugs)) != len(slugs):
         twice = next(slug for slug in slugs if slugs.count(slug) > 1)
         raise LibraryError(f"Education page {twice!r}: slug: listed twice.")
-    current = {p.slug: p for p in EducationPage.objects.shared().filter(slug__in=slugs)}
     for data in pages:
         where = f"Education page {data.slug!r}"
         fields = data.model_fields()
         page = current.get(data.slug)
         if page is None:
-            page = EducationPage(clinic=None, slug=data.slug, **fields)
+            page = current[data.slug] = EducationPage(clinic=None, slug=data.slug, **fields)
             counts.created += 1
         elif all(getattr(page, k) == v for k, v in fields.items()):
             counts.unchanged += 1
@@ -683,10 +687,11 @@ def _load_pages(pages: Sequence[LibraryPage]) -> Counts:
     return counts
 
 
-def _load_page_translations(files: Sequence[LanguageFile], counts: Counts) -> None:
+def _load_page_translations(
+    files: Sequence[LanguageFile], pages: dict[str, EducationPage], counts: Counts
+) -> None:
     """The shared education pages' other languages, matched by (page, language); rows of
     a language or page no longer in the files are deleted (shared pages only)."""
-    pages = {page.slug: page for page in EducationPage.objects.shared()}
     existing = {
         (t.page_id, t.language): t
         for t in EducationPageTranslation.objects.filter(page__clinic=None)

@@ -392,8 +392,8 @@ def test_loading_twice_creates_and_changes_nothing(django_assert_max_num_queries
 
     # A savepoint and its release, the library, its protocols with their items and
     # phases, the stored versions in other languages, and the education pages (read
-    # once for the pages and once for their versions in other languages).
-    with django_assert_max_num_queries(11):
+    # once) with their versions in other languages.
+    with django_assert_max_num_queries(10):
         report = load_library()
 
     assert not report.changed
