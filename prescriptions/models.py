@@ -412,12 +412,54 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+TRANSLATED_EXERCISE_FIELDS = (
+    "name",
+    "purpose",
+    "steps",
+    "cautions",
+    "stop_signs",
+    "illustration_alt",
+)
+
+
+class Translation(models.Model):
+    """What every version in another language has: its language, one row per language
+    and parent (the subclass names the constraint, see `one_per_language`), and a way to
+    show the parent in that language."""
+
+    language = models.CharField(_("language"), max_length=8, choices=language_choices)
+
+    translated_fields: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+        verbose_name = _("translation")
+        verbose_name_plural = _("translations")
+        ordering = ["language"]
+
+    def _applied(self, original: Any) -> Any:
+        """A copy of `original` for showing only: each of `translated_fields` filled in
+        here replaces the original's words; an empty one keeps them."""
+        copy = _copy.copy(original)
+        for name in self.translated_fields:
+            value = getattr(self, name)
+            if value:
+                setattr(copy, name, value)
+        return copy
+
+
+def one_per_language(parent: str, message: Any, name: str) -> models.UniqueConstraint:
+    return models.UniqueConstraint(
+        fields=[parent, "language"], name=name, violation_error_message=message
+    )
+
+
 class ExerciseTranslationQuerySet(ScopedQuerySet["ExerciseTranslation"]):
     clinic_path = "exercise__clinic"
     shared_rows = True
 
 
-class ExerciseTranslation(models.Model):
+class ExerciseTranslation(Translation):
     """An exercise's words in another language: what a patient reads in the portal and
     on the handout when it is their language.
 
@@ -434,7 +476,6 @@ class ExerciseTranslation(models.Model):
         related_name="translations",
         verbose_name=_("exercise"),
     )
-    language = models.CharField(_("language"), max_length=8, choices=language_choices)
     name = models.CharField(_("name"), max_length=120)
     purpose = models.CharField(_("purpose"), max_length=200, blank=True)
     steps = models.TextField(_("steps"), blank=True, help_text=_("One step per line, in order."))
@@ -445,16 +486,14 @@ class ExerciseTranslation(models.Model):
     illustration_alt = models.CharField(_("illustration description"), max_length=300, blank=True)
 
     objects = ScopedManager.from_queryset(ExerciseTranslationQuerySet)()
+    translated_fields = TRANSLATED_EXERCISE_FIELDS
 
-    class Meta:
-        verbose_name = _("translation")
-        verbose_name_plural = _("translations")
-        ordering = ["language"]
+    class Meta(Translation.Meta):
         constraints = [
-            models.UniqueConstraint(
-                fields=["exercise", "language"],
+            one_per_language(
+                "exercise",
+                _("This exercise already has a version in this language."),
                 name="exercisetranslation_one_per_language",
-                violation_error_message=_("This exercise already has a version in this language."),
             ),
         ]
 
@@ -464,23 +503,9 @@ class ExerciseTranslation(models.Model):
     def applied_to(self, exercise: Exercise) -> Exercise:
         """A copy of `exercise` that reads in this language, for showing only (it refuses
         to be saved); fields left empty here keep the original's words."""
-        copy = _copy.copy(exercise)
-        for name in TRANSLATED_EXERCISE_FIELDS:
-            value = getattr(self, name)
-            if value:
-                setattr(copy, name, value)
+        copy: Exercise = self._applied(exercise)
         copy._shown_in = self.language  # type: ignore[attr-defined]
         return copy
-
-
-TRANSLATED_EXERCISE_FIELDS = (
-    "name",
-    "purpose",
-    "steps",
-    "cautions",
-    "stop_signs",
-    "illustration_alt",
-)
 
 
 class PlanTemplateTranslationQuerySet(ScopedQuerySet["PlanTemplateTranslation"]):
@@ -488,7 +513,7 @@ class PlanTemplateTranslationQuerySet(ScopedQuerySet["PlanTemplateTranslation"])
     shared_rows = True
 
 
-class PlanTemplateTranslation(models.Model):
+class PlanTemplateTranslation(Translation):
     """A protocol's words in another language. A plan started from the protocol for a
     patient of that language takes these words (title, goals, notes and each
     exercise's instructions, load and tempo); the original fills any gap."""
@@ -499,7 +524,6 @@ class PlanTemplateTranslation(models.Model):
         related_name="translations",
         verbose_name=_("plan template"),
     )
-    language = models.CharField(_("language"), max_length=8, choices=language_choices)
     name = models.CharField(_("name"), max_length=120)
     condition = models.CharField(_("condition"), max_length=120, blank=True)
     description = models.TextField(_("description"), blank=True)
@@ -512,15 +536,12 @@ class PlanTemplateTranslation(models.Model):
 
     objects = ScopedManager.from_queryset(PlanTemplateTranslationQuerySet)()
 
-    class Meta:
-        verbose_name = _("translation")
-        verbose_name_plural = _("translations")
-        ordering = ["language"]
+    class Meta(Translation.Meta):
         constraints = [
-            models.UniqueConstraint(
-                fields=["template", "language"],
+            one_per_language(
+                "template",
+                _("This template already has a version in this language."),
                 name="plantemplatetranslation_one_per_language",
-                violation_error_message=_("This template already has a version in this language."),
             ),
         ]
 
@@ -611,7 +632,7 @@ class EducationPageTranslationQuerySet(ScopedQuerySet["EducationPageTranslation"
     shared_rows = True
 
 
-class EducationPageTranslation(models.Model):
+class EducationPageTranslation(Translation):
     """An education page's words in another language, shown to patients of that
     language in the portal and the handout; an empty field keeps the original's."""
 
@@ -621,7 +642,6 @@ class EducationPageTranslation(models.Model):
         related_name="translations",
         verbose_name=_("education page"),
     )
-    language = models.CharField(_("language"), max_length=8, choices=language_choices)
     title = models.CharField(_("title"), max_length=120)
     summary = models.CharField(_("summary"), max_length=200, blank=True)
     body = models.TextField(
@@ -629,16 +649,14 @@ class EducationPageTranslation(models.Model):
     )
 
     objects = ScopedManager.from_queryset(EducationPageTranslationQuerySet)()
+    translated_fields = ("title", "summary", "body")
 
-    class Meta:
-        verbose_name = _("translation")
-        verbose_name_plural = _("translations")
-        ordering = ["language"]
+    class Meta(Translation.Meta):
         constraints = [
-            models.UniqueConstraint(
-                fields=["page", "language"],
+            one_per_language(
+                "page",
+                _("This page already has a version in this language."),
                 name="educationpagetranslation_one_per_language",
-                violation_error_message=_("This page already has a version in this language."),
             ),
         ]
 
@@ -647,11 +665,7 @@ class EducationPageTranslation(models.Model):
 
     def applied_to(self, page: EducationPage) -> EducationPage:
         """A copy of `page` that reads in this language, for showing only."""
-        copy = _copy.copy(page)
-        for name in ("title", "summary", "body"):
-            value = getattr(self, name)
-            if value:
-                setattr(copy, name, value)
+        copy: EducationPage = self._applied(page)
         return copy
 
 
