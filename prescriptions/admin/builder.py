@@ -35,6 +35,7 @@ from clinic.models import Clinic, Patient, Therapist, User, therapist_for
 from clinic.scoping import scope
 from prescriptions import builder, plans, suggestions
 from prescriptions.handouts.preview import first_exercise_png, preview_available
+from prescriptions.localise import show_in
 from prescriptions.models import (
     DAYS_PER_WEEK,
     DURATION_MINUTES,
@@ -547,6 +548,8 @@ class PlanBuilderAdminMixin(_Base):
                 messages.error(request, _("Unknown action: nothing was changed."))
             return redirect(here)
         items = list(plan.items.select_related("exercise").order_by("order"))
+        # What the patient will read: the exercises' names in their language too.
+        show_in(items, patient.preferred_language)
         summary = builder.describe_rows(
             items, clinic=patient.clinic, language=patient.preferred_language
         )

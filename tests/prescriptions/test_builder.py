@@ -1155,6 +1155,18 @@ class TestInTheAdminsLanguage:
         rows = client.get(url, {"patient": patient.pk}, **de).json()["rows"]
         assert rows[0]["exercise"]["name"] == "Gesäßbrücke"
 
+    def test_the_hand_over_shows_what_the_patient_reads_in_the_patients_language(
+        self, client, therapist, patient, german
+    ):
+        plan = factories.make_plan(patient, therapist, [german["bridge"]])
+        login(client, therapist)
+        url = reverse("admin:prescriptions_plan_handover", args=[plan.pk])
+        assert "<strong>Glute bridge</strong>" in client.get(url).content.decode()
+        with unscoped():
+            Patient.objects.filter(pk=patient.pk).update(preferred_language="de")
+        page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "<strong>Gesäßbrücke</strong>" in page
+
     def test_german_cards_cost_one_query_more_however_large_the_library(
         self, client, therapist, patient, clinic, german
     ):
