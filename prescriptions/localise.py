@@ -47,6 +47,19 @@ def show_in(items: Iterable[ItemFields], language: str) -> None:
         item.exercise = copies[item.exercise_id]
 
 
+def exercises_in(exercises: Iterable[Exercise], language: str) -> dict[int, Exercise]:
+    """Each exercise that has a version in `language`, as a copy that reads in it (for
+    showing only), by id; one query, none in the site's own language."""
+    ids = {exercise.pk for exercise in exercises}
+    if not ids or _is_source_language(language):
+        return {}
+    by_id = {exercise.pk: exercise for exercise in exercises}
+    return {
+        t.exercise_id: t.applied_to(by_id[t.exercise_id])
+        for t in ExerciseTranslation.objects.filter(exercise_id__in=ids, language=language)
+    }
+
+
 def _is_source_language(language: str) -> bool:
     # The shipped pages and protocols are written in the site's language: a patient
     # who reads it needs no look-up (and their pages keep their query counts).

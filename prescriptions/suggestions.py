@@ -62,13 +62,13 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from clinic import audit
 from clinic.constraints import Bound
 from clinic.models import Clinic, User
-from prescriptions import adherence
+from prescriptions import adherence, localise
 from prescriptions.models import (
     DURATION_MINUTES,
     HOLD_SECONDS,
@@ -390,7 +390,8 @@ def window(plan: Plan, today: datetime.date) -> tuple[datetime.date, datetime.da
 
 
 def plan_signals(plan: Plan, today: datetime.date) -> list[Signals]:
-    """Each exercise's signals over the window. Five queries, whatever the plan's size (and
+    """Each exercise's signals over the window. Five queries, whatever the plan's size (six
+    when the reader's language is not the site's: the exercises' names in it; and
     one more per date an exercise was changed on in the window)."""
     start, end = window(plan, today)
     if start > end:
@@ -405,9 +406,12 @@ def plan_signals(plan: Plan, today: datetime.date) -> list[Signals]:
     exercises = [row.item.exercise for row in per_item.values()]
     variant_ids = {e.easier_id for e in exercises} | {e.harder_id for e in exercises}
     variants = Exercise.objects.in_bulk([pk for pk in variant_ids if pk is not None])
+    # Names in the reader's (the therapist's) language: "Slider instead of Tensioner".
+    shown = localise.exercises_in([*exercises, *variants.values()], get_language())
+    variants = {pk: shown.get(pk, variant) for pk, variant in variants.items()}
     for row in per_item.values():
         row.item.plan = plan
-        exercise = row.item.exercise
+        exercise = row.item.exercise = shown.get(row.item.exercise_id, row.item.exercise)
         exercise.easier = variants.get(exercise.easier_id) if exercise.easier_id else None
         exercise.harder = variants.get(exercise.harder_id) if exercise.harder_id else None
     sessions = list(

@@ -10,11 +10,19 @@ from django.contrib.admin.models import LogEntry
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from clinic.models import AuditEntry
 from clinic.scoping import scope, unscoped
 from prescriptions import suggestions
-from prescriptions.models import DoseDecision, Exercise, ExerciseLog, Plan, SessionLog
+from prescriptions.models import (
+    DoseDecision,
+    Exercise,
+    ExerciseLog,
+    ExerciseTranslation,
+    Plan,
+    SessionLog,
+)
 from tests import factories
 from tests.conftest import login
 
@@ -83,6 +91,12 @@ def test_a_lasting_nerve_symptom_stops_progression(patient, therapist, clinic):
     suggestion = _suggestion(plan)
     assert suggestion.kind == suggestions.Kind.REGRESS
     assert suggestion.changes == ["Nerve slider instead of Nerve tensioner"]
+    # A German-speaking therapist reads the library's German names where it has them.
+    with unscoped():
+        for exercise, name in ((slider, "Nervengleiten"), (tensioner, "Nervenspannen")):
+            ExerciseTranslation.objects.create(exercise=exercise, language="de", name=name)
+    with translation.override("de"):
+        assert _suggestion(plan).changes == ["Nervengleiten statt Nervenspannen"]
 
 
 def test_the_therapist_applies_a_suggestion_as_one_new_revision(client, therapist, ready):
