@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from clinic import audit
 from clinic.admin_scoping import (
     ClinicOwnedForm,
     clinic_of,
@@ -27,6 +28,7 @@ from prescriptions.admin.common import OwnerFilter, SharedLibraryAdminMixin
 from prescriptions.admin.exercises import TranslationInlineMixin
 from prescriptions.admin.items import TemplateItemInline, TemplatePhaseInline, save_items
 from prescriptions.models import PlanTemplate, PlanTemplateTranslation, TemplateItem
+from prescriptions.tasks import schedule_handout
 
 
 class PlanTemplateTranslationInline(
@@ -110,6 +112,14 @@ class PlanTemplateAdmin(SharedLibraryAdminMixin, admin.ModelAdmin[PlanTemplate])
                 # More exercises than the patient's clinic allows in one plan.
                 form.add_error(None, error)
         if plan is not None:
+            schedule_handout(plan)
+            self.log_addition(request, plan, _("Created from a plan template."))
+            audit.record(
+                request,
+                audit.Action.CREATE,
+                obj=plan,
+                detail=f"started from protocol {template.pk}",
+            )
             self.message_user(
                 request,
                 _("Draft plan created from “%(template)s”. Adjust it, then activate it.")

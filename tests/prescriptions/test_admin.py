@@ -6,10 +6,12 @@ import datetime
 from typing import Any
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
+from clinic.models import AuditEntry
 from clinic.scoping import unscoped
 from prescriptions.models import Exercise, Plan, PlanItem, PlanTemplate, SessionLog
 from tests import factories
@@ -570,6 +572,10 @@ class TestTemplateAdmin:
             assert response.url == reverse("admin:prescriptions_plan_change", args=[plan.pk])
             assert plan.end_date == datetime.date(2027, 1, 3)
             assert plan.items.get().exercise == shared_exercise
+            # Written in the audit trail and the plan's history, like a plan made by hand.
+            entry = AuditEntry.objects.get(action="create", object_id=str(plan.pk))
+            assert (entry.actor, entry.patient_id) == (therapist.user, patient.pk)
+            assert LogEntry.objects.get(object_id=str(plan.pk)).is_addition()
 
     def test_the_start_date_box_works_in_german(self, client, therapist, patient, shared_exercise):
         template = factories.make_template(None, [shared_exercise], "Sciatica relief")
