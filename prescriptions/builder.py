@@ -487,7 +487,8 @@ def save_plan(
     plans.start_plan_from_template instead, as from the protocol's page). A saved plan
     is locked and its revision compared with the one the editor started from: if a
     colleague saved in between, nothing is written (StaleRevision). Rows no longer
-    listed are deleted; the revision goes up once, and only when something changed.
+    listed leave the plan (plans.remove_items: ended when logged, else deleted); the
+    revision goes up once, and only when something changed.
     Returns whether anything was written.
     """
     if plan.pk is None:
@@ -519,8 +520,7 @@ def save_plan(
         return False
     plan.revision = current.revision
     plan.save(update_fields=[*PLAN_FIELDS, "updated_at"])
-    if gone:
-        PlanItem.objects.filter(plan=current, pk__in=gone).delete()
+    plans.remove_items(current, gone)
     # Park the rows far away first: moving row 3 to 1 must not clash on (plan, order).
     PlanItem.objects.filter(plan=current).update(order=F("order") + 10_000)
     saved = [item for item in items if item.pk]

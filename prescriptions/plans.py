@@ -15,6 +15,7 @@ from django.utils.text import slugify
 from clinic.models import Clinic, Patient, Therapist
 from prescriptions.models import (
     DOSAGE_FIELD_NAMES,
+    ExerciseLog,
     ItemFields,
     Plan,
     PlanItem,
@@ -141,6 +142,27 @@ def copy_template_items(
     PlanItem.objects.bulk_create(
         PlanItem(plan=plan, **values) for values in starting_values(items, words)
     )
+
+
+def remove_items(plan: Plan, item_ids: Iterable[int]) -> None:
+    """Take rows out of the plan. A row the patient has logged against is ended
+    (today, in the clinic's time zone), not deleted: its dosage and the sets recorded
+    stay for adherence, the history and exports, as when a phase leaves it out. A row
+    never logged is deleted."""
+    ids = set(item_ids)
+    if not ids:
+        return
+    logged = set(
+        ExerciseLog.objects.filter(item__plan=plan, item_id__in=ids).values_list(
+            "item_id", flat=True
+        )
+    )
+    if logged:
+        PlanItem.objects.filter(plan=plan, pk__in=logged).update(
+            ended_on=plan.patient.clinic.today()
+        )
+    if ids - logged:
+        PlanItem.objects.filter(plan=plan, pk__in=ids - logged).delete()
 
 
 @transaction.atomic

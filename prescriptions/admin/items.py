@@ -193,8 +193,12 @@ class TemplatePhaseInline(admin.StackedInline[TemplatePhase, Any]):
 def save_items(formset: Any) -> None:
     """Save an item inline with positions renumbered 1..n in the order shown."""
     instances = formset.save(commit=False)
-    for obj in formset.deleted_objects:
-        obj.delete()
+    if formset.model is PlanItem:
+        # A logged exercise is ended, not deleted: the patient's records of it stay.
+        plans.remove_items(formset.instance, [obj.pk for obj in formset.deleted_objects])
+    else:
+        for obj in formset.deleted_objects:
+            obj.delete()
     kept = [
         (form.cleaned_data.get("order"), index, form.instance)
         for index, form in enumerate(formset.forms)

@@ -113,7 +113,8 @@ class PlanTemplateAdmin(SharedLibraryAdminMixin, admin.ModelAdmin[PlanTemplate])
                 form.add_error(None, error)
         if plan is not None:
             schedule_handout(plan)
-            self.log_addition(request, plan, _("Created from a plan template."))
+            # In the plan's history (log_addition takes any model's row).
+            self.log_addition(request, plan, _("Created from a plan template."))  # type: ignore[arg-type]
             audit.record(
                 request,
                 audit.Action.CREATE,

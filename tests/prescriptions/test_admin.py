@@ -13,7 +13,14 @@ from django.urls import reverse
 
 from clinic.models import AuditEntry
 from clinic.scoping import unscoped
-from prescriptions.models import Exercise, Plan, PlanItem, PlanTemplate, SessionLog
+from prescriptions.models import (
+    Exercise,
+    ExerciseLog,
+    Plan,
+    PlanItem,
+    PlanTemplate,
+    SessionLog,
+)
 from tests import factories
 from tests.conftest import login
 
@@ -349,6 +356,41 @@ class TestPlanAdmin:
             30,
             "each",
         )
+
+    def test_deleting_a_logged_row_ends_it_and_keeps_the_patients_records(
+        self, client, therapist, patient, shared_exercise, own_exercise
+    ):
+        plan = factories.make_plan(
+            patient, therapist, [shared_exercise, own_exercise], status=Plan.Status.DRAFT
+        )
+        with unscoped():
+            logged, unlogged = plan.items.order_by("order")
+            session = SessionLog.objects.create(plan=plan, date=plan.start_date, pain=3)
+            ExerciseLog.objects.create(session=session, item=logged, sets_done=2)
+        login(client, therapist)
+        rows = [
+            {
+                **item.dosage_dict(),
+                "id": item.pk,
+                "plan": plan.pk,
+                "exercise": item.exercise_id,
+                "order": item.order,
+                "DELETE": "on",
+                "hold_seconds": item.hold_seconds or "",
+            }
+            for item in (logged, unlogged)
+        ]
+        data = plan_form(patient, therapist, start_date=plan.start_date.isoformat()) | item_rows(
+            rows, initial=2
+        )
+        response = client.post(reverse("admin:prescriptions_plan_change", args=[plan.pk]), data)
+        assert response.status_code == 302, response.context["errors"]
+        with unscoped():
+            assert not plan.items.exists()
+            ended = PlanItem.with_ended.get(pk=logged.pk)
+            assert ended.ended_on == patient.clinic.today()
+            assert ended.logs.count() == 1
+            assert not PlanItem.with_ended.filter(pk=unlogged.pk).exists()
 
     def test_it_keeps_the_therapists_own_amounts(self, client, therapist, patient, shared_exercise):
         login(client, therapist)

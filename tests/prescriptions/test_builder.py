@@ -18,7 +18,7 @@ from clinic.constraints import holds
 from clinic.models import Patient
 from clinic.scoping import scope, unscoped
 from prescriptions import builder
-from prescriptions.models import Exercise, Plan, PlanItem
+from prescriptions.models import Exercise, ExerciseLog, Plan, PlanItem, SessionLog
 from tests import factories
 from tests.conftest import login
 
@@ -509,6 +509,22 @@ class TestSaveExisting:
         with unscoped():
             assert not PlanItem.objects.filter(pk=bridge.pk).exists()
             assert Plan.objects.get(pk=saved.pk).revision == 2
+
+    def test_a_removed_row_the_patient_logged_is_ended_not_deleted(self, client, therapist, saved):
+        slider, bridge, curl = self.items(saved)
+        today = saved.patient.clinic.today()
+        with unscoped():
+            session = SessionLog.objects.create(plan=saved, date=today, pain=2)
+            ExerciseLog.objects.create(session=session, item=bridge, sets_done=1)
+        login(client, therapist)
+        rows = [{"id": slider.pk, "exercise": slider.exercise_id, **slider.dosage_dict()}]
+        assert post(client, self.url(saved), self.body(saved, rows)).status_code == 200
+        assert rows_of(saved) == [("Seated sciatic nerve slider", 1, 10)]
+        with unscoped():
+            ended = PlanItem.with_ended.get(pk=bridge.pk)
+            assert ended.ended_on == today
+            assert ended.logs.count() == 1  # the patient's record stays
+            assert not PlanItem.with_ended.filter(pk=curl.pk).exists()  # never logged
 
     def test_saving_without_changes_keeps_the_revision(self, client, therapist, saved):
         login(client, therapist)
