@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic.bidi import isolate
-from clinic.constraints import Bound
+from clinic.constraints import Bound, PythonCheckConstraint
 from clinic.scoping import ScopedManager, ScopedQuerySet, unscoped
 from clinic.uploads import validate_illustration
 
@@ -332,12 +332,12 @@ class Clinic(models.Model):
         verbose_name_plural = _("clinics")
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(
+            PythonCheckConstraint(
                 condition=PERCENT.condition("attention_adherence_below"),
                 name="clinic_attention_adherence_percent",
                 violation_error_message=PERCENT.text,
             ),
-            models.CheckConstraint(
+            PythonCheckConstraint(
                 condition=PAIN_SCALE.condition("attention_pain_at_least"),
                 name="clinic_attention_pain_scale",
                 violation_error_message=PAIN_SCALE.text,
@@ -528,7 +528,7 @@ class PortalInvitation(models.Model):
         verbose_name_plural = _("portal invitations")
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(
+            PythonCheckConstraint(
                 condition=Q(expires_at__gt=models.F("created_at")),
                 name="invitation_expires_after_created",
                 violation_error_message=_("An invitation must expire after it was created."),

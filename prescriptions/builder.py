@@ -14,7 +14,7 @@ import functools
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -25,7 +25,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from clinic.constraints import holds
+from clinic.constraints import decide
 from clinic.models import Clinic, Patient, Therapist
 from clinic.widgets import DateBox
 from prescriptions import dosage, plans
@@ -289,35 +289,26 @@ class RowForm(forms.ModelForm[PlanItem]):
         fields = list(ROW_FIELDS)
 
     def validate_constraints(self) -> None:
-        # The model's check constraints, decided in Python (clinic.constraints.holds):
+        # The model's check constraints, decided in Python (clinic.constraints.decide):
         # the same rules the database enforces, without a query per row and rule.
+        # Only the rules on the row's own fields: the row is not attached to a plan.
         exclude: set[str] = self._get_validation_exclusions()  # type: ignore[attr-defined]
         errors: dict[str, list[str]] = {}
-        values = {name: getattr(self.instance, name) for name in ROW_FIELDS}
         for constraint in PlanItem._meta.constraints:
             if not isinstance(constraint, models.CheckConstraint):
                 continue
-            condition = constraint.condition
-            if not isinstance(condition, Q):
-                continue
-            names = _referenced_fields(condition)
+            refs = PlanItem._get_expr_references(constraint.condition)  # type: ignore[attr-defined]
+            names = {ref[0] for ref in refs}
             if names & exclude or not names <= set(ROW_FIELDS):
                 continue
-            if not holds(condition, values):
+            verdict = decide(constraint, self.instance)
+            if verdict is None:
+                raise NotImplementedError(f"{constraint.name} cannot be decided in Python.")
+            if not verdict:
                 target = getattr(constraint, "field", None) or NON_FIELD_ERRORS
                 errors.setdefault(target, []).append(str(constraint.violation_error_message))
         if errors:
             self._update_errors(ValidationError(errors))  # type: ignore[attr-defined]
-
-
-def _referenced_fields(condition: Q) -> set[str]:
-    names: set[str] = set()
-    for child in cast("list[Any]", condition.children):
-        if isinstance(child, Q):
-            names |= _referenced_fields(child)
-        else:
-            names.add(str(child[0]).split("__")[0])
-    return names
 
 
 class PlanHeaderForm(forms.ModelForm[Plan]):

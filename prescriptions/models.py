@@ -25,7 +25,7 @@ from django.templatetags.static import static
 from django.utils.translation import gettext_lazy as _
 
 from clinic.bidi import isolate
-from clinic.constraints import Bound, FieldCheckConstraint, lazy_format
+from clinic.constraints import Bound, FieldCheckConstraint, PythonCheckConstraint, lazy_format
 from clinic.models import PAIN_SCALE, Clinic, Patient, Therapist, language_choices
 from clinic.scoping import ScopedManager, ScopedQuerySet
 from clinic.uploads import validate_illustration
@@ -313,7 +313,7 @@ class Exercise(DosageFields):
                 _("The shared library already has this short name."),
                 _("Your clinic already has an exercise with this name."),
             ),
-            models.CheckConstraint(
+            PythonCheckConstraint(
                 condition=~Q(easier=F("id")) & ~Q(harder=F("id")),
                 name="exercise_variant_not_self",
                 violation_error_message=_("An exercise cannot be its own variant."),

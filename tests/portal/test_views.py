@@ -188,6 +188,28 @@ def test_it_offers_the_next_session_when_the_plan_asks_for_two_a_day(client, pat
     assert _log_url(running_plan, _today(running_plan), 2) in page
 
 
+# Session, user, patient; the plan, its items, their translations, today's log; the
+# replay check and the row lock, the insert (in its savepoint, for a lost race) and the
+# exercise rows, within the transaction's savepoint here (BEGIN/COMMIT in production).
+SESSION_POST_QUERIES = 15
+
+
+def test_a_session_post_keeps_its_query_count(client, patient, running_plan):
+    """The check constraints are decided in Python (clinic.constraints.decide): no
+    `SELECT 1 AS "_check"` per rule and row, none inside the write transaction."""
+    login(client, patient)
+    for day in (_today(running_plan), _today(running_plan) - datetime.timedelta(days=1)):
+        url = _log_url(running_plan, day)
+        data = _form_data(client, url)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(url, data)
+        assert response.status_code == 302
+        assert len(queries.captured_queries) == SESSION_POST_QUERIES
+        assert not [q for q in queries.captured_queries if '"_check"' in q["sql"]]
+    with unscoped():
+        assert SessionLog.objects.filter(plan=running_plan).count() == 2
+
+
 def test_it_lets_the_patient_correct_an_earlier_entry(client, patient, running_plan):
     login(client, patient)
     day = _today(running_plan) - datetime.timedelta(days=7)

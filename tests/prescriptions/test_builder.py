@@ -14,7 +14,6 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from clinic.constraints import holds
 from clinic.models import Patient
 from clinic.scoping import scope, unscoped
 from prescriptions import builder
@@ -915,59 +914,6 @@ def test_without_pdftoppm_the_page_says_why_there_is_no_preview(
     monkeypatch.setattr(builder_admin, "preview_available", lambda: True)
     text = client.get(reverse(NEW), {"patient": patient.pk}).content.decode()
     assert "pb-preview-missing" not in text
-
-
-# --- The rules, decided in Python ----------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "values",
-    [
-        {"sets": 0, "reps": 10},
-        {"sets": 3, "reps": 10},
-        {"sets": 11, "reps": 10},
-        {"sets": 3, "reps": None, "hold_seconds": None, "duration_minutes": None},
-        {"sets": 3, "reps": None, "hold_seconds": 30, "duration_minutes": None},
-        {"sets": 3, "reps": None, "hold_seconds": None, "duration_minutes": 61},
-        {"sets": 3, "reps": 10, "rest_seconds": 601},
-        {"sets": 3, "reps": 10, "times_per_day": 0},
-        {"sets": 3, "reps": 10, "days_per_week": 8},
-    ],
-)
-def test_holds_agrees_with_the_database(values, patient, therapist, library):
-    """Each check constraint of a plan row, decided in Python, says what the database says."""
-    plan = factories.make_plan(patient, therapist, [])
-    base = {
-        "reps": None,
-        "hold_seconds": None,
-        "duration_minutes": None,
-        "rest_seconds": 30,
-        "times_per_day": 1,
-        "days_per_week": 7,
-        "side": "none",
-    }
-    item = PlanItem(plan=plan, exercise=library["bridge"], order=1, **{**base, **values})
-    with scope(patient.clinic):
-        for constraint in PlanItem._meta.constraints:
-            condition = getattr(constraint, "condition", None)
-            if condition is None or "order" in str(condition):
-                continue
-            in_python = holds(condition, {**base, **values})
-            try:
-                constraint.validate(PlanItem, item)
-                in_database = True
-            except Exception:
-                in_database = False
-            assert in_python is in_database, constraint.name
-
-
-def test_holds_refuses_what_it_cannot_decide():
-    from django.db.models import F, Q
-
-    with pytest.raises(NotImplementedError):
-        holds(Q(end_date__gte=F("start_date")), {})
-    with pytest.raises(NotImplementedError):
-        holds(Q(name__icontains="x"), {})
 
 
 def test_it_follows_the_clinics_own_limit(client, therapist, patient, clinic, library):
