@@ -1211,6 +1211,9 @@ class Handout(models.Model):
         Plan, on_delete=models.CASCADE, related_name="handouts", verbose_name=_("plan")
     )
     key = models.CharField(max_length=64, unique=True)
+    # A hash of the rows, code and settings the handout was made from (see
+    # handouts.context.inputs_fingerprint): a match is served without rendering.
+    inputs = models.CharField(max_length=64, blank=True, default="")
     pdf = models.FileField(upload_to="handouts/")
     pages = models.PositiveSmallIntegerField(default=0)
     size_bytes = models.PositiveIntegerField(default=0)

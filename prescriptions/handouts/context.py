@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import colorsys
 import datetime
+import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -291,6 +293,92 @@ def load_plan(plan: Plan) -> tuple[Plan, list[PlanItem]]:
     )
     items = list(fresh.items.select_related("exercise").order_by("order", "pk"))
     return fresh, items
+
+
+# Columns that change without changing any handout (a sign-in, a reminder sent).
+_NOT_SHOWN = frozenset({"password", "last_login", "last_reminded_on"})
+# Settings the handout's text, links and files depend on.
+_SETTINGS = (
+    "LANGUAGE_CODE",
+    "TIME_ZONE",
+    "USE_TZ",
+    "SITE_URL",
+    "STATIC_URL",
+    "MEDIA_URL",
+    "STORAGES",
+    "TEMPLATES",
+    "LOCALE_PATHS",
+)
+# What the handout is made by: code, templates, translation catalogues, static files.
+_SOURCE_FOLDERS = ("clinic", "prescriptions", "portal", "templates", "locale", "static")
+
+
+def _row(obj: Any) -> tuple[Any, ...]:
+    if obj is None:
+        return ()
+    return (
+        obj._meta.label,
+        *(
+            (field.attname, getattr(obj, field.attname))
+            for field in obj._meta.concrete_fields
+            if field.name not in _NOT_SHOWN
+        ),
+    )
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A hash of every file under the apps, templates, catalogues and static folders,
+    and of the collected static files' manifest: read once a process (a deploy
+    starts new processes)."""
+    digest = hashlib.sha256()
+    base = Path(settings.BASE_DIR)
+    paths = sorted(
+        path
+        for folder in _SOURCE_FOLDERS
+        for path in (base / folder).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    )
+    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    for path in [*paths, manifest]:
+        if path.is_file():
+            digest.update(str(path.relative_to(path.anchor)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def inputs_fingerprint(plan: Plan, items: list[PlanItem]) -> str:
+    """A hash of everything the handout is made from, without rendering it: every row
+    loaded with the plan (patient, clinic, therapist, phase, education pages, items,
+    exercises), read in the patient's language with their translations; the code,
+    template, catalogue and static files; the settings they read. Equal inputs make
+    an equal handout, so a stored PDF with this fingerprint is served as it is.
+    Anything else falls back to the HTML's hash (store.key_for), which catches
+    what this cannot see.
+    """
+    language = plan.patient.preferred_language or settings.LANGUAGE_CODE
+    show_in(items, language)  # the exercises as the handout shows them (one query)
+    rows: list[Any] = [
+        _row(plan),
+        _row(plan.patient),
+        _row(plan.patient.clinic),
+        _row(plan.therapist),
+        _row(plan.therapist.user),
+        _row(phase_in(plan.phase, language)),
+        *(_row(page) for page in education_in(plan.education.all(), language)),
+    ]
+    for item in items:
+        rows += [_row(item), _row(item.exercise)]
+    digest = hashlib.sha256()
+    for part in (
+        code_fingerprint(),
+        language,
+        repr([(name, getattr(settings, name, None)) for name in _SETTINGS]),
+        *(repr(row) for row in rows),
+    ):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 def build_context(plan: Plan, items: list[PlanItem]) -> dict[str, Any]:

@@ -1,5 +1,10 @@
 """Stored handouts: the cache of rendered PDFs, keyed by everything that shapes them.
 
+A download first compares the handout's inputs (every row it is made from, the
+code and the settings: context.inputs_fingerprint) with the stored one's, which
+costs the queries that load the plan and no rendering. When they differ, the
+HTML is rendered and its key decides.
+
 The key is a hash of the rendered HTML (every text, number, date, colour and
 choice the template made, in the patient's language), the stylesheet, the bytes
 of every file the two refer to (drawings, the clinic's logo, fonts), and the
@@ -17,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.http import HttpResponse
@@ -26,7 +31,7 @@ from django.utils.text import slugify
 
 from clinic.errors import is_unavailable
 from clinic.storage import content_subquery
-from prescriptions.handouts.context import load_plan, render_html
+from prescriptions.handouts.context import inputs_fingerprint, load_plan, render_html
 from prescriptions.handouts.files import absolute_url, file_digest, file_text, local_file
 from prescriptions.handouts.render import (
     render_pdf_html,
@@ -63,6 +68,20 @@ def _referenced_files(text: str) -> list[tuple[str, str]]:
 def handout_key(plan: Plan, items: list[PlanItem]) -> str:
     """The cache key of the plan's handout as it would be rendered now."""
     return key_for(render_html(plan, items))
+
+
+def _inputs(plan: Plan, items: list[PlanItem]) -> str:
+    """The handout's inputs (context.inputs_fingerprint) with the renderer's own: its
+    version and options, and the stylesheet as it is now."""
+    digest = hashlib.sha256()
+    for part in (
+        inputs_fingerprint(plan, items),
+        renderer_signature(),
+        file_digest(stylesheet_path()),
+    ):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 def key_for(html: str) -> str:
@@ -111,8 +130,8 @@ def _read(handout: Handout) -> bytes | None:
         return None
 
 
-def _cached(key: str) -> tuple[Handout, bytes] | None:
-    handouts = Handout.objects.filter(key=key)
+def _cached(**lookup: Any) -> tuple[Handout, bytes] | None:
+    handouts = Handout.objects.filter(**lookup)
     content = content_subquery(Handout._meta.get_field("pdf").storage, "pdf")
     if content is not None:
         handouts = handouts.annotate(stored_pdf=content)
@@ -147,14 +166,31 @@ def _get(
     plan: Plan, *, from_memory_when_full: bool, render_large: bool = True, time_limit: int = 0
 ) -> tuple[Plan, Handout | None, bytes]:
     plan, items = load_plan(plan)
+    inputs = _inputs(plan, items)
+    if found := _cached(plan=plan, inputs=inputs):
+        return plan, *found
     html = render_html(plan, items)
     key = key_for(html)
-    if found := _cached(key):
-        return plan, *found
+    if found := _cached(key=key):
+        # The same handout from other inputs (a field it does not show, a deploy
+        # that changed no handout): served, and found by its inputs next time.
+        handout, data = found
+        handout.inputs = inputs
+        try:
+            handout.save(update_fields=["inputs"])
+        except DatabaseError as error:
+            if not is_unavailable(error):
+                raise
+            # A download is a read: a store that cannot take the note now costs
+            # only this shortcut.
+            logger.warning("Handout %s: inputs not noted (%s).", handout.pk, error)
+        return plan, handout, data
     if not render_large and renders_in_worker(items):
         raise HandoutPending(plan)
     rendered = render_pdf_html(html, time_limit=time_limit)
-    handout = Handout(plan=plan, key=key, pages=rendered.pages, size_bytes=len(rendered.pdf))
+    handout = Handout(
+        plan=plan, key=key, inputs=inputs, pages=rendered.pages, size_bytes=len(rendered.pdf)
+    )
     try:
         # Named by key only: no patient names in file names on disk. The storage
         # writes a complete file or none (clinic.storage).
@@ -165,7 +201,7 @@ def _get(
         except IntegrityError:
             # Another process stored the same handout first: keep theirs.
             handout.pdf.delete(save=False)
-            if found := _cached(key):
+            if found := _cached(key=key):
                 return plan, *found
             raise
         except BaseException:

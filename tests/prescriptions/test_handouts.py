@@ -24,7 +24,7 @@ from prescriptions import dosage, handouts
 from prescriptions.handouts import context, render, store
 from prescriptions.handouts.context import qr_svg_uri
 from prescriptions.handouts.files import make_fetcher_class
-from prescriptions.models import Exercise, Handout, Plan, PlanItem
+from prescriptions.models import Exercise, ExerciseTranslation, Handout, Plan, PlanItem
 from prescriptions.tasks import schedule_handout
 from tests import factories
 
@@ -480,3 +480,97 @@ class TestCommand:
         with pytest.raises(CommandError, match="There is no plan with ID 999999"):
             call_command("handout", 999999, "-o", str(out))
         assert not out.exists()
+
+
+@in_clinic_scope
+class TestInputs:
+    """A stored handout is served by the fingerprint of its inputs, without rendering."""
+
+    @pytest.fixture
+    def renders(self, monkeypatch) -> list[str]:
+        """Each HTML render of a handout (the PDF renders only after one)."""
+        rendered: list[str] = []
+        real = context.render_html
+
+        def counting(plan: Plan, items: list[PlanItem]) -> str:
+            rendered.append(plan.title)
+            return real(plan, items)
+
+        monkeypatch.setattr(store, "render_html", counting)
+        return rendered
+
+    def test_an_unchanged_plan_renders_nothing(
+        self, two_exercise_plan, renders, django_assert_num_queries
+    ):
+        first = handouts.get_handout(two_exercise_plan)
+        assert len(renders) == 1
+        assert first.inputs
+        # The plan (with its patient, clinic, therapist and phase), its education pages,
+        # its items, the exercises' versions in the patient's language, the stored handout.
+        with django_assert_num_queries(5):
+            again = handouts.handout_bytes(two_exercise_plan)
+        assert again == read(first)
+        assert len(renders) == 1
+
+    def test_a_change_the_handout_does_not_show_renders_the_html_but_no_pdf(
+        self, two_exercise_plan, renders, monkeypatch
+    ):
+        first = handouts.get_handout(two_exercise_plan)
+        with unscoped():
+            type(two_exercise_plan.patient).objects.filter(pk=two_exercise_plan.patient_id).update(
+                notes="Prefers mornings."
+            )
+        monkeypatch.setattr(
+            store, "render_pdf_html", lambda *a, **k: pytest.fail("rendered the PDF again")
+        )
+        second = handouts.get_handout(two_exercise_plan)
+        assert second.pk == first.pk
+        assert second.inputs != first.inputs
+        # Found by its new inputs from now on.
+        handouts.get_handout(two_exercise_plan)
+        assert len(renders) == 2
+
+    @pytest.mark.parametrize(
+        ("change", "shown"),
+        [
+            (lambda plan: PlanItem.objects.filter(plan=plan).update(sets=4), "4 sets"),
+            (
+                lambda plan: (
+                    type(plan.patient.clinic)
+                    .objects.filter(pk=plan.patient.clinic_id)
+                    .update(handout_footer="Open Saturdays too")
+                ),
+                "Open Saturdays too",
+            ),
+        ],
+        ids=["dose", "clinic-setting"],
+    )
+    def test_a_changed_input_makes_a_new_pdf(self, two_exercise_plan, renders, change, shown):
+        first = handouts.get_handout(two_exercise_plan)
+        with unscoped():
+            change(two_exercise_plan)
+        second = handouts.get_handout(two_exercise_plan)
+        assert second.key != first.key
+        assert second.inputs != first.inputs
+        assert shown in pdf_text(read(second))
+        assert shown not in pdf_text(read(first))
+
+    def test_a_changed_german_translation_makes_a_new_pdf(self, two_exercise_plan, renders):
+        with unscoped():
+            patient = two_exercise_plan.patient
+            type(patient).objects.filter(pk=patient.pk).update(preferred_language="de")
+            bridge = Exercise.objects.get(slug="test-bridge")
+            words = ExerciseTranslation.objects.create(
+                exercise=bridge, language="de", name="Beckenheben", steps="Heben."
+            )
+        first = handouts.get_handout(two_exercise_plan)
+        assert "Beckenheben" in pdf_text(read(first))
+        with unscoped():
+            ExerciseTranslation.objects.filter(pk=words.pk).update(name="Brücke")
+        second = handouts.get_handout(two_exercise_plan)
+        assert second.key != first.key
+        assert "Brücke" in pdf_text(read(second))
+        assert len(renders) == 2
+        # Unchanged since: served as stored.
+        assert handouts.get_handout(two_exercise_plan).pk == second.pk
+        assert len(renders) == 2
