@@ -29,7 +29,9 @@ from __future__ import annotations
 import datetime
 import decimal
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
@@ -53,6 +55,27 @@ PERSONAL_FIELDS: Mapping[str, frozenset[str]] = {
     "clinic.therapist": frozenset({"email", "full_name", "password"}),
 }
 CHANGED = "changed"  # what an entry says instead of a value it does not keep
+
+# Who is acting in this request (set by clinic.middleware.ClinicScopeMiddleware), for
+# records written where no request is at hand (model signals: the version history).
+_acting: ContextVar[Any] = ContextVar("rehabit_acting_user", default=None)
+
+
+@contextmanager
+def acting_as(user: Any) -> Iterator[None]:
+    token = _acting.set(user)
+    try:
+        yield
+    finally:
+        _acting.reset(token)
+
+
+def acting_user() -> User | None:
+    """The signed-in user of the current request, or None (a job, a command, anonymous)."""
+    user = _acting.get()
+    if user is None or not user.is_authenticated:
+        return None
+    return user  # type: ignore[no-any-return]
 
 
 def actor_label(user: Any) -> str:

@@ -20,6 +20,7 @@ from contextlib import AbstractContextManager, nullcontext
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_cache_control
 
+from clinic import audit
 from clinic.models import patient_for, therapist_for
 from clinic.scoping import outside_any_scope, scope, unscoped
 
@@ -40,7 +41,7 @@ class ClinicScopeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        with outside_any_scope(), request_scope(request):
+        with outside_any_scope(), request_scope(request), audit.acting_as(request.user):
             return self.get_response(request)
 
 

@@ -11,8 +11,12 @@ class PrescriptionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Connects the receiver that deletes a handout's PDF with its row.
-        from prescriptions import handouts  # noqa: F401
+        # Connect the receivers that delete a handout's PDF with its row and that
+        # write the version history.
+        from prescriptions import (
+            handouts,  # noqa: F401
+            history,  # noqa: F401
+        )
         from prescriptions.roles import create_role_groups
 
         post_migrate.connect(create_role_groups, sender=self, dispatch_uid="prescriptions.roles")

@@ -28,7 +28,7 @@ from django.utils.translation import ngettext
 from clinic.constraints import decide
 from clinic.models import Clinic, Patient, Therapist
 from clinic.widgets import DateBox
-from prescriptions import dosage, plans
+from prescriptions import dosage, history, plans
 from prescriptions.handouts import PlanLoad, load_warnings, plan_load
 from prescriptions.models import (
     DOSAGE_FIELD_NAMES,
@@ -466,6 +466,7 @@ class StaleRevision(Exception):
 
 
 @transaction.atomic
+@history.batch()
 def save_plan(
     plan: Plan,
     items: list[PlanItem],
@@ -488,6 +489,7 @@ def save_plan(
         for position, item in enumerate(items, start=1):
             item.plan, item.order = plan, position
         PlanItem.objects.bulk_create(items)
+        history.plan_changed(plan)
         return True
     current = Plan.objects.select_for_update().get(pk=plan.pk)
     if revision != current.revision:
@@ -522,6 +524,7 @@ def save_plan(
         PlanItem.objects.bulk_create(new)
     Plan.objects.filter(pk=plan.pk).update(revision=F("revision") + 1)
     plan.refresh_from_db(fields=["revision", "updated_at"])
+    history.plan_changed(plan)
     return True
 
 

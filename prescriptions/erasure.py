@@ -4,7 +4,9 @@ What goes, in one transaction: the patient's record (name, contact details,
 clinical notes), their plans with exercises, every session and exercise log,
 their handouts (rows, and the PDF files once the transaction commits), portal
 invitations, their portal login with its sessions and sign-in records
-(django-axes), and the admin's own history rows that name them.
+(django-axes), the versions of their record and plans (prescriptions.history:
+they cascade with the patient and the plans, and deleting the plans' exercises
+records no new version), and the admin's own history rows that name them.
 
 What stays: the audit trail (clinic.audit), whose entries hold the patient
 only as a bare id that names nobody once the record is gone, plus one new

@@ -27,7 +27,15 @@ from django.db.models import F, Prefetch
 from django.utils import timezone
 
 from clinic.models import Patient
-from prescriptions.models import ExerciseLog, Plan, PlanItem, QuestionnaireResponse, SessionLog
+from prescriptions.models import (
+    ExerciseLog,
+    PatientVersion,
+    Plan,
+    PlanItem,
+    PlanVersion,
+    QuestionnaireResponse,
+    SessionLog,
+)
 
 SCHEMA = "rehabit-patient-export/1"
 DOSAGE_FIELDS = (
@@ -94,6 +102,33 @@ def _item(item: PlanItem) -> dict[str, Any]:
     }
 
 
+def _changed_by(version: PlanVersion | PatientVersion) -> str | None:
+    user = version.changed_by
+    return (user.full_name or user.email) if user is not None else None
+
+
+def _plan_version(version: PlanVersion) -> dict[str, Any]:
+    return {
+        "recorded_at": version.recorded_at,
+        "recorded_on": version.recorded_on,
+        "changed_by": _changed_by(version),
+        "revision": version.revision,
+        "plan": version.data,
+    }
+
+
+def _profile_version(version: PatientVersion, *, clinical_notes: bool) -> dict[str, Any]:
+    record = dict(version.data)
+    if not clinical_notes:
+        record.pop("notes", None)
+    return {
+        "recorded_at": version.recorded_at,
+        "recorded_on": version.recorded_on,
+        "changed_by": _changed_by(version),
+        "record": record,
+    }
+
+
 def _plan(plan: Plan) -> dict[str, Any]:
     return {
         "id": plan.pk,
@@ -109,6 +144,8 @@ def _plan(plan: Plan) -> dict[str, Any]:
         "created_at": plan.created_at,
         "updated_at": plan.updated_at,
         "items": [_item(item) for item in plan.items.all()],
+        # Oldest first: the plan as it was after each change (prescriptions.history).
+        "versions": [_plan_version(version) for version in plan.versions.all()],
     }
 
 
@@ -173,10 +210,17 @@ def patient_data(patient: Patient, *, clinical_notes: bool = False) -> dict[str,
                 queryset=PlanItem.with_ended.select_related("exercise").order_by(
                     F("ended_on").desc(nulls_first=True), "order"
                 ),
-            )
+            ),
+        )
+        .prefetch_related(
+            Prefetch(
+                "versions",
+                queryset=PlanVersion.objects.select_related("changed_by").order_by("pk"),
+            ),
         )
         .order_by("start_date", "pk")
     )
+    profile_versions = PatientVersion.objects.filter(patient=patient).select_related("changed_by")
     sessions = list(
         SessionLog.objects.filter(plan__patient=patient)
         .prefetch_related(
@@ -198,6 +242,10 @@ def patient_data(patient: Patient, *, clinical_notes: bool = False) -> dict[str,
         "schema": SCHEMA,
         "exported_at": timezone.now(),
         "profile": _profile(patient, clinical_notes=clinical_notes),
+        "profile_versions": [
+            _profile_version(version, clinical_notes=clinical_notes)
+            for version in profile_versions.order_by("pk")
+        ],
         "plans": [_plan(plan) for plan in plans],
         "sessions": [_session(session) for session in sessions],
         "questionnaires": [_questionnaire(response) for response in questionnaires],

@@ -22,6 +22,7 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models
 from django.db.models import F, Q
 from django.templatetags.static import static
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic.bidi import isolate
@@ -733,6 +734,17 @@ class Plan(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Written only by prescriptions.history (see PlanVersion.in_force_from).
+    current_since = models.DateField(
+        _("current version since"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "The day the plan as it is now took effect; empty if it has not changed "
+            "since the day it was created."
+        ),
+    )
 
     objects = ScopedManager.from_queryset(PlanQuerySet)()
 
@@ -1506,3 +1518,95 @@ class DoseDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_decision_display()}: {self.change}"
+
+
+class PlanVersionQuerySet(ScopedQuerySet["PlanVersion"]):
+    clinic_path = "plan__patient__clinic"
+
+
+class PlanVersion(models.Model):
+    """The whole plan, with every current exercise and its dose, after one change.
+
+    Written only by prescriptions.history. `data` holds everything shown on the
+    History page and in the export; the columns are what adherence reads for the
+    days this version was in force: from `in_force_from` (empty: since before the
+    plan's first day) to `in_force_until` (empty: the newest version, which is
+    the plan as it is now). A version replaced on the day it was written is in
+    force on no day (until before from): a day counts with the plan as it was at
+    the end of that day.
+    """
+
+    plan = models.ForeignKey(
+        Plan, on_delete=models.CASCADE, related_name="versions", verbose_name=_("plan")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    recorded_on = models.DateField(_("recorded on"), help_text=_("The clinic's day."))
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    in_force_from = models.DateField(_("in force from"), null=True, blank=True)
+    in_force_until = models.DateField(_("in force until"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Plan.Status)
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    times_per_day = models.PositiveSmallIntegerField(_("sessions a day"))
+    days_per_week = models.PositiveSmallIntegerField(_("days a week"))
+    revision = models.PositiveIntegerField(_("revision"))
+    data = models.JSONField(_("plan as it was"))
+
+    objects = ScopedManager.from_queryset(PlanVersionQuerySet)()
+
+    class Meta:
+        verbose_name = _("plan version")
+        verbose_name_plural = _("plan versions")
+        ordering = ["-recorded_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan"],
+                condition=Q(in_force_until=None),
+                name="planversion_one_newest",
+                violation_error_message=_("A plan has one newest version."),
+            ),
+        ]
+        indexes = [models.Index(fields=["plan", "in_force_until"])]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id} @ {self.recorded_at:%Y-%m-%d %H:%M}"
+
+
+class PatientVersionQuerySet(ScopedQuerySet["PatientVersion"]):
+    clinic_path = "patient__clinic"
+
+
+class PatientVersion(models.Model):
+    """A patient's record as it was after one change. Written only by prescriptions.history."""
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="versions", verbose_name=_("patient")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    recorded_on = models.DateField(_("recorded on"), help_text=_("The clinic's day."))
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    data = models.JSONField(_("record as it was"))
+
+    objects = ScopedManager.from_queryset(PatientVersionQuerySet)()
+
+    class Meta:
+        verbose_name = _("patient record version")
+        verbose_name_plural = _("patient record versions")
+        ordering = ["-recorded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} @ {self.recorded_at:%Y-%m-%d %H:%M}"

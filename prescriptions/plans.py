@@ -13,6 +13,7 @@ from django.db.models import F
 from django.utils.text import slugify
 
 from clinic.models import Clinic, Patient, Therapist
+from prescriptions import history
 from prescriptions.models import (
     DOSAGE_FIELD_NAMES,
     ExerciseLog,
@@ -36,6 +37,7 @@ def bump_revision(plan: Plan) -> None:
     """Mark the plan's content as changed: handouts key on the revision."""
     Plan.objects.filter(pk=plan.pk).update(revision=F("revision") + 1)
     plan.refresh_from_db(fields=["revision", "updated_at"])
+    history.plan_changed(plan)
 
 
 @transaction.atomic
@@ -56,6 +58,7 @@ def duplicate_plan(plan: Plan, *, therapist: Therapist | None = None) -> Plan:
     items = list(plan.items.order_by("order"))
     copy.check_exercise_count(len(items))
     PlanItem.objects.bulk_create(PlanItem(plan=copy, **_item_values(item)) for item in items)
+    history.plan_changed(copy)
     return copy
 
 
@@ -142,6 +145,7 @@ def copy_template_items(
     PlanItem.objects.bulk_create(
         PlanItem(plan=plan, **values) for values in starting_values(items, words)
     )
+    history.plan_changed(plan)
 
 
 def remove_items(plan: Plan, item_ids: Iterable[int]) -> None:
@@ -166,6 +170,7 @@ def remove_items(plan: Plan, item_ids: Iterable[int]) -> None:
 
 
 @transaction.atomic
+@history.batch()
 def move_to_next_phase(plan: Plan) -> TemplatePhase:
     """Give the plan the exercises of its protocol's next phase, as a new revision.
 
@@ -236,10 +241,14 @@ def set_status(plans: Iterable[Plan], status: Plan.Status) -> list[Plan]:
         Plan.objects.filter(pk__in=[p.pk for p in changed]).update(
             status=status, revision=F("revision") + 1
         )
+        with history.batch():
+            for plan in changed:
+                history.plan_changed(plan)
     return changed
 
 
 @transaction.atomic
+@history.batch()
 def renumber(items: Sequence[ItemFields], model: type[PlanItem] | type[TemplateItem]) -> None:
     """Save items in their new order without tripping the unique (parent, order) constraint.
 
@@ -253,3 +262,5 @@ def renumber(items: Sequence[ItemFields], model: type[PlanItem] | type[TemplateI
     model.objects.filter(**{parent_field: parent_id}).update(order=F("order") + 10_000)
     for item in items:
         item.save()
+    if model is PlanItem:
+        history.plan_changed(parent_id)

@@ -20,6 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from clinic import two_factor
 from clinic.models import Clinic, Patient, Therapist, User
 from clinic.scoping import unscoped
+from prescriptions import history
 from prescriptions.models import (
     Exercise,
     OutcomeMeasure,
@@ -112,9 +113,12 @@ def make_plan(
     kw.setdefault("title", "Hamstring rehabilitation")
     kw.setdefault("start_date", datetime.date(2026, 11, 1))
     kw.setdefault("status", Plan.Status.ACTIVE)
-    plan = Plan.objects.create(patient=patient, therapist=therapist, **kw)
-    for order, exercise in enumerate(exercises or [], start=1):
-        PlanItem.objects.create(plan=plan, exercise=exercise, order=order, **exercise.dosage_dict())
+    with history.batch():
+        plan = Plan.objects.create(patient=patient, therapist=therapist, **kw)
+        for order, exercise in enumerate(exercises or [], start=1):
+            PlanItem.objects.create(
+                plan=plan, exercise=exercise, order=order, **exercise.dosage_dict()
+            )
     return plan
 
 

@@ -18,7 +18,7 @@ from django.utils.translation import ngettext_lazy
 
 from clinic import audit
 from clinic.models import therapist_for
-from prescriptions import plans
+from prescriptions import history, plans
 from prescriptions.admin.adherence import PlanAdherenceAdminMixin
 from prescriptions.admin.builder import PlanBuilderAdminMixin
 from prescriptions.admin.handouts import PlanHandoutAdminMixin
@@ -222,6 +222,17 @@ class PlanAdmin(
     def exercise_count(self, obj: Any) -> int:
         count: int = obj.n_items  # annotated by get_queryset
         return count
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # The plan and its exercise rows, saved together, are one version.
+        with history.batch():
+            return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is PlanItem:

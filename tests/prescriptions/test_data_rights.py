@@ -18,7 +18,7 @@ from django.urls import reverse
 from clinic.models import AuditEntry, Patient, PortalInvitation, User
 from clinic.scoping import scope, unscoped
 from prescriptions.handouts import handout_bytes
-from prescriptions.models import Handout, Plan, SessionLog
+from prescriptions.models import Handout, PatientVersion, Plan, PlanVersion, SessionLog
 from prescriptions.recording import record_session
 from tests import factories
 from tests.conftest import login
@@ -29,6 +29,9 @@ NAME = ("Zebedee", "Quillfeather")
 EMAIL = "zebedee.quillfeather@example.org"
 COMMENT = "Xylophone-shaped cramp behind my left knee"
 NOTE = "Marathon runner; prefers mornings; Quillfeather-note"
+# Held only by the versions of the record and the plan once they are changed.
+OLD_PHONE = "0777 913 5522"
+OLD_TITLE = "Wombat-stairs programme"
 
 
 @pytest.fixture(autouse=True)
@@ -106,7 +109,8 @@ class TestPortalExport:
         login(client, patient)
         log_session(plan, 6)
         client.get(reverse("portal:my_data"))  # renews the session (clinic.sessions)
-        with django_assert_num_queries(11) as few:
+        # 13: the plans' versions and the record's versions are one query each.
+        with django_assert_num_queries(13) as few:
             client.get(reverse("portal:my_data"))
         for days_ago in range(5):
             log_session(plan, days_ago)
@@ -207,11 +211,19 @@ class TestErasure:
     ):
         first, last = NAME
         victim = factories.make_patient(
-            clinic, therapist, with_login=True, first_name=first, last_name=last, email=EMAIL
+            clinic,
+            therapist,
+            with_login=True,
+            first_name=first,
+            last_name=last,
+            email=EMAIL,
+            phone=OLD_PHONE,
         )
         with scope(clinic):
             Patient.objects.filter(pk=victim.pk).update(notes=NOTE)
-        plan = factories.make_plan(victim, therapist, [shared_exercise], title="Knee plan")
+        plan = factories.make_plan(victim, therapist, [shared_exercise], title=OLD_TITLE)
+        plan.title = "Knee plan"
+        plan.save()
         log_session(plan, 0, comment=COMMENT)
         with scope(clinic):
             handout_bytes(plan)  # a stored PDF (in the database, by default)
@@ -239,9 +251,16 @@ class TestErasure:
         data.pop("user", None)
         edited = client.post(reverse("admin:clinic_patient_change", args=[victim.pk]), data)
         assert edited.status_code == 302, edited.context["errors"]
-        traces = [first, last, EMAIL, COMMENT, NOTE]
+        traces = [first, last, EMAIL, COMMENT, NOTE, OLD_PHONE, OLD_TITLE]
         before = full_dump()
         assert all(trace.lower() in before for trace in traces)  # the search can find them
+        with scope(clinic):
+            # The old phone number and title are in the versions only.
+            victim.refresh_from_db()
+            plan.refresh_from_db()
+            assert (victim.phone, plan.title) == ("0123 456", "Knee plan")
+            assert PatientVersion.objects.filter(data__phone=OLD_PHONE).exists()
+            assert PlanVersion.objects.filter(data__title=OLD_TITLE).exists()
         trail_before = len(audit_entries(patient_id=victim.pk))
         assert trail_before >= 4
 
