@@ -19,13 +19,20 @@ Sessions due
     "sessions done").
 
 When a plan counts
-    Only days between the plan's start date and its end date (or open-ended),
-    and only in the period asked about. An *active* plan counts. A *draft* or
-    *paused* plan has nothing due: Rehabit keeps no history of status changes,
-    so a plan that is paused today is treated as paused for the whole period
-    (its logs still appear in history and charts). A *completed* plan counts up
-    to its end date; if it has none, nothing is due, because we cannot tell
-    when it stopped. A plan without exercises has nothing due.
+    Each day counts by the plan as it was that day: its status, dates and
+    exercises with their doses in the version in force (prescriptions.history;
+    a change counts from the clinic's day it was made, so a plan paused on the
+    10th has nothing due from the 10th, and an exercise added on day 14 is due
+    from day 14). Only days between the start date and the end date the plan
+    had then (or open-ended), and only in the period asked about. An *active*
+    plan counts. A *draft* or *paused* plan has nothing due (sessions logged
+    while it was paused still appear in history and charts, and count like
+    sessions on a day off). A *completed* plan counts up to its end date; if it
+    has none, nothing is due, because we cannot tell when it stopped. A plan
+    without exercises has nothing due. An exercise ended by a change of phase
+    (PlanItem.ended_on) is due until the day before it ended. Plans that have
+    not changed since before the period (Plan.current_since) are counted from
+    the plan itself, without reading a version.
 
 Sessions done
     A session is done when the patient recorded it (one SessionLog per plan,
@@ -50,8 +57,9 @@ Adherence
     perfectly adherent daily patient shows 6/7 (85 %).
 
 Per exercise
-    The same, using the exercise's own "times a day" and "days a week", counting
-    sessions in which the patient ticked at least one set of it (either side).
+    The same, using the exercise's own "times a day" and "days a week" as they
+    were each day, on the days the plan held it, counting sessions in which the
+    patient ticked at least one set of it (either side).
 
 Streak
     Consecutive days, ending today (or yesterday if nothing is logged yet
@@ -83,10 +91,9 @@ import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from django.db.models import (
-    Case,
     Count,
     DateField,
     Exists,
@@ -101,7 +108,6 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
-    When,
     Window,
 )
 from django.db.models.expressions import Combinable, Expression, ExpressionWrapper
@@ -117,6 +123,7 @@ from prescriptions.models import (
     ItemFields,
     Plan,
     PlanItem,
+    PlanVersion,
     QuestionnaireResponse,
     SessionLog,
     Side,
@@ -301,13 +308,119 @@ def summarise(records: Sequence[DayRecord]) -> Period:
     )
 
 
-def counting_end(plan: Plan) -> datetime.date | None:
-    """The last day on which the plan can have sessions due, or None if it has none."""
+class _StatusAndDates(Protocol):
+    @property
+    def status(self) -> str: ...
+    @property
+    def start_date(self) -> datetime.date: ...
+    @property
+    def end_date(self) -> datetime.date | None: ...
+
+
+def counting_end(plan: _StatusAndDates) -> datetime.date | None:
+    """The last day on which the plan (or a version of it) can have sessions due,
+    or None if it has none."""
     if plan.status == Plan.Status.ACTIVE:
         return plan.end_date or datetime.date.max
     if plan.status == Plan.Status.COMPLETED:
         return plan.end_date
     return None
+
+
+# ---------------------------------------------------------------------------
+# The plan as it was on each day (prescriptions.history)
+
+
+@dataclass(frozen=True)
+class Dose:
+    """An exercise's frequency and sets, as they were in a version of the plan."""
+
+    times_per_day: int
+    days_per_week: int
+    sets: int
+
+
+@dataclass(frozen=True)
+class PlanState:
+    """The plan as it was over some days: the plan itself, or one of its versions."""
+
+    status: str
+    start_date: datetime.date
+    end_date: datetime.date | None
+    times_per_day: int
+    days_per_week: int
+    items: dict[int, Dose]
+
+    def inside(self, day: datetime.date) -> bool:
+        return self.start_date <= day and (self.end_date is None or day <= self.end_date)
+
+
+@dataclass(frozen=True)
+class Span:
+    """The days `first`..`last` on which `state` was the plan in force."""
+
+    state: PlanState
+    first: datetime.date
+    last: datetime.date
+
+
+def _current_state(plan: Plan, items: Sequence[PlanItem]) -> PlanState:
+    current = [item for item in items if item.ended_on is None]
+    return PlanState(
+        status=plan.status,
+        start_date=plan.start_date,
+        end_date=plan.end_date,
+        times_per_day=sessions_per_day(current),
+        days_per_week=days_per_week(current),
+        # Ended rows keep their dose here: each is due until the day before it ended.
+        items={item.pk: Dose(item.times_per_day, item.days_per_week, item.sets) for item in items},
+    )
+
+
+def _version_state(version: PlanVersion) -> PlanState:
+    return PlanState(
+        status=version.status,
+        start_date=version.start_date,
+        end_date=version.end_date,
+        times_per_day=version.times_per_day,
+        days_per_week=version.days_per_week,
+        items={
+            row["id"]: Dose(row["times_per_day"], row["days_per_week"], row["sets"])
+            for row in version.data.get("items", [])
+        },
+    )
+
+
+def plan_spans(
+    plan: Plan, items: Sequence[PlanItem], start: datetime.date, end: datetime.date
+) -> list[Span]:
+    """The plan as it was in force over start..end, oldest first.
+
+    A plan that has not changed since before `start` (Plan.current_since) is one
+    span, the plan itself, and no version is read. Otherwise one query reads the
+    versions in force before `current_since`. `items` are the plan's current rows.
+    """
+    current = _current_state(plan, items)
+    since = plan.current_since
+    if since is None or since <= start:
+        return [Span(current, datetime.date.min, datetime.date.max)]
+    versions = PlanVersion.objects.filter(
+        Q(in_force_from=None) | Q(in_force_from__lte=end),
+        plan=plan,
+        in_force_until__gte=start,
+    ).order_by("pk")
+    spans = [
+        Span(_version_state(v), v.in_force_from or datetime.date.min, v.in_force_until)
+        for v in versions
+        if v.in_force_until is not None
+        and (v.in_force_from or datetime.date.min) <= v.in_force_until
+    ]
+    spans.append(Span(current, since, datetime.date.max))
+    return spans
+
+
+def _span_on(spans: Sequence[Span], day: datetime.date) -> Span | None:
+    return next((span for span in spans if span.first <= day <= span.last), None)
 
 
 # ---------------------------------------------------------------------------
@@ -347,39 +460,6 @@ def _int(expression: Combinable) -> ExpressionWrapper[Combinable]:
     return ExpressionWrapper(expression, output_field=IntegerField())
 
 
-def _counted_plans() -> Q:
-    return Q(status=Plan.Status.ACTIVE) | Q(status=Plan.Status.COMPLETED, end_date__isnull=False)
-
-
-def _window(
-    start: datetime.date, end: datetime.date, ref: type[F] = F
-) -> tuple[Expression, Expression]:
-    """The plan's days inside start..end, as (first, last) expressions."""
-    lo = Greatest(ref("start_date"), _date(start), output_field=DateField())
-    hi = Least(
-        Coalesce(ref("end_date"), _date(end), output_field=DateField()),
-        _date(end),
-        output_field=DateField(),
-    )
-    return lo, hi
-
-
-def _due_expression(
-    start: datetime.date, end: datetime.date, times: Combinable, days: Combinable
-) -> Expression:
-    """Sessions due for a plan (or item) row in start..end; `times`/`days` per day/week."""
-    lo, hi = _window(start, end)
-    k0 = DaysBetween(F("start_date"), lo)
-    k1 = DaysBetween(F("start_date"), hi)
-    week = DAYS_PER_WEEK
-    due = _int(((k1 + 1) * days + (week - 1)) / week - (k0 * days + (week - 1)) / week)
-    return Case(
-        When(GreaterThanOrEqual(DaysBetween(lo, hi), 0), then=_int(due * times)),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-
-
 def _plan_item_max(field: str, default: int) -> Coalesce:
     items = PlanItem.objects.filter(plan=OuterRef("pk")).order_by(f"-{field}").values(field)
     return Coalesce(Subquery(items[:1]), default)
@@ -397,32 +477,10 @@ def plan_days_per_week() -> Coalesce:
 
 def annotate_plans(qs: QuerySet[Plan], start: datetime.date, end: datetime.date) -> QuerySet[Plan]:
     """Add `adh_prescribed` and `adh_completed` (capped) for the period start..end."""
-    qs = qs.annotate(adh_times=plan_sessions_per_day(), adh_days=plan_days_per_week())
-    lo, hi = _window(start, end, OuterRef)
-    logs = (
-        SessionLog.objects.filter(
-            plan=OuterRef("pk"),
-            date__gte=lo,
-            date__lte=hi,
-            session_number__lte=OuterRef("adh_times"),
-        )
-        .order_by()
-        .values("plan")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    prescribed = Case(
-        When(
-            _counted_plans(),
-            then=_due_expression(start, end, F("adh_times"), F("adh_days")),
-        ),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-    return qs.annotate(adh_prescribed=prescribed).annotate(
-        adh_completed=Least(
-            Coalesce(Subquery(logs), 0), F("adh_prescribed"), output_field=IntegerField()
-        )
+    pk = F("pk")
+    return qs.annotate(
+        adh_prescribed=PlanSessions(pk, "prescribed", start, end),
+        adh_completed=PlanSessions(pk, "completed", start, end),
     )
 
 
@@ -447,7 +505,8 @@ def plan_adherence(plan: Plan, start: datetime.date, end: datetime.date) -> Adhe
 
 
 def day_by_day(plan: Plan, start: datetime.date, end: datetime.date) -> list[DayRecord]:
-    """Each day of start..end with its due and done sessions. Two queries.
+    """Each day of start..end with its due and done sessions, by the plan as it was
+    that day. Two queries (three when the plan changed during the period).
 
     `done` counts the sessions that day up to the prescribed number a day; on a
     plan with fewer than 7 days a week it may be above `due` (the patient chose
@@ -455,23 +514,29 @@ def day_by_day(plan: Plan, start: datetime.date, end: datetime.date) -> list[Day
     """
     if end < start:
         return []
-    items = plan.items.all()
-    times, days = sessions_per_day(items), days_per_week(items)
-    done_by_date = dict(
-        SessionLog.objects.filter(plan=plan, date__range=(start, end), session_number__lte=times)
+    spans = plan_spans(plan, list(plan.items.all()), start, end)
+    most = max(span.state.times_per_day for span in spans)
+    logged: dict[datetime.date, list[int]] = {}
+    for date, number in (
+        SessionLog.objects.filter(plan=plan, date__range=(start, end), session_number__lte=most)
         .order_by()
-        .values("date")
-        .annotate(n=Count("pk"))
-        .values_list("date", "n")
-    )
-    last = counting_end(plan)
+        .values_list("date", "session_number")
+    ):
+        logged.setdefault(date, []).append(number)
     records = []
     day = start
     while day <= end:
-        counted = last is not None and plan.start_date <= day <= last
-        due = due_days(plan.start_date, day, day, days) * times if counted else 0
-        inside = plan.start_date <= day and (plan.end_date is None or day <= plan.end_date)
-        records.append(DayRecord(day, due, done_by_date.get(day, 0) if inside else 0))
+        due = done = 0
+        span = _span_on(spans, day)
+        if span is not None:
+            state = span.state
+            last = counting_end(state)
+            if last is not None and state.start_date <= day <= last:
+                due = due_days(state.start_date, day, day, state.days_per_week)
+                due *= state.times_per_day
+            if state.inside(day):
+                done = sum(1 for n in logged.get(day, ()) if n <= state.times_per_day)
+        records.append(DayRecord(day, due, done))
         day += datetime.timedelta(days=1)
     return records
 
@@ -482,7 +547,12 @@ def exercise_adherence(
     """Per exercise of the plan, using each exercise's own dosage. One query.
 
     With `include_ended`, also the exercises a change of phase ended (after the
-    current ones, latest first), each due only until the day before it ended."""
+    current ones, latest first), each due only until the day before it ended.
+
+    For a plan that changed during the period, each exercise counts by its dose
+    in the plan as it was each day (three queries, see _exercise_adherence_by_day)."""
+    if plan.current_since is not None and plan.current_since > start:
+        return _exercise_adherence_by_day(plan, start, end, include_ended=include_ended)
     plan_lo = Greatest(OuterRef("plan__start_date"), _date(start), output_field=DateField())
     plan_hi = Least(
         Coalesce(OuterRef("plan__end_date"), _date(end), output_field=DateField()),
@@ -545,6 +615,80 @@ def exercise_adherence(
     return result
 
 
+def _plan_rows(plan: Plan, *, include_ended: bool) -> list[PlanItem]:
+    manager = PlanItem.with_ended if include_ended else PlanItem.objects
+    return list(
+        manager.filter(plan=plan)
+        .select_related("exercise")
+        .order_by(F("ended_on").desc(nulls_first=True), "order")
+    )
+
+
+def _exercise_adherence_by_day(
+    plan: Plan, start: datetime.date, end: datetime.date, *, include_ended: bool = False
+) -> list[ExerciseAdherence]:
+    """exercise_adherence() day by day, each day by the plan as it was then: an
+    exercise is due on the days a version in force held it, with that version's
+    dose, and a set logged counts on those days up to its "times a day" then.
+    For a plan that never changed this gives exactly the figures of the one-query
+    path (the property tests compare the two)."""
+    items = _plan_rows(plan, include_ended=include_ended)
+    spans = plan_spans(plan, items, start, end)
+    logs: dict[int, list[tuple[datetime.date, int, int, int | None, int | None]]] = {}
+    for item_id, date, number, done, left, right in (
+        ExerciseLog.objects.filter(item__plan=plan, session__date__range=(start, end))
+        .order_by()
+        .values_list(
+            "item_id",
+            "session__date",
+            "session__session_number",
+            "sets_done",
+            "sets_left",
+            "sets_right",
+        )
+    ):
+        logs.setdefault(item_id, []).append((date, number, done, left, right))
+    result = []
+    for item in items:
+        prescribed = sets_prescribed = 0
+        for span in spans:
+            dose = span.state.items.get(item.pk)
+            last = counting_end(span.state)
+            if dose is None or last is None:
+                continue
+            hi = min(end, span.last, last)
+            if item.ended_on is not None:
+                hi = min(hi, item.ended_on - datetime.timedelta(days=1))
+            lo = max(start, span.first, span.state.start_date)
+            due = due_days(span.state.start_date, lo, hi, dose.days_per_week) * dose.times_per_day
+            prescribed += due
+            sets_prescribed += due * dose.sets
+        done = sets = left_total = right_total = 0
+        for date, number, sets_done, left, right in logs.get(item.pk, ()):
+            on = _span_on(spans, date)
+            dose = on.state.items.get(item.pk) if on is not None else None
+            if on is None or dose is None or not on.state.inside(date):
+                continue
+            if number > dose.times_per_day:
+                continue
+            sets += sets_done
+            left_total += left or 0
+            right_total += right or 0
+            done += sets_done > 0 or (left or 0) > 0 or (right or 0) > 0
+        per_side = item.side == Side.EACH
+        result.append(
+            ExerciseAdherence(
+                item,
+                Adherence.of(done, prescribed),
+                sets_prescribed=sets_prescribed,
+                sets_done=sets,
+                sets_left=left_total if per_side else None,
+                sets_right=right_total if per_side else None,
+            )
+        )
+    return result
+
+
 # ---------------------------------------------------------------------------
 # Patients
 
@@ -554,32 +698,50 @@ class PatientSessions(Func):
 
     Summing per-plan figures over plans needs an aggregate of aggregates (each
     plan's sessions a day is the highest of its items), which the ORM can only
-    express with many repeated correlated subqueries. This is the same
-    arithmetic as annotate_plans() in one correlated subquery per figure: plans
-    joined with their items and grouped per plan, then summed. The dates are
-    query parameters; the patient reference is a compiled expression, so table
-    aliases stay right when the queryset is nested in another query. Tables and
-    columns are named from the models' _meta. Being raw SQL, the subquery carries
-    no clinic scope of its own: it only reads the plans of the patient row it is
-    correlated with, which the outer (scoped) query has already chosen.
+    express with many repeated correlated subqueries. This is one correlated
+    subquery per figure: the spans of days each plan was in force as it was
+    (the plan itself with its current items, grouped per plan, from
+    `current_since`; and before that day, its versions), each span's sessions
+    due and logged, summed per plan with the done count capped at the due, then
+    summed. Plans that never changed read no version. The same rules as
+    day_by_day(), which the property tests check it against.
+
+    The dates are query parameters; the owner reference is a compiled
+    expression, so table aliases stay right when the queryset is nested in
+    another query. Tables and columns are named from the models' _meta. Being
+    raw SQL, the subquery carries no clinic scope of its own: it only reads the
+    plans of the row it is correlated with, which the outer (scoped) query has
+    already chosen.
     """
 
     arity = 1
     output_field = IntegerField()
     KINDS = ("prescribed", "completed", "percent")
+    # The Plan field the reference is compared with.
+    owner: ClassVar[str] = "patient"
 
-    def __init__(self, patient: Any, kind: str, start: datetime.date, end: datetime.date) -> None:
+    def __init__(self, owner: Any, kind: str, start: datetime.date, end: datetime.date) -> None:
         if kind not in self.KINDS:
             raise ValueError(f"kind must be one of {self.KINDS}")
         self.kind, self.start, self.end = kind, start, end
-        super().__init__(patient)
+        super().__init__(owner)
 
     def as_sql(  # type: ignore[override]
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
     ) -> Any:
         sqlite = connection.vendor == "sqlite"
-        patient_sql, params = compiler.compile(self.source_expressions[0])
-        start = end = "%s"
+        owner_sql, owner_params = compiler.compile(self.source_expressions[0])
+        params: list[Any] = []
+
+        # Placeholders are written in the order they appear in the final text.
+        def date(value: datetime.date) -> str:
+            params.append(value)
+            return "%s" if sqlite else "%s::date"
+
+        def owner() -> str:
+            params.extend(owner_params)
+            return str(owner_sql)
+
         if sqlite:
             greatest, least = "MAX", "MIN"
 
@@ -587,35 +749,75 @@ class PatientSessions(Func):
                 return f"CAST(ROUND(julianday({b}) - julianday({a})) AS INTEGER)"
         else:
             greatest, least = "GREATEST", "LEAST"
-            start = end = "%s::date"
 
             def days(a: str, b: str) -> str:
                 return f"({b}::date - {a}::date)"
 
         q = connection.ops.quote_name
-        plan_t, item_t, log_t = (q(m._meta.db_table) for m in (Plan, PlanItem, SessionLog))
+        tables = (Plan, PlanItem, SessionLog, PlanVersion)
+        plan_t, item_t, log_t, version_t = (q(m._meta.db_table) for m in tables)
 
-        def col(model: type[Plan | PlanItem | SessionLog], name: str) -> str:
+        def col(model: type[Plan | PlanItem | SessionLog | PlanVersion], name: str) -> str:
             field = model._meta.get_field(name)
             assert isinstance(field, Field) and field.column
             return q(field.column)
 
         p_id, p_start, p_end = col(Plan, "id"), col(Plan, "start_date"), col(Plan, "end_date")
-        p_status, p_patient = col(Plan, "status"), col(Plan, "patient")
+        p_status, p_owner = col(Plan, "status"), col(Plan, self.owner)
+        p_since = col(Plan, "current_since")
         i_plan, i_times = col(PlanItem, "plan"), col(PlanItem, "times_per_day")
-        i_days = col(PlanItem, "days_per_week")
+        i_days, i_ended = col(PlanItem, "days_per_week"), col(PlanItem, "ended_on")
         l_plan, l_date = col(SessionLog, "plan"), col(SessionLog, "date")
         l_session = col(SessionLog, "session_number")
+        v_plan, v_status = col(PlanVersion, "plan"), col(PlanVersion, "status")
+        v_start, v_end = col(PlanVersion, "start_date"), col(PlanVersion, "end_date")
+        v_from, v_until = col(PlanVersion, "in_force_from"), col(PlanVersion, "in_force_until")
+        v_times, v_days = col(PlanVersion, "times_per_day"), col(PlanVersion, "days_per_week")
+
+        def counts(status: str, end: str) -> str:
+            return (
+                f"({status} = '{Plan.Status.ACTIVE}'"
+                f" OR ({status} = '{Plan.Status.COMPLETED}' AND {end} IS NOT NULL))"
+            )
 
         k0, k1 = days("g.s", "g.lo"), days("g.s", "g.hi")
         week = DAYS_PER_WEEK
         due = (
-            f"CASE WHEN g.hi >= g.lo THEN ((({k1} + 1) * g.d + {week - 1}) / {week}"
+            f"CASE WHEN g.c = 1 AND g.hi >= g.lo THEN ((({k1} + 1) * g.d + {week - 1}) / {week}"
             f" - ({k0} * g.d + {week - 1}) / {week}) * g.t ELSE 0 END"
         )
-        done = (
+        logged = (
             f"(SELECT COUNT(*) FROM {log_t} l WHERE l.{l_plan} = g.id"  # noqa: S608
             f" AND l.{l_date} >= g.lo AND l.{l_date} <= g.hi AND l.{l_session} <= g.t)"
+        )
+        # The plan as it is now, from current_since (or its first day). A plan that
+        # does not count now and never changed has nothing due and is left out.
+        current = (
+            f"SELECT p.{p_id} AS id, p.{p_start} AS s,"  # noqa: S608
+            f" {greatest}(p.{p_start}, {date(self.start)}, COALESCE(p.{p_since}, p.{p_start}))"
+            f" AS lo,"
+            f" {least}(COALESCE(p.{p_end}, {date(self.end)}), {date(self.end)}) AS hi,"
+            f" COALESCE(MAX(i.{i_times}), 1) AS t, COALESCE(MAX(i.{i_days}), 0) AS d,"
+            f" CASE WHEN {counts(f'p.{p_status}', f'p.{p_end}')} THEN 1 ELSE 0 END AS c"
+            f" FROM {plan_t} p"
+            f" LEFT JOIN {item_t} i ON i.{i_plan} = p.{p_id} AND i.{i_ended} IS NULL"
+            f" WHERE p.{p_owner} = {owner()}"
+            f" AND ({counts(f'p.{p_status}', f'p.{p_end}')}"
+            f" OR p.{p_since} > {date(self.start)})"
+            f" GROUP BY p.{p_id}, p.{p_start}, p.{p_end}, p.{p_since}, p.{p_status}"
+        )
+        # Before current_since: each version on the days it was in force.
+        earlier = (
+            f"SELECT v.{v_plan} AS id, v.{v_start} AS s,"  # noqa: S608
+            f" {greatest}(v.{v_start}, {date(self.start)}, COALESCE(v.{v_from}, v.{v_start}))"
+            f" AS lo,"
+            f" {least}(COALESCE(v.{v_end}, {date(self.end)}), {date(self.end)}, v.{v_until})"
+            f" AS hi,"
+            f" v.{v_times} AS t, v.{v_days} AS d,"
+            f" CASE WHEN {counts(f'v.{v_status}', f'v.{v_end}')} THEN 1 ELSE 0 END AS c"
+            f" FROM {version_t} v INNER JOIN {plan_t} p ON p.{p_id} = v.{v_plan}"
+            f" WHERE p.{p_owner} = {owner()}"
+            f" AND p.{p_since} > {date(self.start)} AND v.{v_until} >= {date(self.start)}"
         )
         # PostgreSQL sums integers into bigint or numeric: cast back, so that the
         # percent is integer division (rounded down) as in percent().
@@ -625,24 +827,22 @@ class PatientSessions(Func):
             "completed": f"COALESCE({done_sum}, 0)",
             "percent": f"CASE WHEN {due_sum} > 0 THEN {done_sum} * 100 / {due_sum} END",
         }[self.kind]
+        plan_due, plan_logged = "CAST(SUM(y.due) AS INTEGER)", "CAST(SUM(y.logged) AS INTEGER)"
         # Only our own identifiers go into the text; the dates are parameters.
         sql = (
             f"(SELECT {result} FROM ("  # noqa: S608
-            f"SELECT y.due, CAST({least}(y.logged, y.due) AS INTEGER) AS done FROM ("
-            f"SELECT {due} AS due, {done} AS logged FROM ("
-            f"SELECT p.{p_id} AS id, p.{p_start} AS s,"
-            f" {greatest}(p.{p_start}, {start}) AS lo,"
-            f" {least}(COALESCE(p.{p_end}, {end}), {end}) AS hi,"
-            f" MAX(i.{i_times}) AS t, MAX(i.{i_days}) AS d"
-            f" FROM {plan_t} p"
-            f" INNER JOIN {item_t} i ON i.{i_plan} = p.{p_id}"
-            f" WHERE p.{p_patient} = {patient_sql}"
-            f" AND (p.{p_status} = '{Plan.Status.ACTIVE}'"
-            f" OR (p.{p_status} = '{Plan.Status.COMPLETED}' AND p.{p_end} IS NOT NULL))"
-            f" GROUP BY p.{p_id}, p.{p_start}, p.{p_end}"
-            ") g) y) x)"
+            f"SELECT {plan_due} AS due, {least}({plan_logged}, {plan_due}) AS done FROM ("
+            f"SELECT g.id AS id, {due} AS due, {logged} AS logged FROM ("
+            f"{current} UNION ALL {earlier}"
+            ") g) y GROUP BY y.id) x)"
         )
-        return sql, [self.start, self.end, self.end, *params]
+        return sql, params
+
+
+class PlanSessions(PatientSessions):
+    """PatientSessions for one plan: the reference is the plan's id."""
+
+    owner = "id"
 
 
 def _latest(logs: QuerySet[SessionLog], field_name: str, today: datetime.date) -> Coalesce:

@@ -6,11 +6,13 @@ clinic's scope should guard, while the code under test still is.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
+from unittest import mock
 
 from django.contrib.auth.models import Group
 from django.test import Client
@@ -165,3 +167,12 @@ def sign_in_staff(client: Client, user: User) -> Client:
     if user.is_superuser or (therapist is not None and therapist.clinic.require_staff_two_factor):
         verify_second_factor(client, user)
     return client
+
+
+@contextlib.contextmanager
+def on_day(day: datetime.date) -> Iterator[None]:
+    """The clock at noon (UTC) on `day`, so that a clinic's today is `day`: the
+    version history (prescriptions.history) dates its versions by it."""
+    noon = datetime.datetime.combine(day, datetime.time(12), tzinfo=datetime.UTC)
+    with mock.patch("django.utils.timezone.now", return_value=noon):
+        yield

@@ -30,7 +30,7 @@ from clinic.scoping import scope, unscoped
 from portal.forms import SessionForm
 from prescriptions import adherence, handouts, models
 from prescriptions.adherence import Adherence
-from prescriptions.models import Exercise, ExerciseLog, Plan, PlanItem, SessionLog
+from prescriptions.models import Exercise, ExerciseLog, Plan, PlanItem, PlanVersion, SessionLog
 from prescriptions.recording import record_session
 from tests import factories
 from tests.conftest import login
@@ -300,7 +300,12 @@ def test_the_portal_form_and_record_session_say_the_same(
 
 
 def test_the_raw_adherence_sql_names_tables_from_the_models(patient, monkeypatch):
-    renamed = {Plan: "renamed_plan", PlanItem: "renamed_planitem", SessionLog: "renamed_log"}
+    renamed = {
+        Plan: "renamed_plan",
+        PlanItem: "renamed_planitem",
+        SessionLog: "renamed_log",
+        PlanVersion: "renamed_planversion",
+    }
     for model, table in renamed.items():
         monkeypatch.setattr(model._meta, "db_table", table)
     week = (datetime.date(2026, 11, 4), datetime.date(2026, 11, 10))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 from collections.abc import Iterator
-from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -16,16 +15,9 @@ from prescriptions import builder, history, plans
 from prescriptions.export import patient_data
 from prescriptions.models import PatientVersion, Plan, PlanItem, PlanVersion
 from tests import factories
+from tests.factories import on_day
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clinic_scope")]
-
-
-@contextlib.contextmanager
-def on_day(day: datetime.date) -> Iterator[None]:
-    """The clock at noon (UTC) on `day`: the clinic's day is `day`."""
-    noon = datetime.datetime.combine(day, datetime.time(12), tzinfo=datetime.UTC)
-    with mock.patch("django.utils.timezone.now", return_value=noon):
-        yield
 
 
 def versions(plan: Plan) -> list[PlanVersion]:
