@@ -54,6 +54,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
+from django.utils import timezone
 
 from clinic import audit
 from clinic.models import Patient
@@ -152,6 +153,7 @@ def record_plan(plan_id: int) -> PlanVersion | None:
             newest.save(update_fields=["in_force_from", "in_force_until"])
         version = PlanVersion(
             plan=plan,
+            recorded_at=timezone.now(),
             recorded_on=today,
             changed_by=audit.acting_user(),
             in_force_from=since,
@@ -180,6 +182,7 @@ def record_patient(patient_id: int) -> PatientVersion | None:
         return None
     version = PatientVersion(
         patient=patient,
+        recorded_at=timezone.now(),
         recorded_on=patient.clinic.today(),
         changed_by=audit.acting_user(),
         data=data,

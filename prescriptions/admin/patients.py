@@ -25,6 +25,7 @@ from clinic.scoping import current_scope, stream_in_scope
 from prescriptions import fhir
 from prescriptions.admin.adherence import PatientAdherenceAdminMixin
 from prescriptions.admin.data_rights import PatientDataRightsAdminMixin
+from prescriptions.admin.history import PatientHistoryAdminMixin
 from prescriptions.admin.outcomes import PatientOutcomesAdminMixin
 from prescriptions.models import Plan
 
@@ -53,6 +54,7 @@ class PlanInline(admin.TabularInline[Plan, Patient]):
 
 @admin.register(Patient)
 class PatientAdmin(
+    PatientHistoryAdminMixin,
     PatientAdherenceAdminMixin,
     PatientOutcomesAdminMixin,
     PatientPortalAdminMixin,

@@ -22,6 +22,7 @@ from prescriptions import history, plans
 from prescriptions.admin.adherence import PlanAdherenceAdminMixin
 from prescriptions.admin.builder import PlanBuilderAdminMixin
 from prescriptions.admin.handouts import PlanHandoutAdminMixin
+from prescriptions.admin.history import PlanHistoryAdminMixin
 from prescriptions.admin.items import PlanItemInline, items_changed, save_items
 from prescriptions.admin.outcomes import (
     OutcomeMeasureInline,
@@ -50,6 +51,7 @@ class PlanForm(forms.ModelForm[Plan]):
 
 @admin.register(Plan)
 class PlanAdmin(
+    PlanHistoryAdminMixin,
     PlanBuilderAdminMixin,
     PlanHandoutAdminMixin,
     PlanAdherenceAdminMixin,
