@@ -154,6 +154,17 @@ class Row:
     who: str
 
 
+def _in_force_from(version: PlanVersion | PatientVersion) -> str:
+    if isinstance(version, PlanVersion):
+        first, last = version.in_force_from, version.in_force_until
+        if first is not None and last is not None and last < first:
+            return _("Replaced the same day")
+        if first is None:
+            return _("The plan's first day")
+        return date_format(first, "DATE_FORMAT")
+    return date_format(version.recorded_on, "DATE_FORMAT")
+
+
 def _rows(versions: Sequence[PlanVersion | PatientVersion], describe: Any, zone: Any) -> list[Row]:
     """Newest first, each with what changed from the one before it."""
     rows = []
@@ -166,7 +177,7 @@ def _rows(versions: Sequence[PlanVersion | PatientVersion], describe: Any, zone:
                 changes=describe(previous, version.data),
                 first=index == 0,
                 when=date_format(timezone.localtime(version.recorded_at, zone), "DATETIME_FORMAT"),
-                since=date_format(version.recorded_on, "DATE_FORMAT"),
+                since=_in_force_from(version),
                 who=(user.full_name or user.email) if user is not None else _("Rehabit"),
             )
         )

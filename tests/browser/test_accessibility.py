@@ -169,6 +169,9 @@ def test_every_admin_page_a_therapist_uses_passes_axe(
         f"/admin/prescriptions/plan/builder/?patient={patient.pk}",
         f"/admin/prescriptions/plan/{plan.pk}/builder/",
         f"/admin/prescriptions/plan/{plan.pk}/handover/",
+        # The History pages, with the plan and the record as they were on a day.
+        f"/admin/prescriptions/plan/{plan.pk}/history/?on={clinic_data['day'].isoformat()}",
+        f"/admin/clinic/patient/{patient.pk}/history/?on={clinic_data['day'].isoformat()}",
     ]
     for path in pages:
         found[path] = _findings(page, base + path)
