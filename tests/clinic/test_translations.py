@@ -48,7 +48,15 @@ MAKEMESSAGES_IGNORE = [".venv", "tests", "bench", "var", "staticfiles", "static/
 PASSWORD = "patient-pass-123"  # tests.factories.make_patient's default
 
 # Messages that are rightly the same in German; anything else left in English is a miss.
-SAME_IN_GERMAN = {"A4", "US Letter", "Rehabit", "Tempo:", "Plan", "Phase %(number)s: %(name)s"}
+SAME_IN_GERMAN = {
+    "A4",
+    "US Letter",
+    "Rehabit",
+    "Tempo:",
+    "Plan",
+    "Phase %(number)s: %(name)s",
+    "%(field)s: %(before)s → %(after)s.",
+}
 
 
 # --- The catalogue ------------------------------------------------------------------
