@@ -167,6 +167,7 @@ def remove_items(plan: Plan, item_ids: Iterable[int]) -> None:
         )
     if ids - logged:
         PlanItem.objects.filter(plan=plan, pk__in=ids - logged).delete()
+    history.plan_changed(plan)
 
 
 @transaction.atomic

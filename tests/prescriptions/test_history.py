@@ -13,7 +13,14 @@ from clinic.models import Patient
 from clinic.scoping import ScopeError, scope
 from prescriptions import builder, history, plans
 from prescriptions.export import patient_data
-from prescriptions.models import PatientVersion, Plan, PlanItem, PlanVersion
+from prescriptions.models import (
+    ExerciseLog,
+    PatientVersion,
+    Plan,
+    PlanItem,
+    PlanVersion,
+    SessionLog,
+)
 from tests import factories
 from tests.factories import on_day
 
@@ -139,6 +146,19 @@ def test_deleting_a_row_is_recorded_and_deleting_the_plan_leaves_nothing(plan, s
     plan_id = plan.pk
     Plan.objects.filter(pk=plan_id).delete()
     assert not PlanVersion.objects.filter(plan_id=plan_id).exists()
+
+
+def test_ending_a_logged_row_is_a_version_without_it(plan, shared_exercise):
+    second = PlanItem.objects.create(plan=plan, exercise=shared_exercise, order=2, reps=5)
+    session = SessionLog.objects.create(
+        plan=plan, date=plan.patient.clinic.today(), session_number=1, pain=1
+    )
+    ExerciseLog.objects.create(session=session, item=second, sets_done=1)
+    before = len(versions(plan))
+    plans.remove_items(plan, [second.pk])  # ended, not deleted: it has a log
+    assert PlanItem.with_ended.get(pk=second.pk).ended_on is not None
+    assert len(versions(plan)) == before + 1
+    assert [row["id"] for row in versions(plan)[-1].data["items"]] == [plan.items.get().pk]
 
 
 def test_versions_are_clinic_scoped_and_fail_closed(plan, other_clinic):
