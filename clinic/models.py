@@ -10,7 +10,7 @@ import datetime
 import hashlib
 import secrets
 import zoneinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -584,6 +584,10 @@ def _profile[P: (Therapist, Patient)](model: type[P], request: HttpRequest) -> P
     user = request.user
     if not user.is_authenticated:
         return None
+    # Read with the user (clinic.backends.ProfileBackend): no query of its own.
+    relation = model._meta.get_field("user").remote_field
+    if relation.is_cached(user):
+        return cast("P | None", relation.get_cached_value(user))
     # A sign-in lookup: it decides which clinic's scope the request enters.
     with unscoped():
         return model.objects.select_related("clinic").filter(user_id=user.pk).first()

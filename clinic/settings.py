@@ -167,7 +167,8 @@ AUTH_USER_MODEL = "clinic.User"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading the user with their profile (one query a request).
+    "clinic.backends.ProfileBackend",
 ]
 
 PASSWORD_HASHERS = [

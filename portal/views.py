@@ -57,7 +57,7 @@ from prescriptions.adherence import (
 from prescriptions.charts import pain_chart_svg
 from prescriptions.dosage import describe
 from prescriptions.downloads import handout_download
-from prescriptions.localise import education_in, phase_in, show_in
+from prescriptions.localise import education_in, phase_in, show_in, with_words_in
 from prescriptions.models import EducationPage, Plan, PlanItem, SessionLog, TemplatePhase
 from prescriptions.outcomes.responses import due_questionnaires, recent_responses
 from prescriptions.recording import EDITABLE_DAYS, check_day, record_session
@@ -226,7 +226,7 @@ def _welcome(request: HttpRequest, token: str, invitation: PortalInvitation) -> 
         except ValidationError as error:
             form.add_error("new_password1", error)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="clinic.backends.ProfileBackend")
             request.session.pop(WELCOME_TOKEN, None)
             language = invitation.patient.preferred_language
             # The next page is in the patient's language, so is its welcome message.
@@ -249,13 +249,21 @@ def _running_plans(patient: Patient, day: datetime.date) -> list[Plan]:
         patient.plans.active()
         .filter(start_date__lte=day)
         .filter(Q(end_date=None) | Q(end_date__gte=day))
-        .prefetch_related(Prefetch("items", queryset=PlanItem.objects.select_related("exercise")))
+        .prefetch_related(_items_in_language_of(patient))
     )
     return _in_language_of(patient, list(plans))
 
 
+def _items_in_language_of(patient: Patient) -> Prefetch[Any]:
+    """A plan's items with their exercises and those exercises' words in the
+    patient's language, in one query (see `_in_language_of`)."""
+    items = PlanItem.objects.select_related("exercise")
+    return Prefetch("items", queryset=with_words_in(items, patient.preferred_language))
+
+
 def _in_language_of(patient: Patient, plans: list[Plan]) -> list[Plan]:
-    """The plans' exercises in the patient's language where it exists (one query)."""
+    """The plans' exercises in the patient's language where it exists (read with the
+    items when they were loaded by `_items_in_language_of`, else one query)."""
     show_in([item for plan in plans for item in plan.items.all()], patient.preferred_language)
     return plans
 
@@ -374,9 +382,7 @@ def log_session(
     queued = request.method == "POST" and request.headers.get("X-Rehabit-Queued") == "1"
     try:
         plan = get_object_or_404(
-            patient.plans.active().prefetch_related(
-                Prefetch("items", queryset=PlanItem.objects.select_related("exercise"))
-            ),
+            patient.plans.active().prefetch_related(_items_in_language_of(patient)),
             pk=plan_id,
         )
         try:
@@ -526,9 +532,7 @@ def my_plan(request: HttpRequest, patient: Patient) -> HttpResponse:
         list(
             patient.plans.active()
             .select_related("therapist__user", "phase")
-            .prefetch_related(
-                Prefetch("items", queryset=PlanItem.objects.select_related("exercise"))
-            )
+            .prefetch_related(_items_in_language_of(patient))
             .prefetch_related(
                 Prefetch("education", queryset=EducationPage.objects.order_by("title"))
             )

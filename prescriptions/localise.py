@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
+from django.db.models import CharField, F, FilteredRelation, Q, QuerySet, Value
 
 from prescriptions.models import (
     EducationPage,
@@ -25,16 +27,58 @@ from prescriptions.models import (
     TemplatePhase,
 )
 
+# Where `with_words_in` puts an exercise's version in a language, beside the item.
+_SHOWN = "shown_"
+
+
+def with_words_in[QS: QuerySet[Any]](items: QS, language: str) -> QS:
+    """Plan (or template) items with their exercises' version in `language` read in the
+    same query, by a join: `show_in` then needs no query of its own."""
+    words = FilteredRelation(
+        "exercise__translations", condition=Q(exercise__translations__language=language)
+    )
+    return items.alias(shown_words=words).annotate(
+        **{
+            f"{_SHOWN}language": Value(language, output_field=CharField()),
+            f"{_SHOWN}id": F("shown_words__id"),
+            **{
+                f"{_SHOWN}{name}": F(f"shown_words__{name}")
+                for name in ExerciseTranslation.translated_fields
+            },
+        }
+    )
+
+
+def _joined(items: list[ItemFields], language: str) -> dict[int, ExerciseTranslation] | None:
+    """The versions `with_words_in` read with the items, or None if it did not."""
+    if not all(getattr(item, f"{_SHOWN}language", None) == language for item in items):
+        return None
+    return {
+        item.exercise_id: ExerciseTranslation(
+            pk=getattr(item, f"{_SHOWN}id"),
+            exercise_id=item.exercise_id,
+            language=language,
+            **{
+                name: getattr(item, f"{_SHOWN}{name}")
+                for name in ExerciseTranslation.translated_fields
+            },
+        )
+        for item in items
+        if getattr(item, f"{_SHOWN}id") is not None
+    }
+
 
 def show_in(items: Iterable[ItemFields], language: str) -> None:
     items = list(items)
     ids = {item.exercise_id for item in items}
     if not ids:
         return
-    found = {
-        t.exercise_id: t
-        for t in ExerciseTranslation.objects.filter(exercise_id__in=ids, language=language)
-    }
+    found = _joined(items, language)
+    if found is None:
+        found = {
+            t.exercise_id: t
+            for t in ExerciseTranslation.objects.filter(exercise_id__in=ids, language=language)
+        }
     if not found:
         return
     copies: dict[int, Exercise] = {}

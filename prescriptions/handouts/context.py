@@ -27,7 +27,7 @@ from clinic.models import Clinic
 from prescriptions import dosage
 from prescriptions.adherence import due_days, sessions_per_day
 from prescriptions.handouts.files import absolute_url, local_file
-from prescriptions.localise import education_in, phase_in, show_in
+from prescriptions.localise import education_in, phase_in, show_in, with_words_in
 from prescriptions.models import EducationPage, Exercise, Plan, PlanItem, placeholder_url
 
 TEMPLATE_NAME = "prescriptions/handout.html"
@@ -291,7 +291,11 @@ def load_plan(plan: Plan) -> tuple[Plan, list[PlanItem]]:
         .prefetch_related(Prefetch("education", queryset=EducationPage.objects.order_by("title")))
         .get(pk=plan.pk)
     )
-    items = list(fresh.items.select_related("exercise").order_by("order", "pk"))
+    language = fresh.patient.preferred_language or settings.LANGUAGE_CODE
+    # The exercises' words in the patient's language come with them (show_in).
+    items = list(
+        with_words_in(fresh.items.select_related("exercise"), language).order_by("order", "pk")
+    )
     return fresh, items
 
 
@@ -357,7 +361,7 @@ def inputs_fingerprint(plan: Plan, items: list[PlanItem]) -> str:
     what this cannot see.
     """
     language = plan.patient.preferred_language or settings.LANGUAGE_CODE
-    show_in(items, language)  # the exercises as the handout shows them (one query)
+    show_in(items, language)  # the exercises as the handout shows them
     rows: list[Any] = [
         _row(plan),
         _row(plan.patient),

@@ -233,9 +233,9 @@ def test_it_pins_the_query_count_of_today_with_questionnaires(
     client.get(url)
     for code in ("lefs", "groc"):
         factories.make_measure(running_plan, code)
-    # session, user, patient, plans, items, the exercises in the patient's language,
-    # today's logs, measures, their responses (the session is not written again within
-    # a minute: clinic.sessions)
-    with django_assert_num_queries(9):
+    # session, user with patient, plans, items with the exercises in the patient's
+    # language, today's logs, measures, their responses (the session is not written
+    # again within a minute: clinic.sessions)
+    with django_assert_num_queries(7):
         response = client.get(url)
     assert len(response.context["questionnaires"]) == 3

@@ -188,10 +188,10 @@ def test_it_offers_the_next_session_when_the_plan_asks_for_two_a_day(client, pat
     assert _log_url(running_plan, _today(running_plan), 2) in page
 
 
-# Session, user, patient; the plan, its items, their translations, today's log; the
-# replay check and the row lock, the insert (in its savepoint, for a lost race) and the
-# exercise rows, within the transaction's savepoint here (BEGIN/COMMIT in production).
-SESSION_POST_QUERIES = 15
+# Session, user with patient; the plan, its items with their translations, today's log;
+# the replay check and the row lock, the insert (in its savepoint, for a lost race) and
+# the exercise rows, within the transaction's savepoint here (BEGIN/COMMIT in production).
+SESSION_POST_QUERIES = 13
 
 
 def test_a_session_post_keeps_its_query_count(client, patient, running_plan):
@@ -461,13 +461,14 @@ def test_it_pins_the_query_count_of_today(client, patient, running_plan, django_
             [factories.make_exercise(None) for _ in range(3)],
             start_date=running_plan.start_date,
         )
-    # session, user, patient, plans, items, the exercises in the patient's language,
-    # today's logs, outcome measures (the session is not written again within a minute:
-    # clinic.sessions); with measures, one more for their responses (test_questionnaires.py)
-    with django_assert_num_queries(8):
+    # session, user with patient and clinic (clinic.backends), plans, items with the
+    # exercises in the patient's language, today's logs, outcome measures (the session is
+    # not written again within a minute: clinic.sessions); with measures, one more for
+    # their responses (test_questionnaires.py)
+    with django_assert_num_queries(6):
         response = client.get(url)
     assert len(response.context["cards"]) == 6
-    assert one_plan == 8
+    assert one_plan == 6
 
 
 def test_it_pins_the_query_count_of_history(
@@ -482,11 +483,11 @@ def test_it_pins_the_query_count_of_history(
     for days_ago in range(1, 8):
         log_url = _log_url(running_plan, today - datetime.timedelta(days=days_ago))
         client.post(log_url, _form_data(client, log_url))
-    # session, user, patient, plan, calendar (2), overview (3), recent, questionnaires sent
-    with django_assert_num_queries(11):
+    # session, user with patient, plan, calendar (2), overview (3), recent, questionnaires sent
+    with django_assert_num_queries(10):
         response = client.get(url)
     assert len(response.context["entries"]) == 8
-    assert one_log == 11
+    assert one_log == 10
 
 
 def test_it_pins_the_query_count_of_my_plan(
@@ -503,12 +504,12 @@ def test_it_pins_the_query_count_of_my_plan(
             [factories.make_exercise(None) for _ in range(3)],
             start_date=running_plan.start_date,
         )
-    # session, user, patient, plans with therapists, items, the plans' education pages, the
-    # exercises in the patient's language, earlier plans
+    # session, user with patient, plans with therapists, items with the exercises in the
+    # patient's language, the plans' education pages, earlier plans
     with django_assert_num_queries(one_plan):
         response = client.get(url)
     assert len(response.context["sections"]) == 4
-    assert one_plan == 8
+    assert one_plan == 6
 
 
 def test_it_pins_the_query_count_of_a_cached_handout(
@@ -517,9 +518,9 @@ def test_it_pins_the_query_count_of_a_cached_handout(
     login(client, patient)
     url = reverse("portal:handout", args=[running_plan.pk])
     assert client.get(url).status_code == 200  # rendered and stored
-    # session, user, patient, plan, plan with patient and clinic, its education pages, items,
-    # the exercises in the patient's language, stored handout
-    with django_assert_num_queries(9):
+    # session, user with patient, plan, plan with patient and clinic, its education pages,
+    # items with the exercises in the patient's language, stored handout
+    with django_assert_num_queries(7):
         response = client.get(url)
     assert response["Content-Type"] == "application/pdf"
 

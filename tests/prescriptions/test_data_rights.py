@@ -109,8 +109,10 @@ class TestPortalExport:
         login(client, patient)
         log_session(plan, 6)
         client.get(reverse("portal:my_data"))  # renews the session (clinic.sessions)
-        # 13: the plans' versions and the record's versions are one query each.
-        with django_assert_num_queries(13) as few:
+        # The plans' versions and the record's versions are one query each; the user with
+        # the patient (clinic.backends) and the items with their exercises' words in the
+        # patient's language (prescriptions.localise.with_words_in) are one each.
+        with django_assert_num_queries(11) as few:
             client.get(reverse("portal:my_data"))
         for days_ago in range(5):
             log_session(plan, days_ago)

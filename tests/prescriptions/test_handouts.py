@@ -280,8 +280,9 @@ class TestCache:
     ):
         first = handouts.get_handout(two_exercise_plan)
         # The plan (with its patient, clinic, therapist and phase), its education pages,
-        # its items, the exercises' versions in the patient's language, the stored handout.
-        with django_assert_num_queries(5):
+        # its items (with their exercises' versions in the patient's language), the
+        # stored handout.
+        with django_assert_num_queries(4):
             again = handouts.get_handout(two_exercise_plan)
         assert again.pk == first.pk
         assert Handout.objects.count() == 1
@@ -506,8 +507,9 @@ class TestInputs:
         assert len(renders) == 1
         assert first.inputs
         # The plan (with its patient, clinic, therapist and phase), its education pages,
-        # its items, the exercises' versions in the patient's language, the stored handout.
-        with django_assert_num_queries(5):
+        # its items (with their exercises' versions in the patient's language), the
+        # stored handout.
+        with django_assert_num_queries(4):
             again = handouts.handout_bytes(two_exercise_plan)
         assert again == read(first)
         assert len(renders) == 1

@@ -295,3 +295,23 @@ def test_an_english_patient_keeps_the_english_phase_and_pages(client, patient, t
     with unscoped():
         # The German is stored, and left unread for this patient.
         assert EducationPageTranslation.objects.filter(page=page, language="de").exists()
+
+
+def test_the_words_read_with_the_items_are_the_ones_looked_up(
+    clinic, patient, german_plan, django_assert_num_queries
+):
+    from prescriptions.localise import with_words_in
+
+    with scope(clinic):
+        looked_up = list(PlanItem.objects.filter(plan=german_plan).select_related("exercise"))
+        show_in(looked_up, "de")
+        joined = list(
+            with_words_in(
+                PlanItem.objects.filter(plan=german_plan).select_related("exercise"), "de"
+            )
+        )
+        with django_assert_num_queries(0):
+            show_in(joined, "de")
+    assert [i.exercise.name for i in joined] == [i.exercise.name for i in looked_up]
+    assert [i.exercise.steps for i in joined] == [i.exercise.steps for i in looked_up]
+    assert any("Dehnung" in i.exercise.name for i in joined)
