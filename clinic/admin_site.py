@@ -13,6 +13,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, path
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from clinic import two_factor
@@ -82,6 +85,18 @@ class SafeInputAdminMixin(SafeAutocompleteMixin, admin.ModelAdmin[Any]):
     Django's own answer for an empty selection: "Items must be selected in order
     to perform actions on them. No items have been changed."
     """
+
+    def action_checkbox(self, obj: Any) -> SafeString:
+        """The row's selection box, written directly: the stock one renders a form
+        widget through the template engine for every row, a fifth of a 50-row list's
+        time (bench/adherence.py). The same HTML (tests compare the two)."""
+        label = format_html(gettext("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            label,
+        )
 
     def response_action(
         self, request: HttpRequest, queryset: QuerySet[Any], *args: Any, **kwargs: Any
