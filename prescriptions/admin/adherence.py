@@ -184,8 +184,15 @@ class PatientAdherenceAdminMixin:
     adherence_readonly_fields: tuple[str, ...] = ("progress_summary",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Patient]:
-        queryset = super().get_queryset(request)  # type: ignore[misc]
-        return adherence.annotate_patients(queryset, today_for(request))
+        # Built once a request: the list asks again for its therapist filter's
+        # choices, and building the annotations costs several milliseconds. Every
+        # use filters or slices it, which makes a copy.
+        cached: QuerySet[Patient] | None = getattr(request, "_rehabit_patient_figures", None)
+        if cached is None:
+            queryset = super().get_queryset(request)  # type: ignore[misc]
+            cached = adherence.annotate_patients(queryset, today_for(request))
+            request._rehabit_patient_figures = cached  # type: ignore[attr-defined]
+        return cached
 
     def get_paginator(
         self,
