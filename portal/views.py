@@ -285,6 +285,11 @@ class ItemView:
     fields: list[BoundField] = field(default_factory=list)
 
     @property
+    def session_dosage(self) -> str:
+        """One session's dose, for the session form (it says which session it is)."""
+        return describe(self.item, times_a_day=False)
+
+    @property
     def one_group(self) -> bool:
         """One row of set buttons (not one per side): the card's heading names it."""
         return len(self.fields) == 1

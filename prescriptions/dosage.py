@@ -42,8 +42,12 @@ SIDE_WORDS = {
 }
 
 
-def describe(d: DosageFields) -> str:
-    """The whole dosage as one sentence, e.g. '3 sets of 10, each side, twice a day'."""
+def describe(d: DosageFields, *, times_a_day: bool = True) -> str:
+    """The whole dosage as one sentence, e.g. '3 sets of 10, each side, twice a day'.
+
+    Without ``times_a_day`` it is one session's dose ('3 sets of 10, each side'):
+    the portal's Today page logs one session and says which one it is.
+    """
     parts: list[str] = []
     if d.duration_minutes:
         parts.append(
@@ -79,7 +83,8 @@ def describe(d: DosageFields) -> str:
         parts.append(alternating_words(d.reps))
     elif side:
         parts.append(side())
-    parts.append(times_per_day_words(d.times_per_day))
+    if times_a_day or not parts:
+        parts.append(times_per_day_words(d.times_per_day))
     if d.days_per_week < 7:
         parts.append(days_per_week_words(d.days_per_week))
     return ", ".join(parts)

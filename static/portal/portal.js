@@ -1,6 +1,6 @@
 // Rehabit portal enhancements. Everything works without this file; it only adds
 // the timers that follow a prescription (holds, repetitions, sets, rest), a print
-// button and copy buttons.
+// button, copy buttons and a tap on an exercise's small drawing to open its steps.
 (function () {
   "use strict";
 
@@ -160,6 +160,14 @@
     }
     var copyButtons = document.querySelectorAll("[data-copy]");
     for (var k = 0; k < copyButtons.length; k++) setUpCopy(copyButtons[k]);
+    // Tapping an exercise's small drawing opens "How to do it" beside it (the
+    // disclosure itself is the control for keyboards and screen readers).
+    document.addEventListener("click", function (event) {
+      var picture = event.target.closest && event.target.closest(".exercise-head > .exercise-picture");
+      if (!picture) return;
+      var howTo = picture.parentNode.querySelector("details.how-to");
+      if (howTo) howTo.open = !howTo.open;
+    });
   });
 
   // A "Copy" button beside a read-only field (the calendar address).

@@ -11,6 +11,8 @@
 //   running), the sign-in is refreshed at most every few minutes, so it does not
 //   expire under them; a phone left alone still signs out after the idle time.
 // - "I did all of these" sets every exercise to its full prescription.
+// - How long nerve symptoms lasted is asked only once there were any (it is
+//   never hidden while it holds an answer or an error).
 // - On a page kept on the phone for offline use, each form gets a new key.
 // Everything works without this file: the server does the same on its own.
 (function () {
@@ -162,6 +164,22 @@
     });
   }
 
+  function setUpSymptoms(form) {
+    var detail = form.querySelector("[data-symptoms-detail]");
+    if (!detail) return function () {};
+    function update() {
+      var none = form.querySelector("input[name=nerve_symptoms][value=none]");
+      var lasted = detail.querySelector("input[type=checkbox]");
+      var minutes = detail.querySelector("input[type=number], input[inputmode=numeric]");
+      var answered = (lasted && lasted.checked) || (minutes && minutes.value !== "");
+      var invalid = detail.querySelector(".is-invalid, .invalid-feedback");
+      detail.hidden = Boolean(none && none.checked && !answered && !invalid);
+    }
+    form.addEventListener("change", update);
+    update();
+    return update;
+  }
+
   function setUpKeepAlive(url, token, expiredText) {
     var last = Date.now();
     function ping() {
@@ -199,7 +217,11 @@
     }
 
     var forms = document.querySelectorAll("form.session-form");
-    for (var i = 0; i < forms.length; i++) setUpFillAll(forms[i]);
+    var symptoms = [];
+    for (var i = 0; i < forms.length; i++) {
+      setUpFillAll(forms[i]);
+      symptoms.push(setUpSymptoms(forms[i]));
+    }
 
     if (!store) return;
     if (!owner) {
@@ -219,7 +241,10 @@
         if (draft && draft.sent) store.removeItem(key);
       });
     }
-    for (var j = 0; j < forms.length; j++) setUpForm(forms[j], store, owner);
+    for (var j = 0; j < forms.length; j++) {
+      setUpForm(forms[j], store, owner);
+      symptoms[j](); // a restored draft may hold symptoms
+    }
     var alive = body.getAttribute("data-keepalive");
     var token = document.querySelector("input[name=csrfmiddlewaretoken]");
     if (alive && token && forms.length) {

@@ -24,7 +24,8 @@ THERAPIST_PASSWORD = "therapist-pass-123"
 
 @pytest.fixture
 def clinic_data(transactional_db: None) -> dict[str, Any]:
-    clinic = factories.make_clinic("Riverside Physio")
+    # A long word in the name: at 200 % zoom it must not be broken in the middle.
+    clinic = factories.make_clinic("Riverside Physiotherapy")
     therapist = factories.make_therapist(clinic, email="tess@riverside.example")
     patient = factories.make_patient(
         clinic,
@@ -229,6 +230,22 @@ def _overflow(page: Any) -> list[str]:
     )
 
 
+# The words of an element's text that the browser laid out over more than one line.
+WORDS_SPLIT_OVER_LINES = """(selector) => {
+  const node = document.querySelector(selector).querySelector("bdi") || document.querySelector(selector);
+  const text = node.firstChild;
+  const split = [];
+  for (const match of text.textContent.matchAll(/\\S+/g)) {
+    const range = document.createRange();
+    range.setStart(text, match.index);
+    range.setEnd(text, match.index + match[0].length);
+    const tops = new Set(Array.from(range.getClientRects(), (r) => Math.round(r.top)));
+    if (tops.size > 1) split.push(match[0]);
+  }
+  return split;
+}"""
+
+
 @pytest.mark.parametrize(
     ("width", "scale"),
     [(320, 1), (195, 2)],
@@ -260,5 +277,8 @@ def test_the_portal_reflows_without_sideways_scrolling(
         assert box is not None and box["x"] + box["width"] <= width, name
     sign_out = page.get_by_role("button", name="Sign out").bounding_box()
     assert sign_out is not None and sign_out["x"] + sign_out["width"] <= width
+    # The clinic's name breaks between words, never inside one.
+    split_words = page.evaluate(WORDS_SPLIT_OVER_LINES, ".portal-brand")
+    assert split_words == [], split_words
     context.close()
     assert found == {}

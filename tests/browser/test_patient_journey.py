@@ -118,7 +118,7 @@ def test_a_patient_logs_a_session_and_the_therapist_sees_it(
     choose("Standing hamstring stretch: sets done, right side", "1 of 2")
     choose("Glute bridge: sets done", "All 3")
     choose("Pain right now (0 to 10)", "3")
-    page.get_by_label("About right").check()
+    choose("How hard did it feel?", "About right")
     page.get_by_label("Anything to tell your therapist? (optional)").fill(COMMENT)
     page.screenshot(path=screens / "03-today-filled.png", full_page=True)
     page.get_by_role("button", name="Save this session").click()

@@ -29,6 +29,11 @@ def test_the_dosage_sentence_uses_the_same_phrases():
     assert dosage.describe(d) == "3 sets of 10, each side, twice a day, 5 days a week"
 
 
+def test_one_sessions_dose_leaves_out_the_times_a_day_but_not_the_days():
+    d = PlanItem(sets=3, reps=10, side=Side.EACH, times_per_day=2, days_per_week=5)
+    assert dosage.describe(d, times_a_day=False) == "3 sets of 10, each side, 5 days a week"
+
+
 def test_an_every_day_dosage_does_not_repeat_the_days():
     d = PlanItem(sets=2, reps=None, hold_seconds=30, times_per_day=1, days_per_week=7)
     assert dosage.describe(d) == "hold 30 seconds, 2 times, once a day"
