@@ -278,10 +278,14 @@ def test_the_tick_sheet_boxes_the_days_each_exercise_is_due(patient, therapist, 
         for week in weeks:
             row = week.rows[position]
             svg = unquote(row.boxes.removeprefix("data:image/svg+xml,"))
+            paths = {
+                stroke: d
+                for d, stroke in re.findall(r'<path d="([^"]*)" fill="none" stroke="(#\w+)"', svg)
+            }
             # A box per session on each due day (once-a-day rows too, in either print),
-            # and a hatched rest day on each of the others.
-            assert svg.count("<rect") == sum(row.due) * item.times_per_day
-            assert svg.count('class="r"') == len(row.due) - sum(row.due)
+            # one closed square each; and a rest day hatched with three strokes.
+            assert paths.get("#2b3438", "").count("z") == sum(row.due) * item.times_per_day
+            assert paths.get("#9aa5ad", "").count("M") == 3 * (len(row.due) - sum(row.due))
 
 
 def test_the_handout_explains_the_rest_days_only_when_there_are_some(patient, therapist):
