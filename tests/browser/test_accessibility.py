@@ -232,7 +232,8 @@ def _overflow(page: Any) -> list[str]:
 
 # The words of an element's text that the browser laid out over more than one line.
 WORDS_SPLIT_OVER_LINES = """(selector) => {
-  const node = document.querySelector(selector).querySelector("bdi") || document.querySelector(selector);
+  const element = document.querySelector(selector);
+  const node = element.querySelector("bdi") || element;
   const text = node.firstChild;
   const split = [];
   for (const match of text.textContent.matchAll(/\\S+/g)) {
