@@ -126,6 +126,20 @@ def _week_labels(first: datetime.date, last: datetime.date, x_of: object, f: Fra
     return "".join(labels)
 
 
+def _grid_line(
+    y: float, label: object, f: Frame, *, left: int | None = None, gap: int = 4, lift: float = 3
+) -> str:
+    """A grid line across the plot at height y, named at its left end: a value of the
+    y axis (pain, score) or a row's name (nerve symptoms)."""
+    left = f.left if left is None else left
+    return (
+        f'<line x1="{left}" y1="{y:.1f}" x2="{f.width - f.right}" y2="{y:.1f}" '
+        f'stroke="{GRID}"/>'
+        f'<text x="{left - gap}" y="{y + lift:.1f}" font-size="{f.font}" fill="{INK}" '
+        f'text-anchor="end">{escape(label)}</text>'
+    )
+
+
 def adherence_chart_svg(
     days: Sequence[DayRecord], *, title: str, frame: Frame = COMPACT
 ) -> SafeString:
@@ -259,15 +273,10 @@ def pain_chart_svg(
         score = max(PAIN_SCALE.low, min(PAIN_SCALE.high, score))
         return f.top + f.plot_h * (1 - score / PAIN_SCALE.high)
 
-    body = []
-    for level in (PAIN_SCALE.low, (PAIN_SCALE.low + PAIN_SCALE.high) // 2, PAIN_SCALE.high):
-        y = y_of(level)
-        body.append(
-            f'<line x1="{f.left}" y1="{y:.1f}" x2="{f.width - f.right}" y2="{y:.1f}" '
-            f'stroke="{GRID}"/>'
-            f'<text x="{f.left - 4}" y="{y + 3:.1f}" font-size="{f.font}" fill="{INK}" '
-            f'text-anchor="end">{level}</text>'
-        )
+    body = [
+        _grid_line(y_of(level), level, f)
+        for level in (PAIN_SCALE.low, (PAIN_SCALE.low + PAIN_SCALE.high) // 2, PAIN_SCALE.high)
+    ]
     coords = " ".join(f"{x_of(d):.1f},{y_of(p):.1f}" for d, p in points)
     if len(points) > 1:
         body.append(
@@ -338,15 +347,10 @@ def nerve_chart_svg(points: Sequence[NervePoint], *, title: str, frame: Frame = 
     assert callable(x_of)
     step = f.plot_h / len(rows)
     y_of = {kind: f.top + step * (i + 0.5) for i, (kind, _name, _colour) in enumerate(rows)}
-    body = []
-    for kind, name, _colour in rows:
-        y = y_of[kind]
-        body.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{f.width - f.right}" y2="{y:.1f}" '
-            f'stroke="{GRID}"/>'
-            f'<text x="{left - 8}" y="{y + f.font / 3:.1f}" font-size="{f.font}" fill="{INK}" '
-            f'text-anchor="end">{escape(name)}</text>'
-        )
+    body = [
+        _grid_line(y_of[kind], name, f, left=left, gap=8, lift=f.font / 3)
+        for kind, name, _colour in rows
+    ]
     colour_of = {kind: colour for kind, _name, colour in rows}
     radius = 4.5 if f.width >= WIDE.width else 3
     for p in points:
@@ -443,14 +447,7 @@ def outcome_chart_svg(
         f"<title>{escape(_('MCID band: changes inside it are smaller than the MCID'))}</title>"
         "</rect>"
     ]
-    for level in (low, (low + high) / 2, high):
-        y = y_of(level)
-        body.append(
-            f'<line x1="{f.left}" y1="{y:.1f}" x2="{f.width - f.right}" y2="{y:.1f}" '
-            f'stroke="{GRID}"/>'
-            f'<text x="{f.left - 4}" y="{y + 3:.1f}" font-size="{f.font}" fill="{INK}" '
-            f'text-anchor="end">{_number(level)}</text>'
-        )
+    body += [_grid_line(y_of(level), _number(level), f) for level in (low, (low + high) / 2, high)]
     coords = " ".join(f"{x_of(d):.1f},{y_of(s):.1f}" for d, s in points)
     if len(points) > 1:
         body.append(
