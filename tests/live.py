@@ -265,6 +265,30 @@ def filled_session_form(browser: Browser, path: str, comment: str) -> dict[str, 
     return fields
 
 
+@contextmanager
+def small_tmpfs(mount: Path, size: str) -> Iterator[Path]:
+    """A small file system of its own at `mount` (a new folder), to fill up. A test
+    that uses it is skipped, with the reason, where it cannot be mounted: it needs
+    root, as `.ci/run` runs the tests."""
+    import pytest  # here, not at the top: the benchmarks use this module too
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs to fill (.ci/run runs as root)")
+    mount.mkdir()
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)  # noqa: S607
+
+
 def fill_disk(folder: Path, leave_bytes: int = 0) -> None:
     """Fill the file system under `folder` until `leave_bytes` are left."""
     free = shutil.disk_usage(folder).free - leave_bytes

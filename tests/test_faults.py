@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -45,20 +44,8 @@ def sqlite_site(folder: Path, static_root: Path, **env: str) -> tuple[dict[str, 
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A small file system of its own, to fill up."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a small tmpfs to fill (.ci/run runs as root)")
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)  # noqa: S607
+    with live.small_tmpfs(tmp_path / "disk", size="16m") as mount:
+        yield mount
 
 
 def assert_unavailable(reply: live.Reply) -> None:

@@ -6,9 +6,7 @@ once there is room the handout is stored again. And which faults are a 503."""
 from __future__ import annotations
 
 import errno
-import os
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,28 +20,16 @@ from clinic.scoping import unscoped
 from clinic.storage import AtomicFileSystemStorage
 from prescriptions.models import Handout
 from tests.conftest import login
-from tests.live import fill_disk
+from tests.live import fill_disk, small_tmpfs
 
 FILES = "clinic.storage.AtomicFileSystemStorage"
 
 
 @pytest.fixture
 def full_disk(tmp_path: Path) -> Iterator[Path]:
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a small tmpfs to fill (.ci/run runs as root)")
-    mount = tmp_path / "media"
-    mount.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-    fill_disk(mount, leave_bytes=8192)
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)  # noqa: S607
+    with small_tmpfs(tmp_path / "media", size="1m") as mount:
+        fill_disk(mount, leave_bytes=8192)
+        yield mount
 
 
 def left_behind(folder: Path) -> list[Path]:
