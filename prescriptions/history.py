@@ -58,6 +58,7 @@ from django.utils import timezone
 
 from clinic import audit
 from clinic.models import Patient
+from prescriptions.adherence import days_per_week, sessions_per_day
 from prescriptions.models import DOSAGE_FIELD_NAMES, PatientVersion, Plan, PlanItem, PlanVersion
 
 PLAN_FIELDS = (
@@ -123,8 +124,6 @@ def record_plan(plan_id: int) -> PlanVersion | None:
     Follows a plan the caller has already chosen (no clinic scope is needed, as for
     `Model.save()`). Returns the new version, or None.
     """
-    from prescriptions.adherence import days_per_week, sessions_per_day
-
     with transaction.atomic():
         plan = (
             Plan._base_manager.select_related("patient__clinic", "phase").filter(pk=plan_id).first()

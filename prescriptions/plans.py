@@ -41,6 +41,7 @@ def bump_revision(plan: Plan) -> None:
 
 
 @transaction.atomic
+@history.batch()
 def duplicate_plan(plan: Plan, *, therapist: Therapist | None = None) -> Plan:
     """A draft copy of the plan for the same patient, starting today."""
     copy = Plan.objects.create(
@@ -63,6 +64,7 @@ def duplicate_plan(plan: Plan, *, therapist: Therapist | None = None) -> Plan:
 
 
 @transaction.atomic
+@history.batch()
 def start_plan_from_template(
     template: PlanTemplate,
     *,

@@ -35,6 +35,7 @@ from django.utils import timezone
 from clinic.models import PAIN_SCALE, Clinic, Patient, Therapist, User
 from clinic.roles import GROUP_FOR_ROLE
 from clinic.scoping import unscoped
+from prescriptions import history as plan_history
 from prescriptions import plans
 from prescriptions.adherence import due_days, sessions_per_day
 from prescriptions.library.loader import load_library
@@ -383,14 +384,15 @@ def _plan(
     if plan is not None:
         return plan
     start = today - datetime.timedelta(days=spec.start_days_ago)
-    plan = plans.start_plan_from_template(
-        template, patient=patient, therapist=therapist, start_date=start
-    )
-    plan.status = spec.status
-    if spec.status == Plan.Status.COMPLETED:
-        # Finished just before the current four-week window.
-        plan.end_date = today - datetime.timedelta(days=data.history_days)
-    plan.save(update_fields=["status", "end_date"])
+    with plan_history.batch():  # the plan as the demo sets it up is its first version
+        plan = plans.start_plan_from_template(
+            template, patient=patient, therapist=therapist, start_date=start
+        )
+        plan.status = spec.status
+        if spec.status == Plan.Status.COMPLETED:
+            # Finished just before the current four-week window.
+            plan.end_date = today - datetime.timedelta(days=data.history_days)
+        plan.save(update_fields=["status", "end_date"])
     n_items = plan.items.count()
     created["plans"] += 1
     created["plan items"] += n_items
