@@ -1,7 +1,8 @@
 """The version history of plans (with their exercises) and of patient records.
 
 After every change Rehabit keeps the whole plan as it then was: a `PlanVersion`
-holds every current exercise with its dose (as JSON) and, as columns, what
+holds every current exercise with its dose and the education pages (as JSON)
+and, as columns, what
 adherence reads for the days the version was in force (status, start and end
 dates, sessions a day, days a week). A `PatientVersion` holds the fields of a
 patient's record. So "what did this plan say on 3 March" has an answer, and
@@ -9,7 +10,8 @@ adherence over a period counts each day by the plan as it was that day
 (prescriptions.adherence).
 
 A version is written after each saved change, from the model signals (a plan,
-an exercise of a plan or a patient saved, an exercise removed) and explicitly
+an exercise of a plan or a patient saved, an exercise removed, education pages
+added or removed) and explicitly
 on the paths that change rows with `.update()` or `bulk_create()`, which send
 no signals (`plan_changed`: status changes, revisions, the plan builder,
 copies, starting from a protocol, the next phase, reordering). Inside
@@ -52,7 +54,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save, pre_delete
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -92,12 +94,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def plan_data(plan: Plan, items: Sequence[PlanItem]) -> dict[str, Any]:
-    """The plan with its current exercises, as a version holds it (JSON)."""
+def plan_data(
+    plan: Plan, items: Sequence[PlanItem], education: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The plan with its current exercises and education pages (titles), as a version
+    holds it (JSON)."""
     return {
         **{name: _plain(getattr(plan, name)) for name in PLAN_FIELDS},
         "therapist_id": plan.therapist_id,
         "phase": plan.phase.number if plan.phase is not None else None,
+        "education": list(education),
         "items": [
             {
                 "id": item.pk,
@@ -135,7 +141,13 @@ def record_plan(plan_id: int) -> PlanVersion | None:
             .select_related("exercise")
             .order_by("order", "pk")
         )
-        data = plan_data(plan, items)
+        # Through the link table: the pages' own manager would need a clinic scope.
+        education = (
+            Plan.education.through._base_manager.filter(plan_id=plan_id)
+            .order_by("educationpage__title")
+            .values_list("educationpage__title", flat=True)
+        )
+        data = plan_data(plan, items, list(education))
         newest = PlanVersion._base_manager.filter(plan_id=plan_id, in_force_until=None).first()
         if newest is not None and newest.data == data:
             return None
@@ -254,6 +266,19 @@ def _plan_saved(sender: Any, instance: Plan, raw: bool = False, **kwargs: Any) -
 def _item_saved(sender: Any, instance: PlanItem, raw: bool = False, **kwargs: Any) -> None:
     if not raw:
         plan_changed(instance.plan_id)
+
+
+@receiver(m2m_changed, sender=Plan.education.through, dispatch_uid="history.plan_pages")
+def _plan_pages_changed(
+    sender: Any, instance: Any, action: str, reverse: bool, pk_set: Any, **kwargs: Any
+) -> None:
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if not reverse:
+        plan_changed(instance.pk)
+    elif pk_set:  # pages added to or taken from plans from the page's side
+        for plan_id in pk_set:
+            plan_changed(plan_id)
 
 
 @receiver(pre_delete, sender=Plan, dispatch_uid="history.plan_deleting")

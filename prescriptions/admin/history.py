@@ -134,6 +134,13 @@ def plan_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[s
     for pk, row in old_items.items():
         if pk not in new_items:
             lines.append(_("Removed %(exercise)s.") % {"exercise": row["exercise"]})
+    old_pages, new_pages = before.get("education", []), after.get("education", [])
+    for title in new_pages:
+        if title not in old_pages:
+            lines.append(_("Education page added: %(title)s.") % {"title": title})
+    for title in old_pages:
+        if title not in new_pages:
+            lines.append(_("Education page removed: %(title)s.") % {"title": title})
     return lines or [_("No change the page shows (the record of it was kept).")]
 
 
@@ -293,6 +300,7 @@ def _plan_fields(version: PlanVersion) -> list[tuple[str, str]]:
         for name in ("title", "condition", "status", "start_date", "end_date")
     ]
     fields += [(_label(Plan, name), data.get(name) or DASH) for name in PLAN_TEXTS]
+    fields.append((_label(Plan, "education"), "; ".join(data.get("education", [])) or DASH))
     return fields
 
 

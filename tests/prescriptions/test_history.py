@@ -14,6 +14,7 @@ from clinic.scoping import ScopeError, scope
 from prescriptions import builder, history, plans
 from prescriptions.export import patient_data
 from prescriptions.models import (
+    EducationPage,
     ExerciseLog,
     PatientVersion,
     Plan,
@@ -161,6 +162,23 @@ def test_ending_a_logged_row_is_a_version_without_it(plan, shared_exercise):
     assert PlanItem.with_ended.get(pk=second.pk).ended_on is not None
     assert len(versions(plan)) == before + 1
     assert [row["id"] for row in versions(plan)[-1].data["items"]] == [plan.items.get().pk]
+
+
+def test_education_pages_are_part_of_the_plan(plan, clinic):
+    page = EducationPage.objects.create(
+        clinic=clinic, slug="sitting", title="Sitting and driving", summary="s", body="b"
+    )
+    plan.education.add(page)
+    assert versions(plan)[-1].data["education"] == ["Sitting and driving"]
+    before = len(versions(plan))
+    plan.education.remove(page)
+    assert len(versions(plan)) == before + 1
+    assert versions(plan)[-1].data["education"] == []
+    from prescriptions.admin.history import plan_changes
+
+    assert plan_changes(versions(plan)[-2].data, versions(plan)[-1].data) == [
+        "Education page removed: Sitting and driving."
+    ]
 
 
 def test_versions_are_clinic_scoped_and_fail_closed(plan, other_clinic):
