@@ -26,7 +26,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from clinic import audit
-from clinic.models import Patient
+from clinic.models import Patient, language_choices
 from prescriptions.history import PATIENT_FIELDS
 from prescriptions.models import PatientVersion, Plan, PlanItem, PlanVersion, Side
 
@@ -64,7 +64,10 @@ def _shown(name: str, value: Any) -> str:
     if name in ("start_date", "end_date", "date_of_birth"):
         return date_format(datetime.date.fromisoformat(value), "DATE_FORMAT")
     if name == "reminder_time":
-        return time_format(datetime.time.fromisoformat(value), "TIME_FORMAT")
+        # 24-hour clock: no "a.m." whose full stop would end up doubled in a sentence.
+        return time_format(datetime.time.fromisoformat(value), "H:i")
+    if name == "preferred_language":
+        return str(dict(language_choices()).get(value, value))
     if name == "status":
         return str(Plan.Status(value).label)
     if name == "side":

@@ -144,6 +144,8 @@ def test_the_patient_history_shows_the_record_versions(client, therapist, patien
     with scope(patient.clinic), on_day(day(5)), audit.acting_as(therapist.user):
         patient.phone = "0170 222"
         patient.large_print = True
+        patient.reminder_time = datetime.time(8, 30)
+        patient.preferred_language = "de"
         patient.save()
     login(client, therapist)
     url = reverse("admin:clinic_patient_history", args=[patient.pk])
@@ -152,4 +154,6 @@ def test_the_patient_history_shows_the_record_versions(client, therapist, patien
     text = client.get(url, {"on": day(1).isoformat()}).content.decode()
     assert "Phone: 0170 111 → 0170 222." in text
     assert "Large-print handouts: No → Yes." in text
+    assert "Preferred reminder time: — → 08:30." in text
+    assert "Preferred language: English → German." in text
     assert "0170 111</td>" in text[text.index("then-heading") :]
