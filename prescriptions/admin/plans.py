@@ -225,16 +225,20 @@ class PlanAdmin(
         count: int = obj.n_items  # annotated by get_queryset
         return count
 
-    def changeform_view(
+    def _changeform_view(
         self,
         request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
+        object_id: str | None,
+        form_url: str,
+        extra_context: dict[str, Any] | None,
     ) -> HttpResponse:
-        # The plan and its exercise rows, saved together, are one version.
+        # The plan and its exercise rows, saved together, are one version, written
+        # inside the transaction changeform_view() wraps this in.
         with history.batch():
-            return super().changeform_view(request, object_id, form_url, extra_context)
+            response: HttpResponse = super()._changeform_view(  # type: ignore[misc]
+                request, object_id, form_url, extra_context
+            )
+        return response
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is PlanItem:

@@ -253,3 +253,31 @@ def test_the_export_holds_the_versions_without_clinical_notes_for_the_patient(pl
     assert all("notes" not in v["record"] for v in data["profile_versions"])
     staff = patient_data(patient, clinical_notes=True)
     assert staff["profile_versions"][-1]["record"]["notes"] == "Therapist-only remark"
+
+
+def test_the_admin_form_with_its_rows_is_one_version(client, therapist, plan, patient):
+    from django.urls import reverse
+
+    from tests.conftest import login
+    from tests.prescriptions.test_admin import item_rows, plan_form
+
+    item = plan.items.get()
+    before = len(versions(plan))
+    login(client, therapist)
+    data = plan_form(
+        patient,
+        therapist,
+        status=plan.status,
+        start_date=str(plan.start_date),
+        end_date="",
+        title="Renamed in the admin",
+    ) | item_rows(
+        [{"id": item.pk, "plan": plan.pk, "exercise": item.exercise_id, "order": 1, "sets": 5}],
+        initial=1,
+    )
+    response = client.post(reverse("admin:prescriptions_plan_change", args=[plan.pk]), data)
+    assert response.status_code == 302, response.context["errors"]
+    assert len(versions(plan)) == before + 1
+    newest = versions(plan)[-1]
+    assert (newest.data["title"], newest.data["items"][0]["sets"]) == ("Renamed in the admin", 5)
+    assert newest.changed_by == therapist.user
