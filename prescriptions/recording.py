@@ -18,6 +18,7 @@ import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from prescriptions.adherence import sessions_per_day
@@ -109,7 +110,16 @@ def record_session(
     except ValueError:
         raise ValidationError(_("This form has expired. Please try again.")) from None
 
-    replay = SessionLog.objects.filter(idempotency_key=key).first()
+    # The form's earlier send (a replay) and the session's row if it is recorded
+    # already, in one statement: it runs inside the write transaction, which on
+    # SQLite holds the database's one write lock from its start.
+    # of=self: the clinic scope joins the plan and patient, whose rows stay unlocked.
+    found = list(
+        SessionLog.objects.select_for_update(of=("self",)).filter(
+            Q(idempotency_key=key) | Q(plan=plan, date=date, session_number=session_number)
+        )
+    )
+    replay = next((row for row in found if row.idempotency_key == key), None)
     if replay is not None:
         if replay.plan_id != plan.pk:
             raise ValidationError(_("This form has expired. Please try again."))
@@ -134,11 +144,13 @@ def record_session(
     new.full_clean(exclude=["plan", "idempotency_key"], validate_unique=False)
     rows = _exercise_rows(plan, new, sets)
 
-    log = (
-        # of=self: the clinic scope joins the plan and patient, whose rows stay unlocked.
-        SessionLog.objects.select_for_update(of=("self",))
-        .filter(plan=plan, date=date, session_number=session_number)
-        .first()
+    log = next(
+        (
+            row
+            for row in found
+            if (row.plan_id, row.date, row.session_number) == (plan.pk, date, session_number)
+        ),
+        None,
     )
     if log is None:
         try:

@@ -191,9 +191,10 @@ def test_it_offers_the_next_session_when_the_plan_asks_for_two_a_day(client, pat
 
 
 # Session, user with patient; the plan, its items with their translations, today's log;
-# the replay check and the row lock, the insert (in its savepoint, for a lost race) and
-# the exercise rows, within the transaction's savepoint here (BEGIN/COMMIT in production).
-SESSION_POST_QUERIES = 13
+# the replay check with the row lock (one statement), the insert (in its savepoint, for a
+# lost race) and the exercise rows, within the transaction's savepoint here (BEGIN/COMMIT
+# in production).
+SESSION_POST_QUERIES = 12
 
 
 def test_a_session_post_keeps_its_query_count(client, patient, running_plan):
