@@ -89,8 +89,8 @@ class ButtonRadioSelect(forms.RadioSelect):
     """Radio buttons whose options (`{{ radio.tag }}`) are written in Python.
 
     The Today page shows some 40 of them (the sets of every exercise, the pain
-    scale); through the form renderer each option was three template renders,
-    about 30 % of the page's time. The HTML is exactly what Django's
+    scale, nerve symptoms and effort); through the form renderer each option was
+    three template renders, about 30 % of the page's time. The HTML is exactly what Django's
     radio_option.html, input.html and attrs.html templates make (a test compares
     the two); the whole group, if ever rendered as `{{ field }}`, still goes
     through the templates.
@@ -185,7 +185,7 @@ class SessionForm(forms.Form):
         label=_("Nerve symptoms during the exercises"),
         choices=SessionLog.NerveSymptoms.choices,
         initial=SessionLog.NerveSymptoms.NONE,
-        widget=forms.RadioSelect,
+        widget=ButtonRadioSelect,
     )
     symptoms_lasted = forms.BooleanField(
         label=_("The tingling or numbness lasted after I finished"), required=False
@@ -201,7 +201,7 @@ class SessionForm(forms.Form):
         label=_("How hard did it feel?"),
         choices=SessionLog.Effort.choices,
         required=False,
-        widget=forms.RadioSelect,
+        widget=ButtonRadioSelect,
     )
     comment = forms.CharField(
         label=_("Anything to tell your therapist? (optional)"),

@@ -11,7 +11,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy
 
 from portal.forms import ButtonRadioSelect, SessionForm
-from prescriptions.models import Exercise, PlanItem, Side
+from prescriptions.models import Exercise, PlanItem, SessionLog, Side
 
 OPTION = ButtonRadioSelect.option_template_name
 
@@ -85,7 +85,7 @@ def test_the_session_forms_radios_are_unchanged(data, initial):
     form = SessionForm(data, items=items, auto_id="plan9_%s")
     if initial is not None:
         form.initial["item_1"] = initial
-    names = ["pain", "item_1", "item_2_left", "item_2_right"]
+    names = ["pain", "nerve_symptoms", "effort", "item_1", "item_2_left", "item_2_right"]
     compared = 0
     for name in names:
         bound = form[name]
@@ -98,4 +98,5 @@ def test_the_session_forms_radios_are_unchanged(data, initial):
             wrapped = _by_templates(widget, {**radio.data, "wrap_label": True})
             assert str(radio.tag(wrap_label=True)) == wrapped
             compared += 1
-    assert compared == 11 + 4 + 5 + 5
+    extra = len(SessionLog.NerveSymptoms.choices) + len(SessionLog.Effort.choices)
+    assert compared == 11 + extra + 4 + 5 + 5
