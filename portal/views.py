@@ -57,6 +57,7 @@ from prescriptions.adherence import (
 from prescriptions.charts import pain_chart_svg
 from prescriptions.dosage import describe
 from prescriptions.downloads import handout_download
+from prescriptions.handouts import handout_plans
 from prescriptions.localise import education_in, phase_in, show_in, with_words_in
 from prescriptions.models import EducationPage, Plan, PlanItem, SessionLog, TemplatePhase
 from prescriptions.outcomes.responses import due_questionnaires, recent_responses
@@ -569,7 +570,8 @@ def my_plan(request: HttpRequest, patient: Patient) -> HttpResponse:
 @require_http_methods(["GET"])
 def handout(request: HttpRequest, patient: Patient, plan_id: int) -> HttpResponse:
     # Drafts are the therapist's work in progress, not the patient's plan yet.
-    plan = get_object_or_404(patient.plans.exclude(status=Plan.Status.DRAFT), pk=plan_id)
+    plans = handout_plans(patient.plans.exclude(status=Plan.Status.DRAFT))
+    plan = get_object_or_404(plans, pk=plan_id)
     return handout_download(
         request, plan, template="portal/handout_pending.html", context={"patient": patient}
     )

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import BooleanField, Prefetch, QuerySet, Value
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -290,13 +290,23 @@ def _tick_weeks(
     return weeks
 
 
-def load_plan(plan: Plan) -> tuple[Plan, list[PlanItem]]:
-    """The plan with everything the handout shows, in three queries."""
-    fresh = (
-        Plan.objects.select_related("patient__clinic", "therapist__user", "phase")
+def handout_plans(plans: QuerySet[Plan]) -> QuerySet[Plan]:
+    """`plans` read with everything the handout shows of them: a plan found through
+    this (a view's scoped look-up) is not read again by `load_plan`."""
+    return (
+        plans.select_related("patient__clinic", "therapist__user", "phase")
         .prefetch_related(Prefetch("education", queryset=EducationPage.objects.order_by("title")))
-        .get(pk=plan.pk)
+        .annotate(read_for_handout=Value(True, output_field=BooleanField()))
     )
+
+
+def load_plan(plan: Plan) -> tuple[Plan, list[PlanItem]]:
+    """The plan with everything the handout shows, in three queries (two when `plan`
+    was found through `handout_plans`)."""
+    if getattr(plan, "read_for_handout", False):
+        fresh = plan
+    else:
+        fresh = handout_plans(Plan.objects.all()).get(pk=plan.pk)
     language = fresh.patient.preferred_language or settings.LANGUAGE_CODE
     # The exercises' words in the patient's language come with them (show_in).
     items = list(
