@@ -7,6 +7,7 @@ from typing import Any
 from django import template
 from django.urls import reverse
 
+from clinic import audit
 from clinic.models import therapist_for
 from prescriptions.adherence import patients_needing_attention
 
@@ -28,6 +29,9 @@ def attention_list(context: template.Context) -> dict[str, Any]:
         return {"shown": False}
     clinic = therapist.clinic
     entries, total = patients_needing_attention(clinic, clinic.today(), limit=SHOWN)
+    if entries:
+        # Names with their adherence and pain: a read of patient data, like a list page.
+        audit.record(request, audit.Action.VIEW, detail="attention list on the admin index")
     changelist = reverse("admin:clinic_patient_changelist")
     return {
         "shown": True,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from clinic.models import Clinic, Patient, Therapist
+from clinic.models import AuditEntry, Clinic, Patient, Therapist
 from clinic.scoping import unscoped
 from prescriptions.models import Exercise, Plan, SessionLog
 from tests import factories
@@ -21,8 +21,9 @@ CHANGELIST = "admin:clinic_patient_changelist"
 # counts and one page query, the audit entry; the adherence figures add none of their own.
 # The session is not written again within a minute (clinic.sessions).
 PATIENT_LIST_QUERIES = 11
-# The stock index plus one for the attention list (rows with their total).
-INDEX_QUERIES = 7
+# The stock index plus one for the attention list (rows with their total) and, when it
+# shows anyone, its audit entry.
+INDEX_QUERIES = 8
 
 
 def days(n: int) -> datetime.timedelta:
@@ -401,6 +402,8 @@ def test_the_index_says_when_nobody_needs_attention(client, therapist, on_track)
     login(client, therapist)
     html = client.get(reverse("admin:index")).content.decode()
     assert "Nobody right now" in html
+    with unscoped():
+        assert not AuditEntry.objects.filter(detail="attention list on the admin index").exists()
 
 
 def test_superusers_get_no_attention_list(client, django_user_model, struggling):
@@ -431,3 +434,8 @@ def test_the_index_query_count_does_not_grow(
     with django_assert_num_queries(INDEX_QUERIES):
         html = client.get(reverse("admin:index")).content.decode()
     assert html.count("Pain 9/10 on") == 8
+    # Each showing is a read in the audit trail (the INSERT is one of the queries).
+    with unscoped():
+        reads = AuditEntry.objects.filter(detail="attention list on the admin index")
+        assert reads.count() == 3
+        assert {(e.actor_id, e.clinic_id) for e in reads} == {(therapist.user_id, clinic.pk)}
