@@ -169,8 +169,16 @@ def record_inline_deletion(request: HttpRequest, form: Any) -> None:
     if obj.pk is None:  # deleted already: the key is in the submitted row
         obj.pk = form[obj._meta.pk.name].value()
     before = {name: form.initial.get(name) for name in form.initial}
+    model = type(obj)
+    kept = model._base_manager.filter(pk=obj.pk).first()
+    if kept is not None and getattr(kept, "ended_on", None) is not None:
+        # Taken out of use but kept: a plan's exercise the patient has logged is
+        # ended, not deleted (prescriptions.plans.remove_items).
+        ended = {"ended_on": {"before": None, "after": kept.ended_on}}
+        audit.record(request, audit.Action.CHANGE, obj=kept, changes=ended, detail="ended")
+        return
     audit.record(
-        request, audit.Action.DELETE, obj=obj, changes=audit.value_changes(type(obj), before, {})
+        request, audit.Action.DELETE, obj=obj, changes=audit.value_changes(model, before, {})
     )
 
 

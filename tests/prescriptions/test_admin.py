@@ -391,6 +391,16 @@ class TestPlanAdmin:
             assert ended.ended_on == patient.clinic.today()
             assert ended.logs.count() == 1
             assert not PlanItem.with_ended.filter(pk=unlogged.pk).exists()
+            # The trail says which was ended and which deleted.
+            trail = {
+                (e.action, e.object_id, e.detail)
+                for e in AuditEntry.objects.filter(object_type="prescriptions.planitem")
+            }
+            assert trail == {("change", str(logged.pk), "ended"), ("delete", str(unlogged.pk), "")}
+            change = AuditEntry.objects.get(action="change", object_type="prescriptions.planitem")
+            assert change.changes == {
+                "ended_on": {"before": None, "after": patient.clinic.today().isoformat()}
+            }
 
     def test_it_keeps_the_therapists_own_amounts(self, client, therapist, patient, shared_exercise):
         login(client, therapist)
