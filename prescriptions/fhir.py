@@ -317,11 +317,14 @@ def weekly_adherence(plan: Plan, today: datetime.date) -> list[dict[str, Any]]:
     """One Observation per finished week of the plan (weeks counted from its start
     date; the plan's last, shorter week once the plan has ended), with the
     percentage and the sessions due and done, by the adherence rules. The week in
-    progress is left out: its figure would change by the evening."""
+    progress is left out: its figure would change by the evening. A plan paused or
+    drafted now still reports the weeks it was active (by its versions)."""
     last = adherence.counting_end(plan)
-    if last is None:
-        return []
-    end = min(last, today - datetime.timedelta(days=1))
+    end = today - datetime.timedelta(days=1)
+    if last is not None:
+        end = min(last, end)
+    elif plan.end_date is not None:
+        end = min(plan.end_date, end)
     records = adherence.day_by_day(plan, plan.start_date, end)
     out = []
     for week, first in enumerate(range(0, len(records), 7), start=1):

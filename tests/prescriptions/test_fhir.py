@@ -223,3 +223,27 @@ def test_questionnaire_answers_are_exported_as_questionnaire_responses(patient, 
     ]
     assert [i.answer for i in started.item] == [started.item[0].answer, None]
     assert {e.url.rsplit(":", 1)[1]: e for e in done.extension}["score"].valueDecimal == 5
+
+
+def test_a_plan_paused_now_still_reports_the_weeks_it_was_active(
+    patient, therapist, shared_exercise, clinic_scope
+):
+    from prescriptions import history, plans
+    from tests.factories import on_day
+
+    start = datetime.date(2026, 3, 2)
+    with on_day(start):
+        plan = factories.make_plan(patient, therapist, [shared_exercise], start_date=start)
+        plan.items.update(times_per_day=1, days_per_week=7)
+        history.plan_changed(plan)
+    for n in range(14):
+        _log(plan, start + datetime.timedelta(days=n), 2)
+    with on_day(start + datetime.timedelta(days=14)):
+        plans.set_status(Plan.objects.filter(pk=plan.pk), Plan.Status.PAUSED)
+    plan.refresh_from_db()
+    weeks = fhir.weekly_adherence(plan, start + datetime.timedelta(days=25))
+    # Two weeks active and done in full; the paused days after them have nothing due.
+    assert [(w["effectivePeriod"]["start"], w["valueQuantity"]["value"]) for w in weeks] == [
+        ("2026-03-02", 100),
+        ("2026-03-09", 100),
+    ]
