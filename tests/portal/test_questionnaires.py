@@ -52,6 +52,20 @@ def test_today_shows_a_due_questionnaire(client, patient, nprs):
     assert reverse("portal:questionnaire_start", args=[nprs.pk]) in page
 
 
+def test_several_due_questionnaires_share_one_card(client, patient, running_plan, nprs):
+    psfs = factories.make_measure(running_plan, "psfs", every_weeks=2)
+    login(client, patient)
+    page = client.get(reverse("portal:today")).content.decode()
+    assert "Short questionnaires from your therapist" in page
+    assert "A short questionnaire from your therapist" not in page
+    assert page.count("There are no right or wrong answers.") == 1
+    assert page.count('class="questionnaire-start"') == 2
+    # Each button names its questionnaire for screen readers.
+    for measure in (nprs, psfs):
+        assert reverse("portal:questionnaire_start", args=[measure.pk]) in page
+        assert f": {measure.definition.name}</span></button>" in page
+
+
 def test_the_patient_answers_one_question_per_screen_and_sends(client, patient, nprs):
     login(client, patient)
     response = _start(client, nprs)
