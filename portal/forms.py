@@ -152,7 +152,8 @@ def _sets_choices(prescribed: int) -> list[tuple[int, str | _StrPromise]]:
     for n in range(1, max(prescribed, 1) + 1):
         label: str | _StrPromise = _("%(n)s of %(total)s") % {"n": n, "total": prescribed}
         if n == prescribed:
-            label = _("All %(total)s") % {"total": prescribed}
+            # One set is simply done; "All 1" reads oddly on a button.
+            label = _("Done") if prescribed == 1 else _("All %(total)s") % {"total": prescribed}
         choices.append((n, label))
     return choices
 

@@ -59,6 +59,18 @@ def test_every_answer_is_a_large_radio_button_not_a_menu(client, patient, runnin
     }
 
 
+def test_the_set_buttons_say_done_for_one_set_and_all_for_more():
+    from portal.forms import _sets_choices
+
+    assert [str(label) for _n, label in _sets_choices(1)] == ["Not done", "Done"]
+    assert [str(label) for _n, label in _sets_choices(3)] == [
+        "Not done",
+        "1 of 3",
+        "2 of 3",
+        "All 3",
+    ]
+
+
 def test_i_did_all_of_these_works_without_javascript(client, patient, running_plan):
     login(client, patient)
     today = client.get(reverse("portal:today")).content.decode()
