@@ -24,7 +24,6 @@ expect = pytest.importorskip("playwright.sync_api").expect
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "patient-pass-123"
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 BRAND = "#7a2e8e"
 
 
@@ -141,7 +140,7 @@ def test_it_is_an_installable_app_in_the_clinics_colour(
 
 
 def test_today_opens_offline_and_a_session_logged_offline_is_saved_once(
-    paula_phone: Any, phone: Any, plans: dict[str, Any]
+    paula_phone: Any, phone: Any, plans: dict[str, Any], screens: Path
 ) -> None:
     page = paula_phone
     banner = page.locator("[data-offline-banner]")
@@ -159,7 +158,7 @@ def test_today_opens_offline_and_a_session_logged_offline_is_saved_once(
         "You are offline. What you log is kept on this phone and sent when you are back online."
     )
     expect(page.get_by_role("heading", name="Paula's back plan")).to_be_visible()
-    page.screenshot(path=DOCS / "portal-offline.png")
+    page.screenshot(path=screens / "portal-offline.png")
 
     page.get_by_role("link", name="I did all of these").tap()
     page.get_by_role("group", name="Pain right now (0 to 10)").get_by_text("3", exact=True).tap()
@@ -169,7 +168,7 @@ def test_today_opens_offline_and_a_session_logged_offline_is_saved_once(
     expect(queue).to_contain_text("Waiting to be sent")
     expect(page.get_by_text("This session is kept on this phone")).to_be_visible()
     expect(page.locator("form.session-form")).to_be_hidden()
-    page.screenshot(path=DOCS / "portal-offline-queue.png")
+    page.screenshot(path=screens / "portal-offline-queue.png")
     assert _logs(plans["paula_plan"]) == []
 
     # My plan and the handout open from the phone too.
