@@ -153,8 +153,8 @@ def wrk(
         [*command, url], capture_output=True, text=True, check=True, timeout=duration + 60
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s*50%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s*99%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
     bad_match = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     bad = int(bad_match.group(1)) if bad_match else 0
     errors = re.search(r"Socket errors:.*", out)
