@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from clinic.models import Patient
 from prescriptions.models import (
+    PRESCRIBED_FIELD_NAMES,
     ExerciseLog,
     PatientVersion,
     Plan,
@@ -38,19 +39,7 @@ from prescriptions.models import (
 )
 
 SCHEMA = "rehabit-patient-export/1"
-DOSAGE_FIELDS = (
-    "sets",
-    "reps",
-    "hold_seconds",
-    "duration_minutes",
-    "rest_seconds",
-    "side",
-    "times_per_day",
-    "days_per_week",
-    "load",
-    "tempo",
-    "instructions",
-)
+DOSAGE_FIELDS = PRESCRIBED_FIELD_NAMES
 SESSION_COLUMNS = (
     "date",
     "session_of_the_day",

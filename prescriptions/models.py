@@ -166,6 +166,8 @@ DOSAGE_FIELD_NAMES = (
     "times_per_day",
     "days_per_week",
 )
+# What a plan's row prescribes: the dosage and the therapist's words for it.
+PRESCRIBED_FIELD_NAMES = (*DOSAGE_FIELD_NAMES, "load", "tempo", "instructions")
 
 
 class ExerciseQuerySet(ScopedQuerySet["Exercise"]):

@@ -28,26 +28,21 @@ from django.utils.translation import gettext as _
 from clinic import audit
 from clinic.models import Patient, language_choices
 from prescriptions.history import PATIENT_FIELDS
-from prescriptions.models import PatientVersion, Plan, PlanItem, PlanVersion, Side
+from prescriptions.models import (
+    PRESCRIBED_FIELD_NAMES,
+    PatientVersion,
+    Plan,
+    PlanItem,
+    PlanVersion,
+    Side,
+)
 
 DASH = "—"
 # Long free text: the page says that it changed, not what it says.
 TEXT_FIELDS = frozenset({"goals", "notes_for_patient", "notes", "instructions"})
 PLAN_SHOWN = ("title", "condition", "status", "start_date", "end_date", "phase", "therapist_id")
 PLAN_TEXTS = ("goals", "notes_for_patient")
-ITEM_SHOWN = (
-    "sets",
-    "reps",
-    "hold_seconds",
-    "duration_minutes",
-    "rest_seconds",
-    "side",
-    "times_per_day",
-    "days_per_week",
-    "load",
-    "tempo",
-    "instructions",
-)
+ITEM_SHOWN = PRESCRIBED_FIELD_NAMES
 
 
 def _label(model: type[models.Model], name: str) -> str:

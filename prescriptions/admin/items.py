@@ -16,7 +16,14 @@ from django.utils.translation import gettext_lazy as _
 from clinic.admin_site import SafeAutocompleteMixin
 from prescriptions import plans
 from prescriptions.admin.common import thumbnail
-from prescriptions.models import Exercise, PlanItem, Side, TemplateItem, TemplatePhase
+from prescriptions.models import (
+    PRESCRIBED_FIELD_NAMES,
+    Exercise,
+    PlanItem,
+    Side,
+    TemplateItem,
+    TemplatePhase,
+)
 
 NOT_PER_SIDE = _("not per side")
 
@@ -100,17 +107,7 @@ class ItemInline(SafeAutocompleteMixin, admin.TabularInline[Any, Any]):
         "order",
         "picture",
         "exercise",
-        "sets",
-        "reps",
-        "hold_seconds",
-        "duration_minutes",
-        "rest_seconds",
-        "side",
-        "times_per_day",
-        "days_per_week",
-        "load",
-        "tempo",
-        "instructions",
+        *PRESCRIBED_FIELD_NAMES,
     )
     readonly_fields = ("picture",)
     extra = 0
