@@ -34,6 +34,7 @@ from clinic.invitations import invite_patient
 from clinic.models import Clinic, Patient, Therapist, User, therapist_for
 from clinic.scoping import scope
 from prescriptions import builder, plans, suggestions
+from prescriptions.admin.common import plan_started
 from prescriptions.handouts.preview import first_exercise_png, preview_available
 from prescriptions.localise import show_in
 from prescriptions.models import (
@@ -346,19 +347,11 @@ class PlanBuilderAdminMixin(_Base):
         except ValidationError as error:
             # More exercises than the patient's clinic allows in one plan: nothing written.
             return _refusal(" ".join(error.messages))
-        self.plan_saved(plan)  # type: ignore[attr-defined]
-        self.log_addition(request, plan, _("Created in the plan builder."))
-        audit.record(
-            request,
-            audit.Action.CREATE,
-            obj=plan,
-            detail=f"started from protocol {template.pk} in the plan builder",
+        created = _("Created in the plan builder.")
+        message = plan_started(
+            self, request, plan, template, change_message=created, where="in the plan builder"
         )
-        messages.success(
-            request,
-            _("Draft plan created from “%(template)s”. Adjust it, then activate it.")
-            % {"template": template.name},
-        )
+        messages.success(request, message)
         info = f"admin:{self.opts.app_label}_{self.opts.model_name}"
         return JsonResponse({"ok": True, "url": reverse(f"{info}_builder", args=[quote(plan.pk)])})
 

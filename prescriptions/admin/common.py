@@ -9,10 +9,13 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from clinic import audit
 from clinic.admin_scoping import clinic_of, is_superuser, owned_form
-from prescriptions.models import Exercise
+from prescriptions.models import Exercise, Plan, PlanTemplate
+from prescriptions.tasks import schedule_handout
 
 THUMB = (
     '<img src="{}" alt="{}" title="{}" class="rehabit-thumb" width="{}" height="{}" loading="lazy">'
@@ -73,3 +76,24 @@ class SharedLibraryAdminMixin:
         if not is_superuser(request):
             obj.clinic = clinic_of(request)
         super().save_model(request, obj, form, change)  # type: ignore[misc]
+
+
+def plan_started(
+    model_admin: Any,
+    request: HttpRequest,
+    plan: Plan,
+    template: PlanTemplate,
+    *,
+    change_message: str,
+    where: str = "",
+) -> str:
+    """What follows a plan started from a protocol, from the plan builder or the
+    template's page: the handout pre-rendered, the plan's admin history and the audit
+    trail. Returns the message for the therapist."""
+    schedule_handout(plan)
+    model_admin.log_addition(request, plan, change_message)
+    detail = f"started from protocol {template.pk}" + (f" {where}" if where else "")
+    audit.record(request, audit.Action.CREATE, obj=plan, detail=detail)
+    return gettext("Draft plan created from “%(template)s”. Adjust it, then activate it.") % {
+        "template": template.name
+    }

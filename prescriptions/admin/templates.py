@@ -15,7 +15,6 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from clinic import audit
 from clinic.admin_scoping import (
     ClinicOwnedForm,
     clinic_of,
@@ -24,11 +23,10 @@ from clinic.admin_scoping import (
 from clinic.models import Patient, Therapist, therapist_for
 from clinic.widgets import DateBox
 from prescriptions import plans
-from prescriptions.admin.common import OwnerFilter, SharedLibraryAdminMixin
+from prescriptions.admin.common import OwnerFilter, SharedLibraryAdminMixin, plan_started
 from prescriptions.admin.exercises import TranslationInlineMixin
 from prescriptions.admin.items import TemplateItemInline, TemplatePhaseInline, save_items
 from prescriptions.models import PlanTemplate, PlanTemplateTranslation, TemplateItem
-from prescriptions.tasks import schedule_handout
 
 
 class PlanTemplateTranslationInline(
@@ -112,19 +110,11 @@ class PlanTemplateAdmin(SharedLibraryAdminMixin, admin.ModelAdmin[PlanTemplate])
                 # More exercises than the patient's clinic allows in one plan.
                 form.add_error(None, error)
         if plan is not None:
-            schedule_handout(plan)
-            # In the plan's history (log_addition takes any model's row).
-            self.log_addition(request, plan, _("Created from a plan template."))  # type: ignore[arg-type]
-            audit.record(
-                request,
-                audit.Action.CREATE,
-                obj=plan,
-                detail=f"started from protocol {template.pk}",
-            )
+            # In the plan's history too (log_addition takes any model's row).
+            created = str(_("Created from a plan template."))
             self.message_user(
                 request,
-                _("Draft plan created from “%(template)s”. Adjust it, then activate it.")
-                % {"template": template.name},
+                plan_started(self, request, plan, template, change_message=created),
                 messages.SUCCESS,
             )
             return HttpResponseRedirect(reverse("admin:prescriptions_plan_change", args=[plan.pk]))
