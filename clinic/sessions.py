@@ -11,6 +11,11 @@ the failure logged (the session simply expires a minute earlier).
 
 A session that the request did change (signing in, signing out) must be saved:
 if it cannot be, the request fails, as a 503 (clinic.errors).
+
+Sessions stay in the database (`SESSION_ENGINE = "clinic.sessions"`, Django's
+database backend): signing out, or erasing a patient, ends the session on every
+server at once. Only the read is Django's own made cheaper: its SQL is compiled
+once (clinic.prepared), which was a sixth of a signed-in request's time.
 """
 
 from __future__ import annotations
@@ -19,17 +24,33 @@ import logging
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
+from django.contrib.sessions.models import Session
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from clinic.errors import is_unavailable
+from clinic.prepared import PreparedQuery
 
 logger = logging.getLogger(__name__)
 
 # Seconds since the epoch of the session's last save, kept in the session itself.
 TOUCHED_KEY = "_touched"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+_session_by_key = PreparedQuery(lambda key: Session.objects.filter(session_key=key))
+
+
+class SessionStore(DatabaseSessionStore):
+    def _get_session_from_db(self) -> Session | None:
+        # As Django's, with the expiry compared here: a prepared query takes no datetime.
+        key = self.session_key
+        found = _session_by_key(key) if key is not None else []
+        if found and found[0].expire_date > timezone.now():
+            return found[0]
+        self._session_key = None
+        return None
 
 
 class SessionMiddleware(DjangoSessionMiddleware):

@@ -189,6 +189,8 @@ LOGOUT_REDIRECT_URL = "portal:login"
 # Sessions end after 30 idle minutes (the expiry is renewed at most once a
 # minute by clinic.sessions.SessionMiddleware); closing the browser ends them too.
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 30 * 60)
+# Django's database sessions, read with less work (clinic.sessions).
+SESSION_ENGINE = "clinic.sessions"
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_RENEW_SECONDS = env_int("SESSION_RENEW_SECONDS", 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

@@ -14,6 +14,7 @@ machine could not share the database file).
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import os
 import re
@@ -288,5 +289,9 @@ def test_nothing_relies_on_the_per_process_cache():
     assert len(sources) > 100
     users = [str(p.relative_to(root)) for p in sources if CACHE_USES.search(p.read_text())]
     assert users == []
-    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+    from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+
+    engine = importlib.import_module(settings.SESSION_ENGINE)
+    assert issubclass(engine.SessionStore, DatabaseSessionStore)
+    assert engine.SessionStore.get_model_class()._meta.db_table == "django_session"
     assert axes_settings.AXES_HANDLER == "axes.handlers.database.AxesDatabaseHandler"
