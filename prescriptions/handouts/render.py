@@ -30,6 +30,7 @@ from prescriptions.handouts.files import (
     make_fetcher_class,
     static_file,
 )
+from prescriptions.handouts.images import ImageCache
 from prescriptions.models import Plan, PlanItem
 
 if TYPE_CHECKING:
@@ -49,7 +50,8 @@ class _Engine:
     stylesheet_digest: str
     fetcher: URLFetcher
     # Parsed images by URL, shared between renders: illustrations repeat across plans.
-    image_cache: dict[str, Any] = field(default_factory=dict)
+    # SVG drawings are drawn once per size and replayed (prescriptions.handouts.images).
+    image_cache: dict[str, Any] = field(default_factory=ImageCache)
 
 
 _engine: _Engine | None = None
