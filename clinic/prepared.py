@@ -12,10 +12,12 @@ The clinic scope (`clinic.scoping`) is written into the SQL when it is compiled,
 so the scope active at the call is part of the cache key: SQL compiled in one
 clinic's scope is never run in another's.
 
-The arguments must be whole numbers or strings that reach the SQL as they are,
-and the SQL must not depend on their values (no lists for `__in`); both are
-checked when the query is first compiled, by compiling it again with each
-argument changed, and a query that breaks either rule raises TypeError then.
+`build` must depend on its arguments and nothing else: a date, a setting or any
+other value it reads is written into the SQL once and kept. The arguments must
+be whole numbers or strings that reach the SQL as they are, and the SQL must
+not depend on their values (no lists for `__in`); both are checked when the
+query is first compiled, by compiling it again with each argument changed, and
+a query that breaks either rule raises TypeError then.
 """
 
 from __future__ import annotations

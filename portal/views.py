@@ -57,7 +57,7 @@ from prescriptions.adherence import (
 from prescriptions.charts import pain_chart_svg
 from prescriptions.dosage import describe
 from prescriptions.downloads import handout_download
-from prescriptions.handouts import handout_plans
+from prescriptions.handouts import prepared_handout_plan
 from prescriptions.localise import education_in, phase_in, show_in, with_words_in
 from prescriptions.models import EducationPage, Plan, PlanItem, SessionLog, TemplatePhase
 from prescriptions.outcomes.responses import due_questionnaires, recent_responses
@@ -566,12 +566,21 @@ def my_plan(request: HttpRequest, patient: Patient) -> HttpResponse:
     )
 
 
+# The patient's own plan, read as the handout needs it. Drafts are the therapist's
+# work in progress, not the patient's plan yet.
+_handout_plan = prepared_handout_plan(
+    lambda patient_id, plan_id: Plan.objects.filter(patient_id=patient_id, pk=plan_id).exclude(
+        status=Plan.Status.DRAFT
+    )
+)
+
+
 @patient_required
 @require_http_methods(["GET"])
 def handout(request: HttpRequest, patient: Patient, plan_id: int) -> HttpResponse:
-    # Drafts are the therapist's work in progress, not the patient's plan yet.
-    plans = handout_plans(patient.plans.exclude(status=Plan.Status.DRAFT))
-    plan = get_object_or_404(plans, pk=plan_id)
+    plan = _handout_plan(patient.pk, plan_id)
+    if plan is None:
+        raise Http404
     return handout_download(
         request, plan, template="portal/handout_pending.html", context={"patient": patient}
     )

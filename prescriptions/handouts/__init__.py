@@ -24,6 +24,7 @@ from prescriptions.handouts.context import (
     load_plan,
     load_warnings,
     plan_load,
+    prepared_handout_plan,
     render_html,
 )
 from prescriptions.handouts.files import BASE_URL, RefusedURL, local_file
@@ -62,6 +63,7 @@ __all__ = [
     "load_warnings",
     "local_file",
     "plan_load",
+    "prepared_handout_plan",
     "render_html",
     "render_pdf",
     "renders_in_worker",

@@ -10,6 +10,7 @@ import colorsys
 import datetime
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +25,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from clinic.models import Clinic
+from clinic.prepared import PreparedQuery
 from prescriptions import dosage
 from prescriptions.adherence import due_days, sessions_per_day
 from prescriptions.handouts.files import absolute_url, local_file
@@ -300,6 +302,29 @@ def handout_plans(plans: QuerySet[Plan]) -> QuerySet[Plan]:
     )
 
 
+def prepared_handout_plan(build: Callable[..., QuerySet[Plan]]) -> Callable[..., Plan | None]:
+    """`handout_plans(build(*args))` as one plan or None, compiled once (clinic.prepared):
+    for a download of a stored handout, which is mostly these look-ups."""
+    plans = PreparedQuery(lambda *args: handout_plans(build(*args)).prefetch_related(None))
+
+    def find(*args: Any) -> Plan | None:
+        found = plans(*args)
+        if not found:
+            return None
+        plan = found[0]
+        # As handout_plans' prefetch leaves them.
+        pages = plan.education.all()
+        pages._result_cache = _education_of(plan.pk)
+        pages._prefetch_done = True  # type: ignore[attr-defined]
+        plan._prefetched_objects_cache = {"education": pages}  # type: ignore[attr-defined]
+        return plan
+
+    return find
+
+
+_education_of = PreparedQuery(lambda plan_id: Plan(pk=plan_id).education.order_by("title"))
+
+
 def load_plan(plan: Plan) -> tuple[Plan, list[PlanItem]]:
     """The plan with everything the handout shows, in three queries (two when `plan`
     was found through `handout_plans`)."""
@@ -308,11 +333,19 @@ def load_plan(plan: Plan) -> tuple[Plan, list[PlanItem]]:
     else:
         fresh = handout_plans(Plan.objects.all()).get(pk=plan.pk)
     language = fresh.patient.preferred_language or settings.LANGUAGE_CODE
-    # The exercises' words in the patient's language come with them (show_in).
-    items = list(
-        with_words_in(fresh.items.select_related("exercise"), language).order_by("order", "pk")
-    )
+    items = _items_in(fresh.pk, language)
+    for item in items:
+        item.plan = fresh
     return fresh, items
+
+
+# The exercises' words in the patient's language come with them (show_in). Read on
+# every download of a stored handout: compiled once (clinic.prepared).
+_items_in = PreparedQuery(
+    lambda plan_id, language: with_words_in(
+        PlanItem.objects.filter(plan_id=plan_id).select_related("exercise"), language
+    ).order_by("order", "pk")
+)
 
 
 # Columns that change without changing any handout (a sign-in, a reminder sent).

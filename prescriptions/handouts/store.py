@@ -30,7 +30,8 @@ from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 
 from clinic.errors import is_unavailable
-from clinic.storage import content_subquery
+from clinic.prepared import PreparedQuery
+from clinic.storage import DatabaseStorage, content_subquery
 from prescriptions.handouts.context import inputs_fingerprint, load_plan, render_html
 from prescriptions.handouts.files import absolute_url, file_digest, file_text, local_file
 from prescriptions.handouts.render import (
@@ -130,14 +131,32 @@ def _read(handout: Handout) -> bytes | None:
         return None
 
 
+def _stored_content() -> Any:
+    return content_subquery(Handout._meta.get_field("pdf").storage, "pdf")
+
+
+# The look-up of every download of a stored handout, compiled once (clinic.prepared).
+_by_inputs_with_content = PreparedQuery(
+    lambda plan_id, inputs: Handout.objects.filter(plan_id=plan_id, inputs=inputs).annotate(
+        stored_pdf=_stored_content()
+    )[:1]
+)
+
+
 def _cached(**lookup: Any) -> tuple[Handout, bytes] | None:
+    in_database = isinstance(Handout._meta.get_field("pdf").storage, DatabaseStorage)
+    if in_database and lookup.keys() == {"plan", "inputs"}:
+        found = _by_inputs_with_content(lookup["plan"].pk, lookup["inputs"])
+        return _with_data(found[0]) if found else None
     handouts = Handout.objects.filter(**lookup)
-    content = content_subquery(Handout._meta.get_field("pdf").storage, "pdf")
+    content = _stored_content()
     if content is not None:
         handouts = handouts.annotate(stored_pdf=content)
     handout = handouts.first()
-    if handout is None:
-        return None
+    return _with_data(handout) if handout is not None else None
+
+
+def _with_data(handout: Handout) -> tuple[Handout, bytes] | None:
     stored = getattr(handout, "stored_pdf", None)
     data = bytes(stored) if stored is not None else _read(handout)
     if data is None:

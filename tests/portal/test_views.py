@@ -515,6 +515,27 @@ def test_it_pins_the_query_count_of_my_plan(
     assert one_plan == 6
 
 
+def test_the_downloaded_handout_follows_the_plan(client, patient, running_plan):
+    """The download reads the plan, its pages and items on every request (compiled once:
+    clinic.prepared) and serves the stored PDF only while they are unchanged."""
+    from prescriptions.models import EducationPage, Exercise
+    from tests.prescriptions.test_handouts import pdf_text
+
+    login(client, patient)
+    url = reverse("portal:handout", args=[running_plan.pk])
+    first = pdf_text(client.get(url).content)
+    assert "Sitting and driving" not in first and "Bridge on a step" not in first
+    with unscoped():
+        page = EducationPage.objects.create(
+            clinic=patient.clinic, slug="sitting", title="Sitting and driving", summary="s"
+        )
+        running_plan.education.add(page)
+    assert "Sitting and driving" in pdf_text(client.get(url).content)
+    with unscoped():
+        Exercise.objects.filter(slug="glute-bridge").update(name="Bridge on a step")
+    assert "Bridge on a step" in pdf_text(client.get(url).content)
+
+
 def test_it_pins_the_query_count_of_a_cached_handout(
     client, patient, running_plan, django_assert_num_queries
 ):
