@@ -14,7 +14,7 @@ import datetime
 from typing import Any
 
 from django.contrib import admin
-from django.contrib.admin.views.main import PAGE_VAR
+from django.contrib.admin.views.main import PAGE_VAR, ChangeList
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, QuerySet, Window
 from django.http import HttpRequest
@@ -131,18 +131,49 @@ class FiguresLastPaginator(Paginator[Any]):
     filter again), and a second reads the full rows of those ids. At 2,000 patients
     the "needs attention" page evaluated its conditions twice for every patient and
     every column for all of them before sorting (bench/adherence.py).
+
+    The second query reads the rows by id from `rows`, the same scoped, annotated
+    queryset without the list's filters (the ids have passed them), in the ids'
+    order. A sort or filter on a figure reads it for the whole clinic from one
+    grouped pass where that is faster (adherence.PatientFigures, PostgreSQL).
     """
 
-    def __init__(self, object_list: QuerySet[Any], per_page: int, page_number: str) -> None:
+    def __init__(
+        self,
+        object_list: QuerySet[Any],
+        per_page: int,
+        page_number: str,
+        rows: QuerySet[Any] | None = None,
+        *,
+        clinic: Clinic | None = None,
+    ) -> None:
         super().__init__(object_list, per_page)
         self.queryset = object_list
         self.page_number = page_number
+        # Whose plans the grouped pass reads: the asker's clinic (None: a superuser's
+        # list of every clinic).
+        self.clinic = clinic
         self._ids: dict[int, list[int]] = {}
+        if rows is None:
+            rows = object_list
+        else:
+            # The list's own joins (list_select_related), not its filters or order.
+            rows = rows.all()
+            rows.query.select_related = object_list.query.select_related
+        self.rows = rows
 
     def _page_ids(self, number: int) -> tuple[list[int], int | None]:
         bottom = (number - 1) * self.per_page
+        # A sort or filter on a figure reads it for the whole clinic in one grouped
+        # pass (adherence.PatientFigures), where that is faster than a subquery per
+        # patient.
+        queryset = self.queryset
+        if adherence.grouping_pays_off(queryset):
+            queryset = adherence.with_patient_figures(
+                queryset, adherence.periods_read(queryset), clinic=self.clinic
+            )
         rows = list(
-            self.queryset.annotate(page_total=Window(Count("pk"))).values_list("pk", "page_total")[
+            queryset.annotate(page_total=Window(Count("pk"))).values_list("pk", "page_total")[
                 bottom : bottom + self.per_page + self.orphans
             ]
         )
@@ -170,7 +201,38 @@ class FiguresLastPaginator(Paginator[Any]):
         top = bottom + self.per_page
         if top + self.orphans < self.count:
             ids = ids[: self.per_page]
-        return Page(self.queryset.filter(pk__in=ids), number, self)
+        return Page(self.rows_of(ids), number, self)
+
+    def rows_of(self, ids: list[int]) -> list[Any]:
+        """The full rows of these ids, in their order (one query)."""
+        position = {pk: n for n, pk in enumerate(ids)}
+        rows = self.rows.filter(pk__in=ids).order_by()
+        return sorted(rows, key=lambda row: position[row.pk])
+
+    def all_rows(self) -> list[Any] | None:
+        """Every row of a list that fits on one page, from the ids the count found
+        (None if the count has not read them)."""
+        ids = self._ids.get(1)
+        if ids is None or self.count > self.per_page:
+            return None
+        return self.rows_of(ids)
+
+
+class FiguresChangeList(ChangeList):
+    """The patient list: a list that fits on one page also reads its rows by id.
+
+    Django's ChangeList shows such a list from its filtered queryset, which
+    evaluated a figure filter ("needs attention") for every patient of the clinic
+    a second time: half the SQL of such a page (bench/adherence.py's one-page case).
+    """
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        paginator = self.paginator
+        if isinstance(paginator, FiguresLastPaginator) and not self.multi_page:
+            rows = paginator.all_rows()
+            if rows is not None:
+                self.result_list = rows
 
 
 class PatientAdherenceAdminMixin:
@@ -202,7 +264,16 @@ class PatientAdherenceAdminMixin:
         orphans: int = 0,
         allow_empty_first_page: bool = True,
     ) -> FiguresLastPaginator:
-        return FiguresLastPaginator(queryset, per_page, request.GET.get(PAGE_VAR, "1"))
+        return FiguresLastPaginator(
+            queryset,
+            per_page,
+            request.GET.get(PAGE_VAR, "1"),
+            rows=getattr(request, "_rehabit_patient_figures", None),
+            clinic=asking_clinic(request),
+        )
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return FiguresChangeList
 
     @admin.display(
         description=gettext_lazy("adherence 7 days"),

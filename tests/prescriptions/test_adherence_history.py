@@ -10,10 +10,11 @@ from __future__ import annotations
 import contextlib
 import datetime
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -40,6 +41,29 @@ def patient_figures(patient: Patient, lo: datetime.date, hi: datetime.date) -> a
     ).get(pk=patient.pk)
     result = adherence.Adherence(row.due, row.done, row.pct)  # type: ignore[attr-defined]
     return result
+
+
+def grouped_figures(
+    patients: list[Patient], lo: datetime.date, hi: datetime.date, **bound: Any
+) -> dict[int, adherence.Adherence]:
+    """The figures of PatientFigures (one grouped pass, as the admin list and the
+    attention list read them on PostgreSQL), by patient, with the percent sorted
+    and filtered on as the admin does."""
+    qs = Patient.objects.filter(pk__in=[p.pk for p in patients]).annotate(
+        due=adherence.PatientSessions(F("pk"), "prescribed", lo, hi),
+        done=adherence.PatientSessions(F("pk"), "completed", lo, hi),
+        pct=adherence.PatientSessions(F("pk"), "percent", lo, hi),
+    )
+    grouped = adherence.with_patient_figures(
+        qs.filter(Q(pct__lt=101) | Q(pct__isnull=True)).order_by("pct", "pk"), [(lo, hi)], **bound
+    )
+    # The grouped pass is in the query, and the figures are read from it.
+    assert adherence.periods_read(grouped) == [(lo, hi)]
+    assert "rehabit_figures" in str(grouped.query)
+    return {
+        row.pk: adherence.Adherence(row.due, row.done, row.pct)  # type: ignore[attr-defined]
+        for row in grouped
+    }
 
 
 def log_every_day(plan: Plan, first: int, last: int, items: list[PlanItem] | None = None) -> None:
@@ -235,6 +259,7 @@ def test_the_database_and_the_day_by_day_arithmetic_agree(
         by_day = adherence.over(records)
         assert adherence.plan_adherence(plan, lo, hi) == by_day
         assert patient_figures(patient, lo, hi) == by_day
+        assert grouped_figures([patient], lo, hi, ids=[patient.pk]) == {patient.pk: by_day}
         # Per exercise: the one-query path and the day-by-day path agree on a plan
         # that never changed; on any plan the day-by-day figures stay in bounds.
         rows = adherence._exercise_adherence_by_day(plan, lo, hi, include_ended=True)
@@ -250,3 +275,30 @@ def test_the_database_and_the_day_by_day_arithmetic_agree(
         # Each day is counted by one state of the plan: a day's due is at most
         # the highest sessions a day the plan ever asked for.
         assert all(r.due <= 4 for r in records)
+
+
+@DB_SETTINGS
+@given(
+    first=st.tuples(specs, changes, sessions),
+    second=st.tuples(specs, changes, sessions),
+    third=st.tuples(specs, changes, sessions),
+    window=windows,
+)
+def test_the_grouped_pass_and_the_subquery_per_patient_agree(
+    clinic, patient, other_patient, therapist, shared_exercise, first, second, third, window
+):
+    """PatientFigures over a clinic (two plans for one patient, one for another, a
+    patient with none) gives each patient the figures of PatientSessions."""
+    with rolled_back():
+        build(patient, therapist, shared_exercise, *first)
+        build(patient, therapist, shared_exercise, *second)
+        build(other_patient, therapist, shared_exercise, *third)
+        nobody = factories.make_patient(clinic, therapist, first_name="No", last_name="Plan")
+        everyone = [patient, other_patient, nobody]
+        start, length = window
+        lo, hi = day(start), day(start + length)
+        expected = {p.pk: patient_figures(p, lo, hi) for p in everyone}
+        assert expected[nobody.pk] == adherence.Adherence(0, 0, None)
+        assert grouped_figures(everyone, lo, hi, clinic=clinic) == expected
+        assert grouped_figures(everyone, lo, hi) == expected
+        assert grouped_figures(everyone, lo, hi, ids=[p.pk for p in everyone]) == expected
