@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.db import transaction
@@ -224,3 +225,58 @@ def test_the_patient_overview_agrees_with_the_plan_and_the_calendar(
         assert [d for d, _ in overview.pain_series] == sorted(
             d for d in dates if d > today - datetime.timedelta(days=28)
         )
+
+
+# Logs of two plans of one patient as (plan 0 or 1, day offset, session, pain).
+# Few days and sessions, so that two plans often share the newest day and session.
+two_plan_logs = st.lists(
+    st.tuples(st.integers(0, 1), st.integers(0, 20), st.integers(1, 2), st.integers(0, 10)),
+    max_size=30,
+    # One row per plan, day and session (the table's unique constraint).
+    unique_by=lambda entry: entry[:3],
+)
+
+
+@DB_SETTINGS
+@given(entries=two_plan_logs, today_offset=st.integers(0, 30))
+def test_the_newest_log_columns_follow_the_newest_first_rule(
+    patient, other_patient, therapist, shared_exercise, entries, today_offset
+):
+    """latest_pain, last_log_date and the pain change (NewestLog, a LATERAL lookup
+    per plan on PostgreSQL) name the newest log by NEWEST_FIRST over all of the
+    patient's plans, as Python does over the same rows; another patient's logs
+    never count."""
+    with rolled_back():
+        first = factories.make_plan(patient, therapist, [shared_exercise], start_date=START)
+        second = factories.make_plan(patient, therapist, [shared_exercise], start_date=START)
+        elsewhere = factories.make_plan(
+            other_patient, therapist, [shared_exercise], start_date=START
+        )
+        plans_of = (first, second)
+        SessionLog.objects.bulk_create(
+            SessionLog(plan=plans_of[which], date=day(k), session_number=n, pain=pain)
+            for which, k, n, pain in entries
+        )
+        # A newer, more painful log of someone else.
+        SessionLog.objects.create(plan=elsewhere, date=day(today_offset), pain=10)
+        today = day(today_offset)
+        row: Any = adherence.annotate_patients(
+            type(patient).objects.filter(pk=patient.pk), today
+        ).get()
+        logs = [
+            (day(k), n, plans_of[which].pk, pain)
+            for which, k, n, pain in entries
+            if day(k) <= today
+        ]
+
+        def newest(lo: datetime.date | None, hi: datetime.date) -> tuple | None:
+            found = [log for log in logs if (lo is None or lo <= log[0]) and log[0] <= hi]
+            return max(found) if found else None
+
+        latest = newest(None, today)
+        assert row.last_log_date == (latest[0] if latest else None)
+        assert row.latest_pain == (latest[3] if latest else None)
+        this_week = newest(today - datetime.timedelta(days=6), today)
+        before = newest(today - datetime.timedelta(days=14), today - datetime.timedelta(days=7))
+        expected_change = this_week[3] - before[3] if this_week and before else None
+        assert row.pain_change_7d == expected_change
