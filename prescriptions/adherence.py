@@ -116,6 +116,8 @@ from django.db.models import (
 from django.db.models.expressions import Combinable, Expression, ExpressionWrapper
 from django.db.models.functions import Coalesce, DenseRank, Greatest, Least
 from django.db.models.lookups import GreaterThanOrEqual, LessThan
+from django.db.models.sql.query import Query
+from django.db.models.sql.where import AND, WhereNode
 from django.utils.dateformat import format as format_date
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -883,7 +885,7 @@ class PatientSessions(Func):
     ) -> Any:
         grouped = self._grouped(compiler)
         if grouped is not None:
-            return grouped.figure(self.kind, connection), []
+            return grouped.figure(self.kind), []
         owner_sql, owner_params = compiler.compile(self.source_expressions[0])
         sql = _SessionsSQL(connection, self.start, self.end)
         p_owner = sql.col(Plan, self.owner)
@@ -922,16 +924,16 @@ class PatientFigures:
     """Patients' sessions due and done over a period, in one grouped pass, joined
     to a patient query (an entry of its alias_map, like a Join).
 
-    A page of the patient list shows three figures a period (due, done, percent),
-    which PatientSessions computes with a subquery each, per row; a sort or filter
-    needs a figure for every patient of the clinic. This computes the same text
-    (_SessionsSQL) once, grouped by patient: each span's sessions due and logged,
-    per plan capped, summed per patient. PatientSessions of the same period over
-    the same rows read their figure from here. Added by with_patient_figures().
+    A sort or filter on a figure needs it for every patient of the list, where
+    PatientSessions runs a subquery per patient and figure. This computes the same
+    text (_SessionsSQL) once, grouped by patient: each span's sessions due and
+    logged, per plan capped, summed per patient. PatientSessions of the same
+    period over the same rows read their figure from here. Added by
+    with_patient_figures().
 
-    `clinic_id` / `patient_ids` bound the plans it reads (one clinic's patients,
-    or a page's); neither: every clinic's. The outer query's own scope still
-    chooses the rows. It is joined to the query's first table, the patient.
+    `among` (a query of patient ids) bounds the plans it reads; None: every
+    clinic's. The outer query's own scope still chooses the rows. It is joined to
+    the query's first table, the patient.
     """
 
     join_type = "LEFT OUTER JOIN"
@@ -945,15 +947,13 @@ class PatientFigures:
         table_alias: str,
         start: datetime.date,
         end: datetime.date,
-        clinic_id: int | None = None,
-        patient_ids: tuple[int, ...] | None = None,
+        among: Query | None,
     ) -> None:
         self.parent_alias, self.table_alias = parent_alias, table_alias
         self.table_name = table_alias
-        self.start, self.end = start, end
-        self.clinic_id, self.patient_ids = clinic_id, patient_ids
+        self.start, self.end, self.among = start, end, among
 
-    def figure(self, kind: str, connection: BaseDatabaseWrapper) -> str:
+    def figure(self, kind: str) -> str:
         due, done = f"{self.table_alias}.due", f"{self.table_alias}.done"
         return {
             "prescribed": f"COALESCE({due}, 0)",
@@ -965,21 +965,15 @@ class PatientFigures:
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
     ) -> tuple[str, list[Any]]:
         sql = _SessionsSQL(connection, self.start, self.end)
-        patient_t = sql.table(Patient)
         p_patient = sql.col(Plan, "patient")
-        pt_id, pt_clinic = sql.col(Patient, "id"), sql.col(Patient, "clinic")
+        among = self.among
 
         def plans(alias: str) -> str:
-            if self.patient_ids is not None:
-                sql.params.extend(self.patient_ids)
-                return f"{alias}.{p_patient} IN ({', '.join(['%s'] * len(self.patient_ids))})"
-            if self.clinic_id is not None:
-                sql.params.append(self.clinic_id)
-                return (
-                    f"{alias}.{p_patient} IN (SELECT pt.{pt_id} FROM {patient_t} pt"  # noqa: S608
-                    f" WHERE pt.{pt_clinic} = %s)"
-                )
-            return "1 = 1"
+            if among is None:
+                return "1 = 1"
+            among_sql, among_params = among.get_compiler(connection=connection).as_sql()
+            sql.params.extend(among_params)
+            return f"{alias}.{p_patient} IN ({among_sql})"
 
         spans = sql.spans(plans)
         log_t = sql.table(SessionLog)
@@ -1004,8 +998,7 @@ class PatientFigures:
             change_map.get(self.table_alias, self.table_alias),
             self.start,
             self.end,
-            self.clinic_id,
-            self.patient_ids,
+            self.among,
         )
         # Query.change_aliases finds the entry in table_map by its first name.
         clone.table_name = self.table_name
@@ -1019,7 +1012,7 @@ class PatientFigures:
             self.table_alias,
             self.start,
             self.end,
-            self.clinic_id,
+            id(self.among),
         )
 
     def __eq__(self, other: object) -> bool:
@@ -1040,10 +1033,10 @@ class PatientFigures:
 
 def grouping_pays_off(qs: QuerySet[Any]) -> bool:
     """Whether PatientFigures beats a subquery per row where a figure is needed for
-    a whole clinic. Measured at 2,000 patients (bench/adherence.py): on PostgreSQL
-    it does, by a third or more (each correlated subquery is a subplan with its own
-    startup cost); on SQLite, whose correlated subqueries are plain index lookups,
-    materialising the grouped pass made the attention filter slower."""
+    a whole list. Measured at 2,000 patients (bench/adherence.py): on PostgreSQL it
+    does (each correlated subquery is a subplan with its own startup cost); on
+    SQLite, whose correlated subqueries are plain index lookups, the grouped pass
+    took more steps for the sort and the attention filter."""
     return connections[qs.db].vendor == "postgresql"
 
 
@@ -1058,70 +1051,85 @@ def figure_periods(today: datetime.date) -> tuple[tuple[datetime.date, datetime.
 def with_patient_figures[Q_: QuerySet[Any]](
     qs: Q_,
     periods: Iterable[tuple[datetime.date, datetime.date]],
-    *,
-    clinic: Clinic | None = None,
-    ids: Sequence[int] | None = None,
+    among: QuerySet[Any] | None,
 ) -> Q_:
     """`qs` (a Patient query) with PatientFigures for each period joined to it: its
     PatientSessions of those periods, in the select list, filters and ordering, are
     read from one grouped pass a period instead of a subquery per row and figure.
 
-    The pass reads the plans of the patients `ids` if given, else of `clinic`'s
-    patients, else every clinic's; the outer query's own scope still chooses the
-    rows. Give the clinic the query is scoped to (or ids it selects); a patient
-    the pass leaves out would show nothing due.
+    The pass reads the plans of the patients `among` selects (None: every
+    clinic's); the outer query's own scope still chooses the rows. `among` must
+    hold every row of `qs` (a patient it leaves out would show nothing due): `qs`
+    without its figure filters (unfiltered_by_figures), or the clinic it is
+    scoped to.
     """
     qs = qs.all()
     query = qs.query
     parent = query.get_initial_alias()
+    bound = among.order_by().values("pk").query if among is not None else None
     for start, end in periods:
         alias = f"rehabit_figures_{len(query.alias_map)}"
         query.alias_map[alias] = PatientFigures(  # type: ignore[assignment]
-            parent,
-            alias,
-            start,
-            end,
-            clinic_id=clinic.pk if clinic is not None else None,
-            patient_ids=tuple(ids) if ids is not None else None,
+            parent, alias, start, end, bound
         )
         query.alias_refcount[alias] = 1
         query.table_map[alias] = [alias]
     return qs
 
 
+def _periods_in(node: Any, query: Query, found: list[tuple[datetime.date, datetime.date]]) -> None:
+    """Add the periods of the PatientSessions in `node` (a WHERE node or expression)."""
+    if isinstance(node, PatientSessions) and node.owner == "patient":
+        if (node.start, node.end) not in found:
+            found.append((node.start, node.end))
+        return
+    name = getattr(node, "name", None) if isinstance(node, F) else None
+    if name is not None and name in query.annotations:
+        _periods_in(query.annotations[name], query, found)
+        return
+    children = getattr(node, "children", None)
+    if children is not None:  # a WHERE node
+        for child in children:
+            _periods_in(child, query, found)
+        return
+    if isinstance(node, Q):
+        return
+    for source in getattr(node, "get_source_expressions", list)():
+        _periods_in(source, query, found)
+
+
 def periods_read(qs: QuerySet[Any]) -> list[tuple[datetime.date, datetime.date]]:
     """The periods of the PatientSessions that `qs` filters or sorts by."""
     query = qs.query
     found: list[tuple[datetime.date, datetime.date]] = []
-
-    def visit(node: Any) -> None:
-        if isinstance(node, PatientSessions) and node.owner == "patient":
-            if (node.start, node.end) not in found:
-                found.append((node.start, node.end))
-            return
-        name = getattr(node, "name", None) if isinstance(node, F) else None
-        if name is not None and name in query.annotations:
-            visit(query.annotations[name])
-            return
-        children = getattr(node, "children", None)
-        if children is not None:  # a WHERE node
-            for child in children:
-                visit(child)
-            return
-        if isinstance(node, Q):
-            return
-        for source in getattr(node, "get_source_expressions", list)():
-            visit(source)
-
-    visit(query.where)
+    _periods_in(query.where, query, found)
     for item in query.order_by:
         if isinstance(item, str):
             name = item.lstrip("-")
             if name in query.annotations:
-                visit(query.annotations[name])
+                _periods_in(query.annotations[name], query, found)
         else:
-            visit(item)
+            _periods_in(item, query, found)
     return found
+
+
+def unfiltered_by_figures[Q_: QuerySet[Any]](qs: Q_) -> Q_ | None:
+    """`qs` without its conditions that read a PatientSessions figure (its scope,
+    search and other filters kept), or None if they cannot be told apart (not a
+    plain AND of conditions): the patients a grouped pass for `qs` must cover. A
+    search or a therapist filter narrows the pass to those patients."""
+    where = qs.query.where
+    if where.connector != AND or where.negated:
+        return None
+    kept = []
+    for child in where.children:
+        found: list[tuple[datetime.date, datetime.date]] = []
+        _periods_in(child, qs.query, found)
+        if not found:
+            kept.append(child)
+    narrowed = qs.all()
+    narrowed.query.where = WhereNode(kept, connector=AND)
+    return narrowed
 
 
 def _of_the_row[M: Model](model: type[M]) -> Manager[M]:
@@ -1389,7 +1397,9 @@ def patients_needing_attention(
     today = today or clinic.today()
     patients = annotate_patients(Patient.objects.filter(clinic=clinic), today)
     if grouping_pays_off(patients):
-        patients = with_patient_figures(patients, figure_periods(today)[:1], clinic=clinic)
+        patients = with_patient_figures(
+            patients, figure_periods(today)[:1], Patient.objects.filter(clinic=clinic)
+        )
     rows: list[Any] = list(
         patients.filter(attention_q(today))
         .annotate(

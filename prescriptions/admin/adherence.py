@@ -168,10 +168,13 @@ class FiguresLastPaginator(Paginator[Any]):
         # pass (adherence.PatientFigures), where that is faster than a subquery per
         # patient.
         queryset = self.queryset
-        if adherence.grouping_pays_off(queryset):
-            queryset = adherence.with_patient_figures(
-                queryset, adherence.periods_read(queryset), clinic=self.clinic
-            )
+        periods = adherence.periods_read(queryset)
+        if periods and adherence.grouping_pays_off(queryset):
+            # Over the patients the list's other filters and search leave.
+            among = adherence.unfiltered_by_figures(queryset)
+            if among is None and self.clinic is not None:
+                among = Patient.objects.filter(clinic=self.clinic)
+            queryset = adherence.with_patient_figures(queryset, periods, among)
         rows = list(
             queryset.annotate(page_total=Window(Count("pk"))).values_list("pk", "page_total")[
                 bottom : bottom + self.per_page + self.orphans

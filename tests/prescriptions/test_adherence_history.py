@@ -44,19 +44,21 @@ def patient_figures(patient: Patient, lo: datetime.date, hi: datetime.date) -> a
 
 
 def grouped_figures(
-    patients: list[Patient], lo: datetime.date, hi: datetime.date, **bound: Any
+    patients: list[Patient], lo: datetime.date, hi: datetime.date, among: Any
 ) -> dict[int, adherence.Adherence]:
     """The figures of PatientFigures (one grouped pass, as the admin list and the
-    attention list read them on PostgreSQL), by patient, with the percent sorted
-    and filtered on as the admin does."""
+    attention list read them on PostgreSQL) over the patients `among`, by patient,
+    with the percent sorted and filtered on as the admin does."""
     qs = Patient.objects.filter(pk__in=[p.pk for p in patients]).annotate(
         due=adherence.PatientSessions(F("pk"), "prescribed", lo, hi),
         done=adherence.PatientSessions(F("pk"), "completed", lo, hi),
         pct=adherence.PatientSessions(F("pk"), "percent", lo, hi),
     )
-    grouped = adherence.with_patient_figures(
-        qs.filter(Q(pct__lt=101) | Q(pct__isnull=True)).order_by("pct", "pk"), [(lo, hi)], **bound
-    )
+    filtered = qs.filter(Q(pct__lt=101) | Q(pct__isnull=True)).order_by("pct", "pk")
+    if among == "unfiltered":
+        among = adherence.unfiltered_by_figures(filtered)
+        assert among is not None
+    grouped = adherence.with_patient_figures(filtered, [(lo, hi)], among)
     # The grouped pass is in the query, and the figures are read from it.
     assert adherence.periods_read(grouped) == [(lo, hi)]
     assert "rehabit_figures" in str(grouped.query)
@@ -259,7 +261,8 @@ def test_the_database_and_the_day_by_day_arithmetic_agree(
         by_day = adherence.over(records)
         assert adherence.plan_adherence(plan, lo, hi) == by_day
         assert patient_figures(patient, lo, hi) == by_day
-        assert grouped_figures([patient], lo, hi, ids=[patient.pk]) == {patient.pk: by_day}
+        alone = Patient.objects.filter(pk=patient.pk)
+        assert grouped_figures([patient], lo, hi, alone) == {patient.pk: by_day}
         # Per exercise: the one-query path and the day-by-day path agree on a plan
         # that never changed; on any plan the day-by-day figures stay in bounds.
         rows = adherence._exercise_adherence_by_day(plan, lo, hi, include_ended=True)
@@ -287,8 +290,9 @@ def test_the_database_and_the_day_by_day_arithmetic_agree(
 def test_the_grouped_pass_and_the_subquery_per_patient_agree(
     clinic, patient, other_patient, therapist, shared_exercise, first, second, third, window
 ):
-    """PatientFigures over a clinic (two plans for one patient, one for another, a
-    patient with none) gives each patient the figures of PatientSessions."""
+    """PatientFigures (two plans for one patient, one for another, a patient with
+    none) gives each patient the figures of PatientSessions, bounded by the clinic,
+    by the list without its figure filter, or not at all."""
     with rolled_back():
         build(patient, therapist, shared_exercise, *first)
         build(patient, therapist, shared_exercise, *second)
@@ -299,6 +303,7 @@ def test_the_grouped_pass_and_the_subquery_per_patient_agree(
         lo, hi = day(start), day(start + length)
         expected = {p.pk: patient_figures(p, lo, hi) for p in everyone}
         assert expected[nobody.pk] == adherence.Adherence(0, 0, None)
-        assert grouped_figures(everyone, lo, hi, clinic=clinic) == expected
-        assert grouped_figures(everyone, lo, hi) == expected
-        assert grouped_figures(everyone, lo, hi, ids=[p.pk for p in everyone]) == expected
+        assert grouped_figures(everyone, lo, hi, Patient.objects.filter(clinic=clinic)) == expected
+        assert grouped_figures(everyone, lo, hi, None) == expected
+        # Bounded by the list itself without its figure filter, as the admin does.
+        assert grouped_figures(everyone, lo, hi, "unfiltered") == expected
