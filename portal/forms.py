@@ -1,4 +1,10 @@
-"""Patient portal forms (rendered with crispy-forms' Bootstrap 5 pack)."""
+"""Patient portal forms.
+
+The sign-in and password pages render theirs with crispy-forms' Bootstrap 5 pack;
+the session form, on the pages patients open most, writes its markup in Python
+(`ButtonRadioSelect`, `choice_group_html`, the plain widgets and
+`BootstrapBoundField`): the same HTML, without a template render per field.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import ValidationError
+from django.forms import BoundField
 from django.utils import translation
 from django.utils.formats import localize, time_format
 from django.utils.safestring import SafeString
@@ -131,6 +138,147 @@ def _option_html(widget: dict[str, Any]) -> SafeString:
     return SafeString("".join(parts))
 
 
+class PlainHiddenInput(forms.HiddenInput):
+    """A hidden input written in Python (input.html, as `_option_html` writes it)."""
+
+    def _render(self, template_name: str, context: dict[str, Any], renderer: Any = None) -> Any:
+        return _option_html(context["widget"])
+
+
+class PlainNumberInput(forms.NumberInput):
+    """A number box written in Python: Django's input.html and attrs.html, as
+    `_option_html` writes them (a test compares the two)."""
+
+    def _render(self, template_name: str, context: dict[str, Any], renderer: Any = None) -> Any:
+        return _option_html(context["widget"])
+
+
+class PlainCheckboxInput(forms.CheckboxInput):
+    """A checkbox written in Python (checkbox.html is input.html)."""
+
+    def _render(self, template_name: str, context: dict[str, Any], renderer: Any = None) -> Any:
+        return _option_html(context["widget"])
+
+
+class PlainTextarea(forms.Textarea):
+    """A text area written in Python: Django's textarea.html and attrs.html."""
+
+    def _render(self, template_name: str, context: dict[str, Any], renderer: Any = None) -> Any:
+        widget = context["widget"]
+        attrs = "".join(
+            f" {_escaped(name)}" if given is True else f' {_escaped(name)}="{_escaped(given)}"'
+            for name, given in widget["attrs"].items()
+            if given is not False
+        )
+        value = _escaped(localize(widget["value"])) if widget["value"] else ""
+        name = _escaped(widget["name"])
+        return SafeString(f'<textarea name="{name}"{attrs}>\n{value}</textarea>')
+
+
+class BootstrapBoundField(BoundField):
+    """A field whose widget carries Bootstrap's `is-invalid` class when the field has
+    errors, as crispy-forms' field template adds it (the class keeps its place among
+    the attributes, before Django's aria-invalid and aria-describedby)."""
+
+    def as_widget(
+        self,
+        widget: forms.Widget | None = None,
+        attrs: dict[str, Any] | None = None,
+        only_initial: bool = False,
+    ) -> SafeString:
+        if self.errors:
+            css = (widget or self.field.widget).attrs.get("class", "")
+            attrs = {**(attrs or {}), "class": f"{css} is-invalid".strip()}
+        return super().as_widget(widget, attrs, only_initial)
+
+
+def choice_group_html(
+    field: BoundField,
+    *,
+    legend: Any,
+    css: str,
+    full_legend: Any = None,
+    hide_legend: bool = False,
+    sets_group: bool = False,
+) -> SafeString:
+    """A choice as a row of large buttons with radio semantics: a fieldset whose
+    legend names it (`full_legend`, when given, is what screen readers hear), the help
+    text and errors tied to it by aria-describedby, and one `.btn-check` radio and
+    its label per option. Written in Python: the Today page has a dozen of these."""
+    auto_id = _escaped(field.auto_id)
+    errors = field.errors
+    help_text = field.help_text
+    fieldset = [f'<fieldset class="choice-group {_escaped(css)}{" is-invalid" if errors else ""}"']
+    if sets_group:
+        fieldset.append(" data-sets-group")
+    if help_text or errors:
+        described = f"{auto_id}_help" if help_text else ""
+        if errors:
+            described += f" {auto_id}_error"
+        fieldset.append(f' aria-describedby="{described}"')
+    fieldset.append(">")
+    shown = f'<legend class="choice-legend{" visually-hidden" if hide_legend else ""}">'
+    if full_legend:
+        shown += f'<span class="visually-hidden">{_escaped(full_legend)}</span>'
+        if not hide_legend:
+            shown += f'<span aria-hidden="true">{_escaped(legend)}</span>'
+    else:
+        shown += _escaped(legend)
+    if field.field.required and not sets_group:
+        shown += '<span aria-hidden="true">*</span>'
+    shown += "</legend>"
+    help_html = (
+        f'<p class="form-text mt-0" id="{auto_id}_help">{_escaped(help_text)}</p>'
+        if help_text
+        else ""
+    )
+    options = "".join(
+        f'{radio.tag()}<label class="btn btn-outline-primary" for="{_escaped(radio.id_for_label)}">'
+        f"{_escaped(localize(radio.choice_label))}</label>"
+        for radio in field
+    )
+    error_html = (
+        f'<p class="invalid-feedback d-block" id="{auto_id}_error">'
+        f"{' '.join(_escaped(error) for error in errors)}</p>"
+        if errors
+        else ""
+    )
+    return SafeString(
+        f"{''.join(fieldset)}\n  {shown}\n  {help_html}\n"
+        f'  <div class="choice-buttons">\n    {options}\n  </div>\n  {error_html}\n</fieldset>\n'
+    )
+
+
+def bootstrap_field_html(field: BoundField) -> SafeString:
+    """A field with its label, errors and help text in Bootstrap 5's markup, as
+    crispy-forms' `as_crispy_field` writes it (the same elements, classes, ids and
+    aria attributes; a test compares the two), without its dozen template renders."""
+    auto_id = _escaped(field.auto_id)
+    required = field.field.required
+    label = _escaped(field.label) + ('<span class="asteriskField">*</span>' if required else "")
+    label_class = " requiredField" if required else ""
+    errors = "".join(
+        f'<p id="error_{n}_{auto_id}"><strong>{_escaped(error)}</strong></p>'
+        for n, error in enumerate(field.errors, 1)
+    )
+    after = f'<div id="{auto_id}_error" class="invalid-feedback">{errors}</div>' if errors else ""
+    if field.help_text:
+        after += f'<div id="{auto_id}_helptext" class="form-text">{_escaped(field.help_text)}</div>'
+    widget = field.as_widget()
+    for_id = _escaped(field.id_for_label)
+    if isinstance(field.field.widget, forms.CheckboxInput):
+        return SafeString(
+            f'<div class="mb-3"><div id="div_{auto_id}" class="form-check">{widget}'
+            f'<label for="{for_id}" class="form-check-label{label_class}">{label}</label>'
+            f"{after}</div></div>"
+        )
+    return SafeString(
+        f'<div id="div_{auto_id}" class="mb-3">'
+        f'<label for="{for_id}" class="form-label{label_class}">{label}</label>'
+        f"{widget}{after}</div>"
+    )
+
+
 SCALE = {"low": PAIN_SCALE.low, "high": PAIN_SCALE.high}
 # One large button per number (one tap, no menu); what the ends mean is the help text.
 PAIN_CHOICES = [(n, str(n)) for n in range(PAIN_SCALE.low, PAIN_SCALE.high + 1)]
@@ -162,7 +310,7 @@ class SessionForm(forms.Form):
     """One session: what was done of each exercise and how it felt."""
 
     idempotency_key = forms.UUIDField(
-        widget=forms.HiddenInput,
+        widget=PlainHiddenInput,
         error_messages={
             "required": _("This form has expired. Please reload the page and try again."),
             "invalid": _("This form has expired. Please reload the page and try again."),
@@ -189,14 +337,18 @@ class SessionForm(forms.Form):
         widget=ButtonRadioSelect,
     )
     symptoms_lasted = forms.BooleanField(
-        label=_("The tingling or numbness lasted after I finished"), required=False
+        label=_("The tingling or numbness lasted after I finished"),
+        required=False,
+        widget=PlainCheckboxInput(attrs={"class": "checkboxinput form-check-input"}),
+        bound_field_class=BootstrapBoundField,
     )
     # The upper limit is the model's (with its message); the browser knows it too.
     symptoms_minutes = forms.IntegerField(
         label=_("For about how many minutes?"),
         required=False,
         min_value=SYMPTOM_MINUTES.low,
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "max": SYMPTOM_MINUTES.high}),
+        widget=PlainNumberInput(attrs={"inputmode": "numeric", "max": SYMPTOM_MINUTES.high}),
+        bound_field_class=BootstrapBoundField,  # type: ignore[call-arg]  # not in the stubs yet
     )
     effort = forms.ChoiceField(
         label=_("How hard did it feel?"),
@@ -207,7 +359,10 @@ class SessionForm(forms.Form):
     comment = forms.CharField(
         label=_("Anything to tell your therapist? (optional)"),
         required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "maxlength": COMMENT_MAX_LENGTH}),
+        widget=PlainTextarea(
+            attrs={"rows": 3, "maxlength": COMMENT_MAX_LENGTH, "class": "textarea form-control"}
+        ),
+        bound_field_class=BootstrapBoundField,  # type: ignore[call-arg]  # not in the stubs yet
     )
 
     def __init__(
@@ -228,6 +383,8 @@ class SessionForm(forms.Form):
                 "comment": log.comment,
             }
         super().__init__(*args, **kwargs)
+        # After the field's own `min` (crispy-forms' attribute order).
+        self.fields["symptoms_minutes"].widget.attrs["class"] = "numberinput form-control"
         # A new key for every rendered form: sending this same form again is a replay.
         self.fields["idempotency_key"].initial = uuid.uuid4()
         self.items = items

@@ -30,6 +30,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import content_disposition_header
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -39,6 +40,7 @@ from clinic.errors import RETRY_AFTER_SECONDS, is_unavailable
 from clinic.models import Patient, PortalInvitation, patient_for
 from clinic.scoping import scope, unscoped
 from portal import calendar, forms
+from portal.fragments import cached_fragment
 from portal.invitations import (
     InvitationInvalid,
     accept_invitation,
@@ -59,7 +61,14 @@ from prescriptions.dosage import describe
 from prescriptions.downloads import handout_download
 from prescriptions.handouts import prepared_handout_plan
 from prescriptions.localise import education_in, phase_in, show_in, with_words_in
-from prescriptions.models import EducationPage, Plan, PlanItem, SessionLog, TemplatePhase
+from prescriptions.models import (
+    EducationPage,
+    Exercise,
+    Plan,
+    PlanItem,
+    SessionLog,
+    TemplatePhase,
+)
 from prescriptions.outcomes.responses import due_questionnaires, recent_responses
 from prescriptions.recording import EDITABLE_DAYS, check_day, record_session
 
@@ -284,11 +293,9 @@ class ItemView:
     item: PlanItem
     dosage: str
     fields: list[BoundField] = field(default_factory=list)
-
-    @property
-    def session_dosage(self) -> str:
-        """One session's dose, for the session form (it says which session it is)."""
-        return describe(self.item, times_a_day=False)
+    # On the session form: the card's id and what it shows above the set buttons.
+    card_id: str = ""
+    head: str = ""
 
     @property
     def one_group(self) -> bool:
@@ -297,10 +304,63 @@ class ItemView:
 
 
 def _item_views(items: list[PlanItem], form: forms.SessionForm | None) -> list[ItemView]:
-    return [
-        ItemView(item, describe(item), form.sets_fields(item) if form is not None else [])
-        for item in items
-    ]
+    if form is None:
+        return [ItemView(item, describe(item)) for item in items]
+    # Several plans can share the Today page: the cards' ids carry the form's.
+    prefix = slugify(str(form.auto_id))
+    views = []
+    for item in items:
+        card_id = f"{prefix}-{item.pk}"
+        views.append(
+            ItemView(
+                item,
+                describe(item),
+                form.sets_fields(item),
+                card_id=card_id,
+                head=exercise_head(item, card_id),
+            )
+        )
+    return views
+
+
+def exercise_head(item: PlanItem, card_id: str) -> str:
+    """What an exercise's card on the session form shows above its set buttons (its
+    name, drawings, one session's dose, the steps, the therapist's load and
+    instructions, the timer), as a cached fragment: the context below is all of it."""
+    exercise = item.exercise
+    return cached_fragment(
+        "portal/_exercise_head.html",
+        {
+            "card_id": card_id,
+            "exercise": _exercise_words(exercise),
+            "item": {
+                "load": item.load,
+                "instructions": item.instructions,
+                "hold_seconds": item.hold_seconds,
+                "reps": item.reps,
+                "sets": item.sets,
+                "rest_seconds": item.rest_seconds,
+                "side": str(item.side),
+            },
+            # One session's dose (the form says which session it is).
+            "session_dosage": str(describe(item, times_a_day=False)),
+        },
+    )
+
+
+def _exercise_words(exercise: Exercise) -> dict[str, Any]:
+    # What portal/_picture.html and the cards read of an exercise, in the words of the
+    # language it is shown in (prescriptions.localise), as plain values. The picture
+    # shows its description, or (a placeholder) the category.
+    has_picture = exercise.has_picture
+    return {
+        "name": str(exercise.name),
+        "illustration_url": exercise.illustration_url(),
+        "has_picture": has_picture,
+        "illustration_text": str(exercise.illustration_text()) if has_picture else "",
+        "get_category_display": "" if has_picture else str(exercise.get_category_display()),
+        "step_list": exercise.step_list,
+    }
 
 
 def _items_for_session(plan: Plan, session_number: int) -> list[PlanItem]:

@@ -3,6 +3,8 @@ the HTML must be exactly what Django's own widget templates make."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -100,3 +102,120 @@ def test_the_session_forms_radios_are_unchanged(data, initial):
             compared += 1
     extra = len(SessionLog.NerveSymptoms.choices) + len(SessionLog.Effort.choices)
     assert compared == 11 + extra + 4 + 5 + 5
+
+
+# The rest of the session form's markup, also written in Python: each is compared
+# with what rendered it before (the portal's choice-group template, crispy-forms).
+
+# templates/portal/_choice_buttons.html as it was (its first line, a comment, left out).
+CHOICE_GROUP_TEMPLATE = (
+    Path(__file__).parent / "reference" / "choice_buttons_template.html"
+).read_text()
+
+STATES = [
+    None,
+    {"item_1": "1", "item_2_left": "3", "item_2_right": "0", "pain": "7", "effort": "too_hard"},
+    {"item_1": "<x>", "pain": "11", "nerve_symptoms": "tingling", "symptoms_lasted": "on"},
+    {"symptoms_lasted": "on", "symptoms_minutes": "-4", "comment": '<b>"hi"</b> & ' * 200},
+    {"symptoms_minutes": "12", "comment": "Felt fine.\nThanks"},
+]
+
+
+def _session_form(data: dict[str, str] | None) -> SessionForm:
+    exercise = Exercise(name='Wall sit "own" <b>', sets=3, reps=10)
+    items = [
+        PlanItem(pk=1, exercise=exercise, sets=3, reps=10, side=Side.NONE),
+        PlanItem(pk=2, exercise=exercise, sets=4, reps=10, side=Side.EACH),
+    ]
+    form = SessionForm(data, items=items, auto_id="plan9_%s")
+    if data is not None:
+        form.is_valid()
+    return form
+
+
+@pytest.mark.parametrize("data", STATES)
+def test_the_choice_groups_are_what_the_template_made(data):
+    from django.template import engines
+
+    from portal.forms import choice_group_html
+
+    template = engines["django"].from_string(CHOICE_GROUP_TEMPLATE)
+    form = _session_form(data)
+    groups = [
+        ("pain", {"legend": form["pain"].label, "css": "pain-buttons"}),
+        ("effort", {"legend": form["effort"].label, "css": "wide-buttons"}),
+        *(
+            (
+                name,
+                {
+                    "legend": form[name].label,
+                    "full_legend": cast("Any", form[name].field).group_label,
+                    "hide_legend": hide,
+                    "css": "sets-choice" if hide else "sets-choice sets-side",
+                    "sets_group": True,
+                },
+            )
+            for name, hide in [("item_1", True), ("item_2_left", False)]
+        ),
+    ]
+    for name, options in groups:
+        in_python = choice_group_html(form[name], **options)
+        by_template = template.render({"field": form[name], **options})
+        assert in_python.strip() == by_template.strip()
+
+
+def _crispy_reference(form: SessionForm, name: str) -> str:
+    """The field as crispy-forms' Bootstrap 5 pack rendered it, with Django's own widget."""
+    import copy
+
+    from django.template import engines
+
+    field = form.fields[name]
+    widget = copy.deepcopy(field.widget)
+    widget.__class__ = next(
+        base for base in type(widget).__mro__ if base.__module__ == "django.forms.widgets"
+    )
+    widget.attrs.pop("class", None)
+    field.widget = widget
+    field.bound_field_class = None
+    cast("Any", form)._bound_fields_cache.pop(name, None)
+    template = engines["django"].from_string(
+        "{% load crispy_forms_filters %}{{ field|as_crispy_field }}"
+    )
+    return template.render({"field": form[name]})
+
+
+def _tidy(html: str) -> str:
+    html = re.sub(r"\s+", " ", html)
+    return re.sub(r"\s*(<|>)\s*", r"\1", html).strip()
+
+
+@pytest.mark.parametrize("data", STATES)
+@pytest.mark.parametrize("name", ["symptoms_lasted", "symptoms_minutes", "comment"])
+def test_the_plain_fields_are_what_crispy_made(data, name):
+    from portal.forms import bootstrap_field_html
+
+    in_python = str(bootstrap_field_html(_session_form(data)[name]))
+    reference = _crispy_reference(_session_form(data), name)
+    # The same markup; only the whitespace between the tags differs.
+    assert _tidy(in_python) == _tidy(reference)
+    if data and name in _session_form(data).errors:
+        assert "is-invalid" in in_python
+        assert f'aria-describedby="plan9_{name}_error"' in in_python
+
+
+@pytest.mark.parametrize("data", STATES)
+@pytest.mark.parametrize(
+    "name", ["idempotency_key", "symptoms_lasted", "symptoms_minutes", "comment"]
+)
+def test_the_plain_widgets_are_what_the_templates_make(data, name):
+    import copy
+
+    bound = _session_form(data)[name]
+    in_python = str(bound)
+    # The same widget, rendered by Django's own class (through its templates).
+    reference = copy.deepcopy(bound.field.widget)
+    reference.__class__ = next(
+        base for base in type(reference).__mro__ if base.__module__ == "django.forms.widgets"
+    )
+    assert in_python == str(bound.as_widget(widget=reference))
