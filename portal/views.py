@@ -48,7 +48,7 @@ from portal.invitations import (
     find_invitation,
 )
 from portal.models import CalendarFeed
-from prescriptions import export
+from prescriptions import export, safety
 from prescriptions.adherence import (
     DayStatus,
     day_by_day,
@@ -71,6 +71,7 @@ from prescriptions.models import (
 )
 from prescriptions.outcomes.responses import due_questionnaires, recent_responses
 from prescriptions.recording import EDITABLE_DAYS, check_day, record_session
+from prescriptions.templatetags.safety_tags import tier_texts
 
 logger = logging.getLogger(__name__)
 
@@ -348,6 +349,41 @@ def exercise_head(item: PlanItem, card_id: str) -> str:
     )
 
 
+def plan_card(item: PlanItem, dosage: str, urgent: dict[str, Any]) -> str:
+    """An exercise on My plan (its picture, dose, purpose, steps, the therapist's
+    words, cautions and stop signs, for nerve work the nerve rule and the urgent red
+    flags with the clinic's number, the timer), as a cached fragment: the context
+    below is all of it."""
+    exercise = item.exercise
+    nerve_work = exercise.is_nerve_work
+    return cached_fragment(
+        "portal/_plan_card.html",
+        {
+            "exercise": {
+                **_exercise_words(exercise),
+                "purpose": str(exercise.purpose),
+                "caution_list": exercise.caution_list,
+                "stop_sign_list": exercise.stop_sign_list,
+                "is_nerve_work": nerve_work,
+            },
+            "item": {
+                "pk": item.pk,
+                "order": item.order,
+                "load": item.load,
+                "tempo": item.tempo,
+                "instructions": item.instructions,
+                "hold_seconds": item.hold_seconds,
+                "reps": item.reps,
+                "sets": item.sets,
+                "rest_seconds": item.rest_seconds,
+                "side": str(item.side),
+            },
+            "dosage": str(dosage),
+            **(urgent if nerve_work else {}),
+        },
+    )
+
+
 def _exercise_words(exercise: Exercise) -> dict[str, Any]:
     # What portal/_picture.html and the cards read of an exercise, in the words of the
     # language it is shown in (prescriptions.localise), as plain values. The picture
@@ -610,10 +646,19 @@ def my_plan(request: HttpRequest, patient: Patient) -> HttpResponse:
         )
     )
     language = patient.preferred_language
+    # What the nerve exercises' cards repeat, once for the page.
+    urgent = {
+        "nerve_rule": str(safety.NERVE_SETTLE_RULE),
+        "urgent_tiers": tier_texts(patient.clinic, urgent_only=True),
+    }
     sections = [
         PlanView(
             plan=plan,
-            items=_item_views(list(plan.items.all()), None),
+            items=[
+                ItemView(item, dosage, head=plan_card(item, dosage, urgent))
+                for item in plan.items.all()
+                for dosage in [describe(item)]
+            ],
             phase=phase_in(plan.phase, language),
             education=education_in(plan.education.all(), language),
         )
@@ -622,7 +667,18 @@ def my_plan(request: HttpRequest, patient: Patient) -> HttpResponse:
     return render(
         request,
         "portal/plan.html",
-        {"patient": patient, "sections": sections, "earlier": earlier},
+        {
+            "patient": patient,
+            "sections": sections,
+            "earlier": earlier,
+            # The red-flag tiers with the clinic's number, above each plan.
+            "warning_signs": cached_fragment(
+                "prescriptions/_red_flags.html",
+                {"tiers": tier_texts(patient.clinic), "urgent_only": False},
+            )
+            if sections
+            else "",
+        },
     )
 
 

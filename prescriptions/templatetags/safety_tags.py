@@ -40,18 +40,24 @@ def red_flags(
 
     `printed` writes the bullets into the text, for the handout (which draws no
     list markers: they cost render time)."""
-    number = safety.emergency_number(clinic)
     return {
-        "tiers": [
-            {
-                "key": tier.key,
-                "label": tier.label,
-                "action": tier.action_for(number),
-                "signs": tier.signs,
-            }
-            for tier in safety.tiers(urgent_only=urgent_only)
-        ],
+        "tiers": tier_texts(clinic, urgent_only=urgent_only),
         "urgent_only": urgent_only,
         "printed": printed,
         "compact": compact,
     }
+
+
+def tier_texts(clinic: Clinic | None, *, urgent_only: bool = False) -> list[dict[str, Any]]:
+    """What prescriptions/_red_flags.html shows of each tier, as plain text in the
+    current language (the portal's cached fragments take only plain values)."""
+    number = safety.emergency_number(clinic)
+    return [
+        {
+            "key": tier.key,
+            "label": str(tier.label),
+            "action": tier.action_for(number),
+            "signs": [str(sign) for sign in tier.signs],
+        }
+        for tier in safety.tiers(urgent_only=urgent_only)
+    ]

@@ -148,6 +148,60 @@ def test_the_form_around_the_cached_card_is_new_each_time(client, patient, runni
     assert first["idempotency_key"].value() != second["idempotency_key"].value()
 
 
+@pytest.mark.parametrize(
+    ("change", "shown"),
+    [
+        ({"purpose": "Keeps the nerve moving."}, "<p>Keeps the nerve moving.</p>"),
+        ({"cautions": "Keep your back flat."}, "<li>Keep your back flat.</li>"),
+        ({"stop_signs": "Your foot goes numb."}, "<li>Your foot goes numb.</li>"),
+        ({"steps": "Lie down.\nLift the leg."}, "<li>Lie down.</li><li>Lift the leg.</li>"),
+    ],
+)
+def test_my_plan_shows_the_exercises_new_words(client, patient, running_plan, change, shown):
+    login(client, patient)
+    assert shown not in _page(client, "portal:plan")
+    with unscoped():
+        Exercise.objects.filter(pk=_item(running_plan).exercise_id).update(**change)
+    assert shown in _page(client, "portal:plan")
+
+
+@pytest.mark.parametrize(
+    ("change", "shown"),
+    [
+        ({"tempo": "3 s down"}, "3 s down"),
+        ({"order": 7}, "7. "),
+        ({"instructions": "Only to the first pull."}, "Only to the first pull."),
+        ({"sets": 5}, 'data-sets="5"'),
+    ],
+)
+def test_my_plan_shows_the_items_new_dose_and_words(client, patient, running_plan, change, shown):
+    login(client, patient)
+    assert shown not in _page(client, "portal:plan")
+    with unscoped():
+        PlanItem.objects.filter(pk=_item(running_plan).pk).update(**change)
+    assert shown in _page(client, "portal:plan")
+
+
+def test_a_nerve_exercise_card_on_my_plan_follows_the_clinics_emergency_number(
+    client, patient, clinic, running_plan
+):
+    with unscoped():
+        Exercise.objects.filter(pk=_item(running_plan).exercise_id).update(
+            category=Exercise.Category.NERVE_MOBILISATION
+        )
+        type(clinic).objects.filter(pk=clinic.pk).update(emergency_number="999")
+    login(client, patient)
+    html = _page(client, "portal:plan")
+    # The page's warning signs, and the card's repeat of the urgent ones.
+    assert html.count("Call 999") == 2
+    assert "A mild tingle or pull" in html
+    with unscoped():
+        type(clinic).objects.filter(pk=clinic.pk).update(emergency_number="112")
+    html = _page(client, "portal:plan")
+    assert html.count("Call 112") == 2
+    assert "Call 999" not in html
+
+
 # The fragment mechanism itself.
 
 
