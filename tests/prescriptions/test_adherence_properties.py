@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from clinic.models import Patient
 from prescriptions import adherence
 from prescriptions.models import Plan, SessionLog
 from tests import factories
@@ -280,3 +281,45 @@ def test_the_newest_log_columns_follow_the_newest_first_rule(
         before = newest(today - datetime.timedelta(days=14), today - datetime.timedelta(days=7))
         expected_change = this_week[3] - before[3] if this_week and before else None
         assert row.pain_change_7d == expected_change
+
+
+@DB_SETTINGS
+@given(
+    spec=plans,
+    entries=logs,
+    today_offset=st.integers(0, 60),
+    lasted_every=st.integers(1, 5),
+)
+# The week's first day holds the only log of the week, and the week before has one.
+@example(
+    spec={"times": 1, "days": 7, "length": None, "status": Plan.Status.ACTIVE},
+    entries={(10, 1), (7, 1)},
+    today_offset=16,
+    lasted_every=1,
+)
+def test_the_patient_overview_agrees_with_the_admin_lists_figures(
+    patient, therapist, shared_exercise, spec, entries, today_offset, lasted_every
+):
+    # The History page reads the pain and nerve figures in Python; the admin list
+    # (annotate_patients) in SQL. They must say the same.
+    with rolled_back():
+        plan = build(patient, therapist, shared_exercise, spec, entries)
+        SessionLog.objects.filter(plan=plan, session_number=lasted_every).update(
+            nerve_symptoms=SessionLog.NerveSymptoms.TINGLING, symptoms_lasted=True
+        )
+        today = day(today_offset)
+        overview = adherence.patient_overview(patient, today)
+        row: Any = adherence.annotate_patients(Patient.objects.filter(pk=patient.pk), today).get()
+        assert overview.adherence_7 == adherence.Adherence.of(
+            row.adherence_7_completed, row.adherence_7_prescribed
+        )
+        assert overview.adherence_7.percent == row.adherence_7
+        assert overview.adherence_28.percent == row.adherence_28
+        assert overview.last_log_date == row.last_log_date
+        assert overview.latest_pain == row.latest_pain
+        assert overview.pain_change_7d == row.pain_change_7d
+        assert overview.lasting_nerve_symptoms is bool(row.lasting_nerve_symptoms)
+        logs_of_patient = SessionLog.objects.filter(plan__patient=patient)
+        assert overview.pain_series == adherence.pain_series(
+            logs_of_patient, today - datetime.timedelta(days=27), today
+        )
