@@ -18,11 +18,12 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinic.models import Patient
+from clinic.prepared import PreparedQuery
 from prescriptions.models import Occasion, OutcomeMeasure, Plan, QuestionnaireResponse
 from prescriptions.outcomes.library import Item
 from prescriptions.outcomes.scoring import check_answers, score
@@ -45,19 +46,25 @@ class DueQuestionnaire:
         return len(self.measure.definition.items(activities))
 
 
-def measures_of_running_plans(patient: Patient, today: datetime.date) -> list[OutcomeMeasure]:
-    """The measures of the patient's active plans that run today, with their responses."""
-    return list(
-        OutcomeMeasure.objects.filter(
-            plan__patient=patient, plan__status=Plan.Status.ACTIVE, plan__start_date__lte=today
-        )
-        .filter(Q(plan__end_date=None) | Q(plan__end_date__gte=today))
+# The Today page asks on every visit: SQL compiled once per connection (clinic.prepared).
+_measures_of_active_plans = PreparedQuery(
+    lambda patient_id: (
+        OutcomeMeasure.objects.filter(plan__patient_id=patient_id, plan__status=Plan.Status.ACTIVE)
         .select_related("plan")
-        .prefetch_related(
-            Prefetch("responses", queryset=QuestionnaireResponse.objects.order_by("due_date"))
-        )
         .order_by("plan__start_date", "pk")
     )
+)
+
+
+def measures_of_running_plans(patient: Patient, today: datetime.date) -> list[OutcomeMeasure]:
+    """The measures of the patient's active plans that run today, with their responses.
+    One query, and one more for the responses when there are such measures."""
+    measures = [m for m in _measures_of_active_plans(patient.pk) if m.plan.is_running_on(today)]
+    prefetch_related_objects(
+        measures,
+        Prefetch("responses", queryset=QuestionnaireResponse.objects.order_by("due_date")),
+    )
+    return measures
 
 
 def due_questionnaires(patient: Patient, today: datetime.date) -> list[DueQuestionnaire]:

@@ -131,6 +131,28 @@ def test_it_does_not_show_another_patients_plan_on_today(client, other_patient, 
     assert "Sciatica plan" not in response.content.decode()
 
 
+def test_today_shows_only_the_plans_that_run_today(client, patient, therapist, shared_exercise):
+    today = patient.clinic.today()
+    day = datetime.timedelta(days=1)
+
+    def make(title: str, **kw: Any) -> Plan:
+        kw.setdefault("start_date", today - 10 * day)
+        return factories.make_plan(patient, therapist, [shared_exercise], title=title, **kw)
+
+    make("Ends today", end_date=today)
+    make("Starts today", start_date=today)
+    make("Ended yesterday", end_date=today - day)
+    make("Starts tomorrow", start_date=today + day)
+    make("Paused", status=Plan.Status.PAUSED)
+    make("Draft", status=Plan.Status.DRAFT)
+    response = login(client, patient).get(reverse("portal:today"))
+    titles = [card.plan.title for card in response.context["cards"]]
+    assert sorted(titles) == ["Ends today", "Starts today"]
+    # Each card's items are its own plan's, with the plan set on them.
+    for card in response.context["cards"]:
+        assert [item.plan for item in card.plan.items.all()] == [card.plan]
+
+
 def test_it_records_todays_session_and_shows_it_done(client, patient, running_plan):
     login(client, patient)
     url = _log_url(running_plan, _today(running_plan))
