@@ -26,7 +26,7 @@ from django.db import DatabaseError
 from django.db.models import Prefetch
 from django.forms import BoundField
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import content_disposition_header
@@ -273,26 +273,36 @@ _active_plans_items = PreparedQuery(
 def _running_plans(patient: Patient, day: datetime.date) -> list[Plan]:
     """The patient's active plans that run on `day`, each with its items (as
     `plan.items.all()`) in the patient's language. Two queries."""
-    plans = [plan for plan in _active_plans(patient.pk) if plan.is_running_on(day)]
-    items: dict[int, list[PlanItem]] = {plan.pk: [] for plan in plans}
-    for item in _active_plans_items(patient.pk, patient.preferred_language):
-        if item.plan_id in items:
-            items[item.plan_id].append(item)
-    for plan in plans:
-        _prefetched(plan, items[plan.pk])
-    return _in_language_of(patient, plans)
+    return _with_items(patient, [p for p in _active_plans(patient.pk) if p.is_running_on(day)])
 
 
-def _prefetched(plan: Plan, items: list[PlanItem]) -> None:
-    # What prefetch_related("items") leaves behind (prefetch_one_level in
+def _active_plan(patient: Patient, plan_id: int) -> Plan:
+    """One of the patient's active plans, with its items as `_running_plans` gives
+    them; 404 if the patient has no such active plan. Two queries."""
+    plans = [plan for plan in _active_plans(patient.pk) if plan.pk == plan_id]
+    if not plans:
+        raise Http404
+    return _with_items(patient, plans)[0]
+
+
+def _with_items(patient: Patient, plans: list[Plan]) -> list[Plan]:
+    # Where prefetch_related("items") would put them (prefetch_one_level in
     # django.db.models.query): the related manager's queryset, already evaluated,
-    # and each item's plan.
-    for item in items:
-        PlanItem.plan.field.set_cached_value(item, plan)
-    queryset: Any = plan.items.all()
-    queryset._result_cache = items
-    queryset._prefetch_done = True
-    plan.__dict__.setdefault("_prefetched_objects_cache", {})["items"] = queryset
+    # with each item's plan set; and each plan's patient, as patient.plans sets it.
+    items: dict[int, list[PlanItem]] = {plan.pk: [] for plan in plans}
+    if plans:
+        for item in _active_plans_items(patient.pk, patient.preferred_language):
+            if item.plan_id in items:
+                items[item.plan_id].append(item)
+    for plan in plans:
+        Plan.patient.field.set_cached_value(plan, patient)
+        for item in items[plan.pk]:
+            PlanItem.plan.field.set_cached_value(item, plan)
+        queryset: Any = plan.items.all()
+        queryset._result_cache = items[plan.pk]
+        queryset._prefetch_done = True
+        plan.__dict__.setdefault("_prefetched_objects_cache", {})["items"] = queryset
+    return _in_language_of(patient, plans)
 
 
 def _items_in_language_of(patient: Patient) -> Prefetch[Any]:
@@ -513,10 +523,7 @@ def log_session(
     # (static/portal/sw.js): answered in JSON, as no page will show the answer.
     queued = request.method == "POST" and request.headers.get("X-Rehabit-Queued") == "1"
     try:
-        plan = get_object_or_404(
-            patient.plans.active().prefetch_related(_items_in_language_of(patient)),
-            pk=plan_id,
-        )
+        plan = _active_plan(patient, plan_id)
         try:
             date = datetime.date.fromisoformat(day)
         except ValueError:
@@ -529,7 +536,6 @@ def log_session(
                 "refused", _("This plan is no longer active, so the session cannot be saved."), 404
             )
         raise
-    _in_language_of(patient, [plan])
     if queued and _already_recorded(plan, request.POST.get("idempotency_key", "")):
         # Sent before, but the answer never reached the phone.
         return _queued_answer("saved", "", 200)
@@ -541,15 +547,14 @@ def log_session(
         messages.error(request, " ".join(error.messages))
         return redirect("portal:history")
 
-    log = (
-        plan.session_logs.filter(date=date, session_number=session_number)
-        .prefetch_related("exercises")
-        .first()
-    )
+    logs = plan.session_logs.filter(date=date, session_number=session_number)
     items = _items_for_session(plan, session_number)
     unavailable = False
     if request.method == "POST":
-        form = forms.SessionForm(request.POST, items=items, log=log, auto_id=_form_ids(plan))
+        # A correction or a new session (for the message); the form shows what was
+        # sent, so it needs no earlier answers (record_session reads the row itself).
+        log = logs.first()
+        form = forms.SessionForm(request.POST, items=items, auto_id=_form_ids(plan))
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -601,6 +606,7 @@ def log_session(
         if queued:
             return _queued_answer("refused", " ".join(_error_messages(form)), 400)
     else:
+        log = logs.prefetch_related("exercises").first()
         form = forms.SessionForm(
             items=items, log=log, auto_id=_form_ids(plan), fill_all="all" in request.GET
         )
