@@ -23,7 +23,7 @@ from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.views import LoginView, LogoutView, PasswordResetView
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.forms import BoundField
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
@@ -270,6 +270,20 @@ _active_plans_items = PreparedQuery(
 )
 
 
+# My plan's: the active plans with their therapist and protocol phase, and the
+# paused and completed ones (their handouts).
+_active_plans_with_authors = PreparedQuery(
+    lambda patient_id: Plan.objects.filter(
+        patient_id=patient_id, status=Plan.Status.ACTIVE
+    ).select_related("therapist__user", "phase")
+)
+_earlier_plans = PreparedQuery(
+    lambda patient_id: Plan.objects.filter(
+        patient_id=patient_id, status__in=[Plan.Status.PAUSED, Plan.Status.COMPLETED]
+    ).only("pk", "title", "start_date", "end_date", "status")
+)
+
+
 def _running_plans(patient: Patient, day: datetime.date) -> list[Plan]:
     """The patient's active plans that run on `day`, each with its items (as
     `plan.items.all()`) in the patient's language. Two queries."""
@@ -305,16 +319,9 @@ def _with_items(patient: Patient, plans: list[Plan]) -> list[Plan]:
     return _in_language_of(patient, plans)
 
 
-def _items_in_language_of(patient: Patient) -> Prefetch[Any]:
-    """A plan's items with their exercises and those exercises' words in the
-    patient's language, in one query (see `_in_language_of`)."""
-    items = PlanItem.objects.select_related("exercise")
-    return Prefetch("items", queryset=with_words_in(items, patient.preferred_language))
-
-
 def _in_language_of(patient: Patient, plans: list[Plan]) -> list[Plan]:
     """The plans' exercises in the patient's language where it exists (read with the
-    items when they were loaded by `_items_in_language_of`, else one query)."""
+    items by `_active_plans_items`, so no query here)."""
     show_in([item for plan in plans for item in plan.items.all()], patient.preferred_language)
     return plans
 
@@ -665,22 +672,11 @@ def keep_alive(request: HttpRequest, patient: Patient) -> HttpResponse:
 @patient_required
 @require_http_methods(["GET"])
 def my_plan(request: HttpRequest, patient: Patient) -> HttpResponse:
-    plans = _in_language_of(
-        patient,
-        list(
-            patient.plans.active()
-            .select_related("therapist__user", "phase")
-            .prefetch_related(_items_in_language_of(patient))
-            .prefetch_related(
-                Prefetch("education", queryset=EducationPage.objects.order_by("title"))
-            )
-        ),
+    plans = _with_items(patient, _active_plans_with_authors(patient.pk))
+    prefetch_related_objects(
+        plans, Prefetch("education", queryset=EducationPage.objects.order_by("title"))
     )
-    earlier = list(
-        patient.plans.filter(status__in=[Plan.Status.PAUSED, Plan.Status.COMPLETED]).only(
-            "pk", "title", "start_date", "end_date", "status"
-        )
-    )
+    earlier = _earlier_plans(patient.pk)
     language = patient.preferred_language
     # What the nerve exercises' cards repeat, once for the page.
     urgent = {
