@@ -805,7 +805,9 @@ def _calendar(
 @require_http_methods(["GET"])
 def history(request: HttpRequest, patient: Patient) -> HttpResponse:
     day = patient.clinic.today()
-    plan = patient.plans.active().order_by("-start_date", "-pk").first()
+    # The newest active plan (Plan's ordering), with its items for the calendar.
+    newest = _active_plans(patient.pk)[:1]
+    plan = _with_items(patient, newest)[0] if newest else None
     first = day - datetime.timedelta(days=day.weekday() + 7 * (HISTORY_WEEKS - 1))
     statuses = {}
     today_so_far = None
