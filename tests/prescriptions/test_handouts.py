@@ -163,6 +163,33 @@ class TestContent:
         assert len(reader.pages) > standard
         assert round(float(reader.pages[0].mediabox.width)) == 612
 
+    def test_the_warning_signs_come_first_in_standard_print(self, two_exercise_plan):
+        reader = PdfReader(io.BytesIO(read(handouts.get_handout(two_exercise_plan))))
+        first = re.sub(r"\s+", " ", reader.pages[0].extract_text() or "")
+        assert "Warning signs: when to stop and get help" in first
+        text = pdf_text(read(handouts.get_handout(two_exercise_plan)))
+        assert text.index("Warning signs") < text.index("How to use this plan")
+
+    def test_a_long_first_card_in_large_print_starts_under_its_heading(
+        self, two_exercise_plan, patient
+    ):
+        # A card longer than a page used to leave "Your exercises" alone on a page.
+        steps = "\n".join(
+            f"Step {n}: move slowly and smoothly, breathing out as you go, and keep "
+            "your back supported and your shoulders relaxed the whole time."
+            for n in range(1, 15)
+        )
+        first = two_exercise_plan.items.order_by("order").first()
+        Exercise.objects.filter(pk=first.exercise_id).update(steps=steps)
+        type(patient).objects.filter(pk=patient.pk).update(large_print=True)
+        plan = Plan.objects.get(pk=two_exercise_plan.pk)
+        reader = PdfReader(io.BytesIO(render.render_pdf(plan).pdf))
+        pages = [re.sub(r"\s+", " ", page.extract_text() or "") for page in reader.pages]
+        (heading_page,) = [text for text in pages if "Your exercises 1. " in text]
+        assert "Seated hamstring stretch on a chair" in heading_page
+        assert "Step 1:" in heading_page
+        assert not any(text.startswith("Your exercises Paula Reed") for text in pages)
+
     def test_it_links_the_portal_login_page_without_credentials(self, two_exercise_plan):
         html = handouts.render_html(*handouts.load_plan(two_exercise_plan))
         assert "http://testserver/portal/login/" in html
