@@ -295,9 +295,14 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# Per process, nothing shared: the portal's page fragments (portal.fragments) are kept
+# under keys made of everything they show, so every server's own cache agrees. A
+# fragment is a few kilobytes and a patient's pages hold about ten: 5,000 entries
+# (some 20 MB a process) keep a busy clinic's cards instead of Django's default 300.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 5000},
     }
 }
 
