@@ -25,6 +25,32 @@ full-width steps (no float avoidance, fewer lines: -0.02 s and denser cards), ti
 spacing (three cards a page: 5 to 4 pages for 6 exercises, -0.03 s), fixed-width
 margin boxes (-0.01 s). Left as they are: pdf/ua-1 (~0.02 s), drawing the SVG
 illustrations (~7 ms each), text layout of the cards (~0.025 s a card).
+
+Issue 15 (6 exercises <= 0.30 s warm), 2026-12-05, after the clinical review's larger
+text, stop-sign lists and red-flag tiers (6 pages for 6 exercises). The machine was
+loaded 5-9 by other work, so CPU seconds ran high and unsteady; "before" (main at
+acdb741) and "after" were run alternately, median of 7 warm renders, two runs each:
+
+    exercises   before (pages)         after (pages)
+            1   0.26-0.39 (4)          0.29 (4)
+            6   0.73-0.79 (6)          0.57-0.61 (6)
+           12   1.20-1.36 (11)         0.85-1.09 (11)
+
+The steady figure is the instruction count of one warm render under callgrind
+(valgrind --tool=callgrind, collection switched on around render_pdf_html only):
+6 exercises 1.980 G -> 1.597 G (-19 %), 1 exercise 1.104 G -> 0.955 G (-14 %),
+12 exercises 3.501 G -> 2.777 G (-21 %), 6 exercises in large print 2.283 G -> 1.867 G
+(-18 %).
+Quiet, on main at 61262e6 (load 1.5): 1 exercise 0.261 s, 6 exercises 0.345 s (was
+0.476 s), 12 exercises 0.807 s: the 0.30 s target is not met.
+What moved it: SVG pictures drawn once per size and replayed (handouts.images,
+-13.5 %); names isolated by characters instead of <bdi> elements (-3.8 %); the tick
+sheet's day grid one image per list instead of one per row, and no wrapper around
+the drawing (-2 %). What the rest costs (instructions taken away by leaving it out):
+pdf/ua-1 tagging 6.7 %, the 4 running header and footer boxes a page 5.5 %, the tick
+sheet 11 % (its 14 day labels 3.3 %); each small block of text about 3.7 M
+instructions (~1 ms), so the remaining time is WeasyPrint's per-box and per-line
+work on text the handout must carry.
 """
 
 from __future__ import annotations
