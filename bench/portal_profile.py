@@ -7,8 +7,8 @@
 
 Production settings (DEBUG off, the manifest static storage after collectstatic,
 persistent connections, the database media storage) on a throwaway SQLite file or
-a PostgreSQL database `rehabit_bench_profile` at BENCH_POSTGRES_URL (dropped
-afterwards). A signed-in patient with a six-exercise plan done twice a day and
+a PostgreSQL database `rehabit_bench_profile_<process id>` at BENCH_POSTGRES_URL
+(dropped afterwards). A signed-in patient with a six-exercise plan done twice a day and
 three weeks of logs; every request goes through Django's whole middleware stack
 (Django's test client, which is the WSGI handler without a socket). No load
 generator and no server: the figures say where a request's time goes, not how
@@ -42,7 +42,9 @@ sys.path.insert(0, str(ROOT))
 from tests import live  # noqa: E402
 
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-BENCH_DB = "rehabit_bench_profile"
+# One database per run: two runs at once (several people profiling on one machine) must
+# not drop each other's database.
+BENCH_DB = f"rehabit_bench_profile_{os.getpid()}"
 
 
 def _seed() -> dict[str, Any]:
