@@ -371,6 +371,20 @@ def _item_views(items: list[PlanItem], form: forms.SessionForm | None) -> list[I
     return views
 
 
+def _item_words(item: PlanItem) -> dict[str, Any]:
+    """What an exercise card shows of its plan row (the dose the timer needs and the
+    therapist's words), as plain values for a cached fragment."""
+    return {
+        "load": item.load,
+        "instructions": item.instructions,
+        "hold_seconds": item.hold_seconds,
+        "reps": item.reps,
+        "sets": item.sets,
+        "rest_seconds": item.rest_seconds,
+        "side": str(item.side),
+    }
+
+
 def exercise_head(item: PlanItem, card_id: str) -> str:
     """What an exercise's card on the session form shows above its set buttons (its
     name, drawings, one session's dose, the steps, the therapist's load and
@@ -381,15 +395,7 @@ def exercise_head(item: PlanItem, card_id: str) -> str:
         {
             "card_id": card_id,
             "exercise": _exercise_words(exercise),
-            "item": {
-                "load": item.load,
-                "instructions": item.instructions,
-                "hold_seconds": item.hold_seconds,
-                "reps": item.reps,
-                "sets": item.sets,
-                "rest_seconds": item.rest_seconds,
-                "side": str(item.side),
-            },
+            "item": _item_words(item),
             # One session's dose (the form says which session it is).
             "session_dosage": str(describe(item, times_a_day=False)),
         },
@@ -414,16 +420,10 @@ def plan_card(item: PlanItem, dosage: str, urgent: dict[str, Any]) -> str:
                 "is_nerve_work": nerve_work,
             },
             "item": {
+                **_item_words(item),
                 "pk": item.pk,
                 "order": item.order,
-                "load": item.load,
                 "tempo": item.tempo,
-                "instructions": item.instructions,
-                "hold_seconds": item.hold_seconds,
-                "reps": item.reps,
-                "sets": item.sets,
-                "rest_seconds": item.rest_seconds,
-                "side": str(item.side),
             },
             "dosage": str(dosage),
             **(urgent if nerve_work else {}),

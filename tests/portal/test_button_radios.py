@@ -69,6 +69,16 @@ def test_the_whole_group_still_renders_through_the_templates():
     assert field.widget.render("n", 1, {"id": "n"}) == plain.widget.render("n", 1, {"id": "n"})
 
 
+def _items() -> list[PlanItem]:
+    """Two rows of one exercise (its name with quotes and markup): one set of buttons, and
+    one a side."""
+    exercise = Exercise(name='Wall sit "own" <b>', sets=3, reps=10)
+    return [
+        PlanItem(pk=1, exercise=exercise, sets=3, reps=10, side=Side.NONE),
+        PlanItem(pk=2, exercise=exercise, sets=4, reps=10, side=Side.EACH),
+    ]
+
+
 @pytest.mark.parametrize(
     ("data", "initial"),
     [
@@ -79,12 +89,7 @@ def test_the_whole_group_still_renders_through_the_templates():
     ],
 )
 def test_the_session_forms_radios_are_unchanged(data, initial):
-    exercise = Exercise(name='Wall sit "own" <b>', sets=3, reps=10)
-    items = [
-        PlanItem(pk=1, exercise=exercise, sets=3, reps=10, side=Side.NONE),
-        PlanItem(pk=2, exercise=exercise, sets=4, reps=10, side=Side.EACH),
-    ]
-    form = SessionForm(data, items=items, auto_id="plan9_%s")
+    form = SessionForm(data, items=_items(), auto_id="plan9_%s")
     if initial is not None:
         form.initial["item_1"] = initial
     names = ["pain", "nerve_symptoms", "effort", "item_1", "item_2_left", "item_2_right"]
@@ -122,12 +127,7 @@ STATES = [
 
 
 def _session_form(data: dict[str, str] | None) -> SessionForm:
-    exercise = Exercise(name='Wall sit "own" <b>', sets=3, reps=10)
-    items = [
-        PlanItem(pk=1, exercise=exercise, sets=3, reps=10, side=Side.NONE),
-        PlanItem(pk=2, exercise=exercise, sets=4, reps=10, side=Side.EACH),
-    ]
-    form = SessionForm(data, items=items, auto_id="plan9_%s")
+    form = SessionForm(data, items=_items(), auto_id="plan9_%s")
     if data is not None:
         form.is_valid()
     return form
