@@ -268,6 +268,12 @@ _active_plans_items = PreparedQuery(
         PlanItem.objects.select_related("exercise"), language
     ).filter(plan__patient_id=patient_id, plan__status=Plan.Status.ACTIVE)
 )
+# The sessions logged on a day for the patient's active plans, in their order.
+_active_plans_logs_on = PreparedQuery(
+    lambda patient_id, day: SessionLog.objects.filter(
+        plan__patient_id=patient_id, plan__status=Plan.Status.ACTIVE, date=day
+    ).order_by("session_number")
+)
 
 
 # My plan's: the active plans with their therapist and protocol phase, and the
@@ -471,9 +477,10 @@ class TodayPlan:
 def today(request: HttpRequest, patient: Patient) -> HttpResponse:
     day = patient.clinic.today()
     plans = _running_plans(patient, day)
-    logs_today: dict[int, list[SessionLog]] = {}
-    for log in SessionLog.objects.filter(plan__in=plans, date=day).order_by("session_number"):
-        logs_today.setdefault(log.plan_id, []).append(log)
+    logs_today: dict[int, list[SessionLog]] = {plan.pk: [] for plan in plans}
+    for log in _active_plans_logs_on(patient.pk, day) if plans else []:
+        if log.plan_id in logs_today:
+            logs_today[log.plan_id].append(log)
     cards = []
     for plan in plans:
         sessions = sessions_per_day(plan.items.all())

@@ -3,9 +3,13 @@ the ORM's, one statement a call, and never another clinic's rows."""
 
 from __future__ import annotations
 
+import datetime
+import zoneinfo
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from clinic.models import Patient, User
 from clinic.prepared import PreparedQuery
@@ -73,5 +77,67 @@ def test_it_refuses_arguments_the_sql_changes(db):
     with pytest.raises(TypeError, match="does not reach the SQL"):
         containing("example")
     by_flag = PreparedQuery(lambda flag: User.objects.filter(is_active=flag))
-    with pytest.raises(TypeError, match="whole numbers and strings"):
+    with pytest.raises(TypeError, match="whole numbers, strings, dates and datetimes"):
         by_flag(True)
+    # A moment turned into the day it falls on.
+    born_on = PreparedQuery(lambda day: Patient.objects.filter(date_of_birth=day))
+    with unscoped(), pytest.raises(TypeError, match="does not reach the SQL"):
+        born_on(timezone.now())
+
+
+born_on = PreparedQuery(
+    lambda clinic_id, day: Patient.objects.filter(clinic_id=clinic_id, date_of_birth=day)
+)
+joined_since = PreparedQuery(
+    lambda moment: User.objects.filter(date_joined__gte=moment).order_by("pk")
+)
+
+
+def test_it_takes_dates_as_the_orm_writes_them(clinic, patient, other_patient):
+    # SQLite takes a date as text, PostgreSQL as a date: either way, the ORM's rows.
+    day = datetime.date(1950, 3, 1)
+    with scope(clinic):
+        Patient.objects.filter(pk=patient.pk).update(date_of_birth=day)
+        Patient.objects.filter(pk=other_patient.pk).update(date_of_birth=day.replace(day=2))
+        for asked in (day, day.replace(day=2), day.replace(day=3), day):
+            assert born_on(clinic.pk, asked) == list(
+                Patient.objects.filter(clinic_id=clinic.pk, date_of_birth=asked)
+            )
+        assert born_on(clinic.pk, day) == [patient]
+        # Prepared for a date: a datetime or a string is refused, not compared as text.
+        with pytest.raises(TypeError, match="prepared for a date"):
+            born_on(clinic.pk, datetime.datetime(1950, 3, 1, tzinfo=datetime.UTC))
+        with pytest.raises(TypeError, match="prepared for a date"):
+            born_on(clinic.pk, "1950-03-01")
+
+
+def test_it_takes_aware_datetimes_as_the_orm_writes_them(patient, other_patient):
+    User.objects.update(date_joined=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC))
+    User.objects.filter(pk=patient.user_id).update(
+        date_joined=datetime.datetime(2026, 1, 1, 12, tzinfo=datetime.UTC)
+    )
+    User.objects.filter(pk=other_patient.user_id).update(
+        date_joined=datetime.datetime(2026, 1, 2, 12, tzinfo=datetime.UTC)
+    )
+    # The same moments in another time zone: SQLite is given them in UTC.
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    for moment in (
+        datetime.datetime(2026, 1, 1, 13, 0, 1, tzinfo=berlin),
+        datetime.datetime(2026, 1, 2, 12, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 1, 2, 13, 0, 1, tzinfo=berlin),
+        datetime.datetime(2025, 12, 31, tzinfo=datetime.UTC),
+    ):
+        expected = list(User.objects.filter(date_joined__gte=moment).order_by("pk"))
+        assert joined_since(moment) == expected
+    assert [u.pk for u in joined_since(datetime.datetime(2026, 1, 2, 13, 0, 0, tzinfo=berlin))] == [
+        other_patient.user_id
+    ]
+
+
+def test_it_refuses_naive_datetimes(db):
+    since = PreparedQuery(lambda moment: User.objects.filter(date_joined__gte=moment))
+    with pytest.raises(TypeError, match="aware datetimes"):
+        since(datetime.datetime(2026, 1, 1))
+    assert since(datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)) == []
+    with pytest.raises(TypeError, match="prepared for a datetime"):
+        since(datetime.datetime(2026, 1, 1))

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models.sql.compiler import SQLCompiler
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -51,6 +52,13 @@ def _form_data(client: Client, url: str, **overrides: Any) -> dict[str, Any]:
             data[name] = str(len(field.choices) - 1)  # all sets
     data.update(overrides)
     return data
+
+
+def _logged(plan: Plan, day: datetime.date, session: int = 1) -> SessionLog:
+    with unscoped():
+        return SessionLog.objects.create(
+            plan=plan, date=day, session_number=session, pain=2, nerve_symptoms="none"
+        )
 
 
 def _today(plan: Plan) -> datetime.date:
@@ -494,6 +502,63 @@ def test_it_pins_the_query_count_of_today(client, patient, running_plan, django_
         response = client.get(url)
     assert len(response.context["cards"]) == 6
     assert one_plan == 6
+
+
+def test_today_runs_only_sql_compiled_on_an_earlier_visit(
+    client, patient, running_plan, monkeypatch
+):
+    """Compiling a query costs more than running it: every statement of a visit to
+    Today (the session, the user, the plans, their items, today's logs, the outcome
+    measures) is compiled once per connection (clinic.prepared), not per visit."""
+    login(client, patient)
+    url = reverse("portal:today")
+    _logged(running_plan, _today(running_plan))
+    client.get(url)
+    compiled: list[str] = []
+    as_sql = SQLCompiler.as_sql
+
+    def counting(compiler: SQLCompiler, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(str(compiler.query.model))
+        return as_sql(compiler, *args, **kwargs)
+
+    monkeypatch.setattr(SQLCompiler, "as_sql", counting)
+    response = client.get(url)
+    assert [log.session_number for log in response.context["cards"][0].logs] == [1]
+    assert compiled == []
+
+
+def test_today_shows_each_running_plans_own_sessions_of_today(
+    client, patient, therapist, running_plan, shared_exercise
+):
+    today = _today(running_plan)
+    other = factories.make_plan(
+        patient, therapist, [shared_exercise], title="Second plan", start_date=today
+    )
+    paused = factories.make_plan(
+        patient, therapist, [shared_exercise], title="Paused", start_date=today
+    )
+    with unscoped():
+        running_plan.items.update(times_per_day=3)
+    for plan, day, number in [
+        (running_plan, today, 3),
+        (running_plan, today, 1),
+        (running_plan, today - datetime.timedelta(days=1), 2),
+        (other, today, 1),
+        (paused, today, 1),
+    ]:
+        _logged(plan, day, number)
+    with unscoped():
+        Plan.objects.filter(pk=paused.pk).update(status=Plan.Status.PAUSED)
+    response = login(client, patient).get(reverse("portal:today"))
+    logs = {
+        card.plan.pk: [log.session_number for log in card.logs]
+        for card in response.context["cards"]
+    }
+    assert logs == {running_plan.pk: [1, 3], other.pk: [1]}
+    assert {card.plan.pk: card.next_session for card in response.context["cards"]} == {
+        running_plan.pk: 2,
+        other.pk: None,
+    }
 
 
 def test_it_pins_the_query_count_of_history(
