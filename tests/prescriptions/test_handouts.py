@@ -6,6 +6,7 @@ import io
 import logging
 import re
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from pypdf import PdfReader
 
 from clinic.scoping import unscoped
 from prescriptions import dosage, handouts
+from prescriptions.erasure import erase_patient
 from prescriptions.handouts import context, render, store
 from prescriptions.handouts.context import qr_svg_uri
 from prescriptions.handouts.files import make_fetcher_class
@@ -603,3 +605,97 @@ class TestInputs:
         # Unchanged since: served as stored.
         assert handouts.get_handout(two_exercise_plan).pk == second.pk
         assert len(renders) == 2
+
+
+@in_clinic_scope
+class TestRecentPDFs:
+    """A repeat download takes the PDF from this process's memory (store._Recent), once
+    the row query has found the current handout; never when it found none."""
+
+    @pytest.fixture(autouse=True)
+    def empty_memory(self) -> Iterator[None]:
+        store._recent.clear()
+        yield
+        store._recent.clear()
+
+    def held(self, plan: Plan) -> str:
+        """Download twice: rendered and stored, then read from the store into memory."""
+        first = handouts.handout_bytes(plan)
+        assert handouts.handout_bytes(plan) == first
+        key = store._recent.hint(plan.pk)
+        assert key == Handout.objects.get(plan=plan).key
+        return key
+
+    def test_a_repeat_download_reads_no_pdf_from_the_database(
+        self, two_exercise_plan, monkeypatch, django_assert_num_queries
+    ):
+        self.held(two_exercise_plan)
+        stored = read(Handout.objects.get(plan=two_exercise_plan))
+        monkeypatch.setattr(store, "_with_data", lambda handout: pytest.fail("read the PDF"))
+        # The same statements as a download that reads the PDF (TestInputs).
+        with django_assert_num_queries(4):
+            assert handouts.handout_bytes(two_exercise_plan) == stored
+
+    def test_a_pdf_pushed_out_during_the_query_is_read_from_the_store(
+        self, two_exercise_plan, monkeypatch
+    ):
+        self.held(two_exercise_plan)
+        stored = read(Handout.objects.get(plan=two_exercise_plan))
+        monkeypatch.setattr(store._recent, "get", lambda key: None)
+        assert handouts.handout_bytes(two_exercise_plan) == stored
+
+    def test_a_changed_plan_is_rendered_not_taken_from_memory(self, two_exercise_plan):
+        old_key = self.held(two_exercise_plan)
+        with unscoped():
+            PlanItem.objects.filter(plan=two_exercise_plan).update(sets=4)
+        assert "4 sets" in pdf_text(handouts.handout_bytes(two_exercise_plan))
+        # The superseded row was deleted, and its PDF left memory with it.
+        assert store._recent.get(old_key) is None
+
+    def test_a_handout_deleted_by_another_process_is_not_served_from_memory(
+        self, two_exercise_plan, monkeypatch
+    ):
+        key = self.held(two_exercise_plan)
+        # Another process deletes the row: no signal reaches this one, the PDF stays here.
+        Handout.objects.filter(plan=two_exercise_plan)._raw_delete(using="default")
+        assert store._recent.get(key) is not None
+        rendered: list[str] = []
+        real = render.render_pdf_html
+
+        def counting(html: str, **kwargs: Any) -> render.RenderedHandout:
+            rendered.append(html)
+            return real(html, **kwargs)
+
+        monkeypatch.setattr(store, "render_pdf_html", counting)
+        assert handouts.handout_bytes(two_exercise_plan).startswith(b"%PDF")
+        assert len(rendered) == 1
+
+    def test_erasing_the_patient_takes_their_pdf_out_of_memory(self, two_exercise_plan):
+        key = self.held(two_exercise_plan)
+        erase_patient(patient=two_exercise_plan.patient, request=None)
+        assert store._recent.get(key) is None
+        assert store._recent.hint(two_exercise_plan.pk) == ""
+
+    def test_it_is_bounded_in_size_and_in_time(self):
+        now = [1000.0]
+        recent = store._Recent(clock=lambda: now[0])
+        recent.MAX_BYTES = 800
+        for n in range(10):
+            recent.put(n, f"key-{n}", bytes(100))
+        # The oldest went first, and the newest eight fill the bound.
+        assert [recent.hint(n) for n in (0, 1, 2, 9)] == ["", "", "key-2", "key-9"]
+        assert recent.get("key-1") is None
+        assert recent.get("key-2") == bytes(100)
+        # Larger than an eighth of the bound: never held.
+        recent.put(10, "key-10", bytes(101))
+        assert recent.hint(10) == ""
+        now[0] += recent.MAX_SECONDS
+        assert recent.get("key-9") is None
+        assert recent.hint(9) == ""
+
+    def test_a_plan_holds_one_pdf(self):
+        recent = store._Recent()
+        recent.put(1, "old", b"%PDF old")
+        recent.put(1, "new", b"%PDF new")
+        assert recent.hint(1) == "new"
+        assert recent.get("old") is None
