@@ -141,3 +141,16 @@ def test_it_refuses_naive_datetimes(db):
     assert since(datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)) == []
     with pytest.raises(TypeError, match="prepared for a datetime"):
         since(datetime.datetime(2026, 1, 1))
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL)")
+def test_on_postgresql_the_server_plans_a_repeated_query_once(patient):
+    """Server-side binding (settings): the same text each call, so psycopg prepares it."""
+    for _ in range(6):
+        [user] = users_with_patient(patient.user_id)
+        assert user.patient == patient
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    assert [s for s in prepared if '"clinic_user"' in s and "$1" in s], prepared
