@@ -32,7 +32,7 @@ from django.utils import timezone, translation
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic import audit, throttle
@@ -54,6 +54,7 @@ from prescriptions.adherence import (
     DayStatus,
     day_by_day,
     day_statuses,
+    format_day,
     patient_overview,
     sessions_per_day,
 )
@@ -751,6 +752,7 @@ class CalendarDay:
     status: str  # a DayStatus, or "outside" (no plan that day) or "future"
     label: str
     edit_url: str | None
+    long_date: str  # as the page writes a day ("Monday 2 March")
 
 
 STATUS_LABELS = {
@@ -769,6 +771,8 @@ def _calendar(
     today: datetime.date,
     statuses: dict[datetime.date, DayStatus],
     today_so_far: dict[str, int] | None = None,
+    *,
+    long_format: str,
 ) -> list[list[CalendarDay]]:
     """The History calendar. Each day's status comes from the adherence rules
     (prescriptions.adherence.day_statuses), as the percentages above it do."""
@@ -802,6 +806,7 @@ def _calendar(
                     edit_url=reverse("portal:log", args=[plan.pk, day.isoformat(), 1])
                     if editable and plan is not None
                     else None,
+                    long_date=format_day(day, long_format),
                 )
             )
         weeks.append(row)
@@ -835,12 +840,19 @@ def history(request: HttpRequest, patient: Patient) -> HttpResponse:
         .order_by("-date", "-session_number")
     )
     oldest_editable = day - datetime.timedelta(days=EDITABLE_DAYS)
+    # The page's dates (format_day: each formatted once a process).
+    # Translators: letters of Django's date filter; "l j F" prints "Monday 2 March".
+    long_format = pgettext("date format", "l j F")
+    # Translators: letters of Django's date filter; "j F" prints "2 March".
+    short_format = pgettext("date format", "j F")
     entries = [
         (
             log,
             reverse("portal:log", args=[log.plan_id, log.date.isoformat(), log.session_number])
             if log.plan.status == Plan.Status.ACTIVE and log.date >= oldest_editable
             else None,
+            format_day(log.date, long_format),
+            format_day(log.date, short_format),
         )
         for log in recent
     ]
@@ -851,10 +863,14 @@ def history(request: HttpRequest, patient: Patient) -> HttpResponse:
             "patient": patient,
             "plan": plan,
             "today": day,
-            "weeks": _calendar(plan, day, statuses, today_so_far),
+            "weeks": _calendar(plan, day, statuses, today_so_far, long_format=long_format),
             "today_so_far": today_so_far,
             "editable_days": EDITABLE_DAYS,
-            "weekdays": [first + datetime.timedelta(days=n) for n in range(7)],
+            # Each column's day of the week, written out and short ("Monday", "Mon").
+            "weekdays": [
+                (format_day(weekday, "l"), format_day(weekday, "D"))
+                for weekday in (first + datetime.timedelta(days=n) for n in range(7))
+            ],
             "overview": overview,
             "pain_chart": pain_chart_svg(
                 overview.pain_series, title=_("Your pain over the last 4 weeks")

@@ -88,6 +88,7 @@ active plan:
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -114,13 +115,13 @@ from django.db.models import (
     Window,
 )
 from django.db.models.expressions import Combinable, Expression, ExpressionWrapper
-from django.db.models.functions import Coalesce, DenseRank, Greatest, Least
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.db.models.lookups import GreaterThanOrEqual, LessThan
 from django.db.models.sql.query import Query
 from django.db.models.sql.where import AND, WhereNode
-from django.utils.dateformat import format as format_date
+from django.utils import formats
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
 from clinic.models import Clinic, Patient
 from prescriptions.models import (
@@ -1216,6 +1217,58 @@ class NewestLog(Func):
         return text, sql.params
 
 
+class StreakDays(Func):
+    """Consecutive days with at least one session logged for any of the patient's
+    plans, ending today, or yesterday if nothing is logged yet today (0 otherwise).
+
+    Number the distinct logged dates up to today newest first (1, 2, 3...): a date
+    belongs to the newest unbroken run exactly when it lies (number - 1) days
+    before the newest date (gaps-and-islands). A correlated subquery of the
+    patient row, so that History reads it with the other figures in one query;
+    written as text because the ORM can only filter on a window function by
+    wrapping the query twice (its QUALIFY emulation), which cost more to build
+    than the rest of the overview. Like PatientSessions, raw SQL without a scope
+    of its own: it reads only the plans of the row it is correlated with.
+    """
+
+    arity = 1
+    output_field = IntegerField()
+
+    def __init__(self, owner: Any, today: datetime.date) -> None:
+        self.today = today
+        super().__init__(owner)
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> Any:
+        owner_sql, owner_params = compiler.compile(self.source_expressions[0])
+        sql = _SessionsSQL(connection, self.today, self.today)
+        plan_t, log_t = sql.table(Plan), sql.table(SessionLog)
+        p_id, p_patient = sql.col(Plan, "id"), sql.col(Plan, "patient")
+        l_plan, l_date = sql.col(SessionLog, "plan"), sql.col(SessionLog, "date")
+
+        def owner() -> str:
+            sql.params.extend(owner_params)
+            return str(owner_sql)
+
+        # In the order of the text: the parameters are appended as written.
+        dates = (
+            f"SELECT DISTINCT l.{l_date} AS d FROM {log_t} l"  # noqa: S608
+            f" INNER JOIN {plan_t} p ON l.{l_plan} = p.{p_id}"
+            f" WHERE p.{p_patient} = {owner()} AND l.{l_date} <= {sql.date(self.today)}"
+        )
+        numbered = (
+            "SELECT u.d AS d, DENSE_RANK() OVER (ORDER BY u.d DESC) AS r,"  # noqa: S608
+            f" MAX(u.d) OVER () AS newest FROM ({dates}) u"
+        )
+        yesterday = sql.date(self.today - datetime.timedelta(days=1))
+        text = (
+            f"(SELECT COUNT(*) FROM ({numbered}) w"  # noqa: S608
+            f" WHERE w.newest >= {yesterday} AND {sql.days('w.d', 'w.newest')} = w.r - 1)"
+        )
+        return text, sql.params
+
+
 def _latest(column: str, today: datetime.date) -> Coalesce:
     """The newest log's value: first among recent logs, a short index range scan;
     only for patients with none lately, among all their older logs."""
@@ -1339,10 +1392,27 @@ def low_adherence_q() -> Q:
     return Q(LessThan(F("adherence_7"), F("clinic__attention_adherence_below")))
 
 
+@functools.lru_cache(maxsize=4096)
+def _day_in(language: str | None, fmt: str, day: datetime.date) -> str:
+    return formats.date_format(day, fmt)
+
+
+def format_day(day: datetime.date, fmt: str) -> str:
+    """`day` as the template filter `date:fmt` writes it in the active language.
+
+    Each language, format and day is formatted once per process: Django's formatter
+    parses the format on every call, and History wrote about a hundred dates a
+    request, the same ones for every patient of a clinic on a given day. The
+    language is part of the key; the names of days and months it reads come from
+    the message catalogues, which a process loads once.
+    """
+    return _day_in(get_language(), fmt, day)
+
+
 def short_date(d: datetime.date) -> str:
     """The day as "2 Mar", in the reader's language (strftime would use the server's)."""
     # Translators: letters of Django's date filter; "j M" prints "2 Mar".
-    return format_date(d, pgettext("date format", "j M"))
+    return format_day(d, pgettext("date format", "j M"))
 
 
 def attention_reasons(patient: Patient, clinic: Clinic, today: datetime.date) -> list[str]:
@@ -1418,31 +1488,8 @@ def patients_needing_attention(
     ], total
 
 
-def _streak(patient: Patient, today: datetime.date) -> int:
-    """Consecutive logged days up to today (or yesterday). One query.
-
-    Number the distinct logged dates newest first (1, 2, 3...; a dense rank, so
-    two sessions on one day share a number): a date belongs to the newest
-    unbroken run exactly when it lies (number - 1) days before the newest date
-    (gaps-and-islands).
-    """
-    days = (
-        SessionLog.objects.filter(plan__patient=patient, date__lte=today)
-        .order_by()
-        .values("date")
-        .annotate(
-            rank=Window(DenseRank(), order_by=F("date").desc()),
-            newest=Window(Max("date")),
-        )
-        .annotate(offset=DaysBetween(F("date"), F("newest")))
-    )
-    newest_allowed = today - datetime.timedelta(days=1)
-    run = days.filter(offset=F("rank") - 1, newest__gte=newest_allowed)
-    return run.values("date").distinct().count()
-
-
 def patient_overview(patient: Patient, today: datetime.date) -> PatientOverview:
-    """Everything the History page shows about one patient. Three queries.
+    """Everything the History page shows about one patient. Two queries.
 
     The same figures as `annotate_patients` (a property test compares the two), for
     one patient: the adherence sums by the same subqueries, the newest log by the
@@ -1462,6 +1509,7 @@ def patient_overview(patient: Patient, today: datetime.date) -> PatientOverview:
             month_completed=PatientSessions(pk, "completed", month_start, today),
             last_log_date=_latest("date", today),
             latest_pain=_latest("pain", today),
+            streak_days=StreakDays(pk, today),
         )
         .values(
             "week_prescribed",
@@ -1470,6 +1518,7 @@ def patient_overview(patient: Patient, today: datetime.date) -> PatientOverview:
             "month_completed",
             "last_log_date",
             "latest_pain",
+            "streak_days",
         )
         .get()
     )
@@ -1492,7 +1541,7 @@ def patient_overview(patient: Patient, today: datetime.date) -> PatientOverview:
     return PatientOverview(
         adherence_7=Adherence.of(row["week_completed"], row["week_prescribed"]),
         adherence_28=Adherence.of(row["month_completed"], row["month_prescribed"]),
-        streak_days=_streak(patient, today),
+        streak_days=row["streak_days"],
         last_log_date=last,
         days_since_last_log=(today - last).days if last else None,
         latest_pain=row["latest_pain"],

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.template import Context, Template
+from django.utils import translation
 
 from clinic.models import Patient
 from clinic.scoping import unscoped
@@ -263,6 +265,26 @@ def test_streak_is_broken_after_a_missed_day(patient, daily):
     assert adherence.patient_overview(patient, today).streak_days == 0
 
 
+def test_streak_counts_the_newest_run_only_and_not_later_logs(patient, daily, twice_daily):
+    today = START + days(12)
+    for k in (0, 1, 2, 3, 5, 6, 8, 9, 10, 11):  # runs of 4, 2 and 4 days
+        log(daily, START + days(k))
+    log(twice_daily, START + days(7), 2)  # another plan closes the gap on day 7
+    log(daily, START + days(14))  # after "today": not counted, and not the newest day
+    assert adherence.patient_overview(patient, today).streak_days == 7
+
+
+def test_streak_reads_only_the_patients_own_logs(
+    patient, daily, clinic, therapist, shared_exercise
+):
+    other = factories.make_patient(clinic, therapist, first_name="Other")
+    other_plan = factories.make_plan(other, therapist, [shared_exercise])
+    for k in range(5):
+        log(other_plan, START + days(k))
+    log(daily, START + days(4))
+    assert adherence.patient_overview(patient, START + days(4)).streak_days == 1
+
+
 def test_pain_change_compares_with_a_week_before(patient, daily):
     today = START + days(14)
     log(daily, today - days(9), pain=3)
@@ -328,11 +350,34 @@ def test_patient_overview_takes_constant_queries(
     for k in range(20):
         log(daily, START + days(k))
         log(twice_daily, START + days(k), 2)
-    with django_assert_num_queries(3):
+    # The figures with the streak, and the last four weeks' logs.
+    with django_assert_num_queries(2):
         overview = adherence.patient_overview(patient, START + days(20))
     # Daily plans, one logged once a day and one (twice a day) only in its second session.
     assert overview.adherence_28 == Adherence(prescribed=63, completed=40, percent=63)
     assert overview.streak_days == 20
+
+
+# -- dates --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("fmt", ["l j F", "j F", "j M", "D", "l"])
+def test_format_day_writes_what_the_date_filter_writes(language, fmt):
+    template = Template("{{ day|date:fmt }}")
+    with translation.override(language):
+        for day in (START, START + days(40), D(2027, 2, 28)):
+            expected = template.render(Context({"day": day, "fmt": fmt}))
+            assert adherence.format_day(day, fmt) == expected
+            assert adherence.format_day(day, fmt) == expected  # and again, from the cache
+
+
+def test_format_day_keeps_each_language_apart():
+    with translation.override("de"):
+        german = adherence.format_day(START, "l j F")
+    with translation.override("en"):
+        english = adherence.format_day(START, "l j F")
+    assert (german, english) == ("Sonntag 1 November", "Sunday 1 November")
 
 
 # -- attention ----------------------------------------------------------------
