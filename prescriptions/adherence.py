@@ -1114,6 +1114,15 @@ def periods_read(qs: QuerySet[Any]) -> list[tuple[datetime.date, datetime.date]]
     return found
 
 
+def periods_shown(qs: QuerySet[Any]) -> list[tuple[datetime.date, datetime.date]]:
+    """The periods of the PatientSessions that `qs` selects."""
+    query = qs.query
+    found: list[tuple[datetime.date, datetime.date]] = []
+    for expression in query.annotation_select.values():
+        _periods_in(expression, query, found)
+    return found
+
+
 def unfiltered_by_figures[Q_: QuerySet[Any]](qs: Q_) -> Q_ | None:
     """`qs` without its conditions that read a PatientSessions figure (its scope,
     search and other filters kept), or None if they cannot be told apart (not a
