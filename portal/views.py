@@ -813,6 +813,16 @@ def _calendar(
     return weeks
 
 
+# History's recent sessions, with their plans (whether each can still be changed).
+_logs_since = PreparedQuery(
+    lambda patient_id, since: (
+        SessionLog.objects.filter(plan__patient_id=patient_id, date__gte=since)
+        .select_related("plan")
+        .order_by("-date", "-session_number")
+    )
+)
+
+
 @patient_required
 @require_http_methods(["GET"])
 def history(request: HttpRequest, patient: Patient) -> HttpResponse:
@@ -832,13 +842,7 @@ def history(request: HttpRequest, patient: Patient) -> HttpResponse:
             if done < due:
                 today_so_far = {"done": done, "due": due}
     overview = patient_overview(patient, day)
-    recent = list(
-        SessionLog.objects.filter(
-            plan__patient=patient, date__gte=day - datetime.timedelta(days=EDITABLE_DAYS)
-        )
-        .select_related("plan")
-        .order_by("-date", "-session_number")
-    )
+    recent = _logs_since(patient.pk, day - datetime.timedelta(days=EDITABLE_DAYS))
     oldest_editable = day - datetime.timedelta(days=EDITABLE_DAYS)
     # The page's dates (format_day: each formatted once a process).
     # Translators: letters of Django's date filter; "l j F" prints "Monday 2 March".

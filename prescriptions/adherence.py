@@ -124,6 +124,7 @@ from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 
 from clinic.models import Clinic, Patient
+from clinic.prepared import PreparedQuery
 from prescriptions.models import (
     ExerciseLog,
     ItemFields,
@@ -510,6 +511,17 @@ def plan_adherence(plan: Plan, start: datetime.date, end: datetime.date) -> Adhe
     return Adherence.of(row.adh_completed, row.adh_prescribed)
 
 
+# day_by_day's sessions (the History calendar, the plan page's chart), compiled once.
+# Every session number: one above a day's prescribed number never counts (below), and
+# PostgreSQL takes a small integer as its own type, which a prepared query refuses.
+def _sessions_between(plan_id: int, start: datetime.date, end: datetime.date) -> QuerySet[Any]:
+    logs = SessionLog.objects.filter(plan_id=plan_id, date__range=(start, end))
+    return logs.order_by().values_list("date", "session_number")
+
+
+_sessions_logged = PreparedQuery(_sessions_between)
+
+
 def day_by_day(plan: Plan, start: datetime.date, end: datetime.date) -> list[DayRecord]:
     """Each day of start..end with its due and done sessions, by the plan as it was
     that day. Two queries (three when the plan changed during the period).
@@ -521,13 +533,9 @@ def day_by_day(plan: Plan, start: datetime.date, end: datetime.date) -> list[Day
     if end < start:
         return []
     spans = plan_spans(plan, list(plan.items.all()), start, end)
-    most = max(span.state.times_per_day for span in spans)
     logged: dict[datetime.date, list[int]] = {}
-    for date, number in (
-        SessionLog.objects.filter(plan=plan, date__range=(start, end), session_number__lte=most)
-        .order_by()
-        .values_list("date", "session_number")
-    ):
+    sessions: list[Any] = _sessions_logged(plan.pk, start, end)
+    for date, number in sessions:
         logged.setdefault(date, []).append(number)
     records = []
     day = start
@@ -1270,18 +1278,22 @@ class StreakDays(Func):
             "SELECT u.d AS d, DENSE_RANK() OVER (ORDER BY u.d DESC) AS r,"  # noqa: S608
             f" MAX(u.d) OVER () AS newest FROM ({dates}) u"
         )
-        yesterday = sql.date(self.today - datetime.timedelta(days=1))
+        # The newest date is today or yesterday: counted from `today` in the SQL, so
+        # that the text takes no other date (a prepared query swaps `today` alone).
         text = (
             f"(SELECT COUNT(*) FROM ({numbered}) w"  # noqa: S608
-            f" WHERE w.newest >= {yesterday} AND {sql.days('w.d', 'w.newest')} = w.r - 1)"
+            f" WHERE {sql.days('w.newest', sql.date(self.today))} <= 1"
+            f" AND {sql.days('w.d', 'w.newest')} = w.r - 1)"
         )
         return text, sql.params
 
 
-def _latest(column: str, today: datetime.date) -> Coalesce:
-    """The newest log's value: first among recent logs, a short index range scan;
-    only for patients with none lately, among all their older logs."""
-    recent = today - datetime.timedelta(days=RECENT_DAYS)
+def _latest(column: str, today: datetime.date, recent: datetime.date | None = None) -> Coalesce:
+    """The newest log's value: first among recent logs (from `recent`, by default
+    RECENT_DAYS before today), a short index range scan; only for patients with none
+    lately, among all their older logs."""
+    if recent is None:
+        recent = today - datetime.timedelta(days=RECENT_DAYS)
     pk = F("pk")
     return Coalesce(
         NewestLog(pk, column, recent, today), NewestLog(pk, column, None, recent, before=True)
@@ -1497,27 +1509,23 @@ def patients_needing_attention(
     ], total
 
 
-def patient_overview(patient: Patient, today: datetime.date) -> PatientOverview:
-    """Everything the History page shows about one patient. Two queries.
-
-    The same figures as `annotate_patients` (a property test compares the two), for
-    one patient: the adherence sums by the same subqueries, the newest log by the
-    same lookups; the pain and nerve figures of the last weeks read from that
-    window's logs in Python, rather than by the admin list's subqueries, which are
-    most of the cost of building and compiling that query for one row.
-    """
-    week_start = today - datetime.timedelta(days=6)
-    month_start = today - datetime.timedelta(days=27)
+def _overview_figures(
+    patient_id: int,
+    today: datetime.date,
+    week_start: datetime.date,
+    month_start: datetime.date,
+    recent: datetime.date,
+) -> QuerySet[Any]:
     pk = F("pk")
-    row = (
-        Patient.objects.filter(pk=patient.pk)
+    return (
+        Patient.objects.filter(pk=patient_id)
         .annotate(
             week_prescribed=PatientSessions(pk, "prescribed", week_start, today),
             week_completed=PatientSessions(pk, "completed", week_start, today),
             month_prescribed=PatientSessions(pk, "prescribed", month_start, today),
             month_completed=PatientSessions(pk, "completed", month_start, today),
-            last_log_date=_latest("date", today),
-            latest_pain=_latest("pain", today),
+            last_log_date=_latest("date", today, recent),
+            latest_pain=_latest("pain", today, recent),
             streak_days=StreakDays(pk, today),
         )
         .values(
@@ -1529,14 +1537,40 @@ def patient_overview(patient: Patient, today: datetime.date) -> PatientOverview:
             "latest_pain",
             "streak_days",
         )
-        .get()
     )
+
+
+# History's two reads, compiled once (clinic.prepared): building the figures' query
+# cost more CPU than running it. Every date is an argument of its own.
+_overview_row = PreparedQuery(_overview_figures)
+
+
+def _overview_logs(patient_id: int, start: datetime.date, end: datetime.date) -> QuerySet[Any]:
+    logs = SessionLog.objects.filter(plan__patient_id=patient_id, date__range=(start, end))
+    return logs.order_by(*NEWEST_FIRST).values_list("date", "pain", "symptoms_lasted")
+
+
+_overview_window = PreparedQuery(_overview_logs)
+
+
+def patient_overview(patient: Patient, today: datetime.date) -> PatientOverview:
+    """Everything the History page shows about one patient. Two queries.
+
+    The same figures as `annotate_patients` (a property test compares the two), for
+    one patient: the adherence sums by the same subqueries, the newest log by the
+    same lookups; the pain and nerve figures of the last weeks read from that
+    window's logs in Python, rather than by the admin list's subqueries, which are
+    most of the cost of building and compiling that query for one row.
+    """
+    week_start = today - datetime.timedelta(days=6)
+    month_start = today - datetime.timedelta(days=27)
+    recent = today - datetime.timedelta(days=RECENT_DAYS)
+    rows: list[Any] = _overview_row(patient.pk, today, week_start, month_start, recent)
+    if not rows:
+        raise Patient.DoesNotExist
+    row = rows[0]
     # The last four weeks' logs, newest first (PAIN_LOOKBACK_DAYS lies within them).
-    window = list(
-        SessionLog.objects.filter(plan__patient=patient, date__range=(month_start, today))
-        .order_by(*NEWEST_FIRST)
-        .values_list("date", "pain", "symptoms_lasted")
-    )
+    window: list[Any] = _overview_window(patient.pk, month_start, today)
     this_week = [(pain, lasted) for date, pain, lasted in window if date >= week_start]
     before_start = today - datetime.timedelta(days=PAIN_LOOKBACK_DAYS)
     before_end = today - datetime.timedelta(days=7)

@@ -531,6 +531,20 @@ def test_it_pins_the_query_count_of_today(client, patient, running_plan, django_
     assert one_plan == 6
 
 
+def _compiled_sql(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The models of the queries compiled from now on (each statement a prepared query
+    runs again is not compiled: clinic.prepared)."""
+    compiled: list[str] = []
+    as_sql = SQLCompiler.as_sql
+
+    def counting(compiler: SQLCompiler, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(str(compiler.query.model))
+        return as_sql(compiler, *args, **kwargs)
+
+    monkeypatch.setattr(SQLCompiler, "as_sql", counting)
+    return compiled
+
+
 def test_today_runs_only_sql_compiled_on_an_earlier_visit(
     client, patient, running_plan, monkeypatch
 ):
@@ -541,17 +555,37 @@ def test_today_runs_only_sql_compiled_on_an_earlier_visit(
     url = reverse("portal:today")
     _logged(running_plan, _today(running_plan))
     client.get(url)
-    compiled: list[str] = []
-    as_sql = SQLCompiler.as_sql
-
-    def counting(compiler: SQLCompiler, *args: Any, **kwargs: Any) -> Any:
-        compiled.append(str(compiler.query.model))
-        return as_sql(compiler, *args, **kwargs)
-
-    monkeypatch.setattr(SQLCompiler, "as_sql", counting)
+    compiled = _compiled_sql(monkeypatch)
     response = client.get(url)
     assert [log.session_number for log in response.context["cards"][0].logs] == [1]
     assert compiled == []
+
+
+def test_history_runs_only_sql_compiled_on_an_earlier_visit(
+    client, patient, running_plan, monkeypatch
+):
+    """Every statement of a visit to History (the plan and its items, the calendar's
+    sessions, the overview's figures and its four weeks of logs, the recent sessions,
+    the questionnaires sent) is compiled once per connection (clinic.prepared)."""
+    login(client, patient)
+    url = reverse("portal:history")
+    today = _today(running_plan)
+    for days_ago in (0, 1, 3):
+        log_url = _log_url(running_plan, today - datetime.timedelta(days=days_ago))
+        client.post(log_url, _form_data(client, log_url, pain=str(days_ago + 2)))
+    first = client.get(url)
+    compiled = _compiled_sql(monkeypatch)
+    response = client.get(url)
+    assert compiled == []
+    overview = response.context["overview"]
+    assert overview == first.context["overview"]
+    assert (overview.streak_days, overview.latest_pain) == (2, 2)
+    assert overview.adherence_7.completed == 3
+    assert [entry[0].date for entry in response.context["entries"]] == [
+        today - datetime.timedelta(days=n) for n in (0, 1, 3)
+    ]
+    cells = {cell.date: cell.status for week in response.context["weeks"] for cell in week}
+    assert cells[today - datetime.timedelta(days=2)] == "missed"
 
 
 def test_today_shows_each_running_plans_own_sessions_of_today(
