@@ -51,6 +51,18 @@ pdf/ua-1 tagging 6.7 %, the 4 running header and footer boxes a page 5.5 %, the 
 sheet 11 % (its 14 day labels 3.3 %); each small block of text about 3.7 M
 instructions (~1 ms), so the remaining time is WeasyPrint's per-box and per-line
 work on text the handout must carry.
+
+2026-12-05, later (helper H3; machine loaded 5-8 by other work, so only
+instruction counts, one warm render under callgrind, third render of the process):
+PDF streams packed at zlib level 6 instead of pydyf's 9 (render._StreamZlib):
+1 exercise 0.892 G -> 0.876 G, 6 exercises 1.585 G -> 1.552 G (-2.1 %), 12 exercises
+2.685 G -> 2.623 G; the pages are pixel-identical (pdftoppm -gray), the PDF 1.7 %
+larger. Measured and left: all four margin boxes away -6.1 % (one box for the
+header with leader() to push the clinic right: +31 %); the tick sheet's 28 day
+labels away -3.3 %; the large-print rules away from a standard print: nothing;
+breaking before the cards that start a page (no layout thrown away): -0.7 %. The
+0.30 s target needs about -13 %: no single change that keeps the pages as they are
+comes near it.
 """
 
 from __future__ import annotations

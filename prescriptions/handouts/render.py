@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -82,13 +83,37 @@ def renderer_signature() -> str:
     return f"weasyprint {version('weasyprint')};{options}"
 
 
+class _StreamZlib:
+    """zlib as pydyf sees it: its streams compressed at ZLIB_LEVEL instead of 9.
+
+    pydyf compresses every stream of the PDF (page contents, fonts, the structure
+    tree of the tags) at level 9: 19 ms of a 6-exercise handout against 7.5 ms at
+    6, for a PDF 1.7 % larger (59.5 KB -> 60.5 KB). The pages are the same: only
+    how their streams are packed changes, and every PDF reader reads both.
+    """
+
+    ZLIB_LEVEL = 6
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(zlib, name)
+
+    def compress(self, data: bytes, /, level: int = -1) -> bytes:
+        return zlib.compress(data, self.ZLIB_LEVEL)
+
+    def compressobj(self, level: int = -1, *args: Any, **kwargs: Any) -> Any:
+        return zlib.compressobj(self.ZLIB_LEVEL, *args, **kwargs)
+
+
 def _get_engine() -> _Engine:
     global _engine
     path = stylesheet_path()
     digest = file_digest(path)
     if _engine is None or _engine.stylesheet_digest != digest:
+        import pydyf
         from weasyprint import CSS
         from weasyprint.text.fonts import FontConfiguration
+
+        pydyf.zlib = _StreamZlib()
 
         fetcher = _engine.fetcher if _engine else make_fetcher_class()()
         font_config = _engine.font_config if _engine else FontConfiguration()
