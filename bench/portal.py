@@ -5,7 +5,7 @@
     .venv/bin/python bench/portal.py --conn-max-age 0   # the old default, to compare
     .venv/bin/python bench/portal.py --users 100        # + POSTs of 100 patients thinking 2-5 s
 
-Sets itself up: a throwaway SQLite file, or a database `rehabit_bench_portal` on
+Sets itself up: a throwaway SQLite file, or a database `rehabit_bench_portal_<process id>` on
 the PostgreSQL server at BENCH_POSTGRES_URL (default
 postgres://postgres@127.0.0.1:5432/postgres; dropped afterwards); collected
 static files; DEBUG off; gunicorn with 2 sync workers. Signs in as demo
@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 from tests import live  # noqa: E402
 
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-BENCH_DB = "rehabit_bench_portal"
+BENCH_DB = f"rehabit_bench_portal_{os.getpid()}"  # one per run: two runs never drop each other's
 
 # Patients, each with a running six-exercise plan done twice a day and three weeks
 # of logs; printed as JSON: [[email, plan id], ...] and the clinic's today.
