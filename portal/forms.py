@@ -306,8 +306,9 @@ def _sets_choices(prescribed: int) -> list[tuple[int, str | _StrPromise]]:
     return choices
 
 
-class SessionForm(forms.Form):
-    """One session: what was done of each exercise and how it felt."""
+class SessionKeyForm(forms.Form):
+    """A session form's replay key alone: what the Today page renders afresh around
+    the rest of its form, a cached fragment (portal.views.today)."""
 
     idempotency_key = forms.UUIDField(
         widget=PlainHiddenInput,
@@ -316,6 +317,16 @@ class SessionForm(forms.Form):
             "invalid": _("This form has expired. Please reload the page and try again."),
         },
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A new key for every rendered form: sending this same form again is a replay.
+        self.fields["idempotency_key"].initial = uuid.uuid4()
+
+
+class SessionForm(SessionKeyForm):
+    """One session: what was done of each exercise and how it felt."""
+
     pain = forms.TypedChoiceField(
         label=lazy_format(_("Pain right now (%(low)s to %(high)s)"), SCALE),
         help_text=lazy_format(
@@ -385,8 +396,6 @@ class SessionForm(forms.Form):
         super().__init__(*args, **kwargs)
         # After the field's own `min` (crispy-forms' attribute order).
         self.fields["symptoms_minutes"].widget.attrs["class"] = "numberinput form-control"
-        # A new key for every rendered form: sending this same form again is a replay.
-        self.fields["idempotency_key"].initial = uuid.uuid4()
         self.items = items
         done = {row.item_id: row for row in log.exercises.all()} if log is not None else {}
         for item in items:
@@ -415,6 +424,16 @@ class SessionForm(forms.Form):
             for item in items:
                 for bound in self.sets_fields(item):
                     self.initial[bound.name] = max(item.sets, 1)
+
+    @staticmethod
+    def shown_of(items: list[PlanItem], *, fill_all: bool = False) -> list[tuple[Any, ...]]:
+        """All that the form, unbound and without a log, shows of `items` (the names,
+        labels, choices and initial values of their set fields come from these alone,
+        in `__init__` above): the key of its cached rendering (portal.views.today)."""
+        return [
+            (item.pk, str(item.side), item.sets, str(item.exercise.name), fill_all)
+            for item in items
+        ]
 
     @staticmethod
     def _sets_field(

@@ -18,6 +18,11 @@ have rendered it byte for byte the same. The caller builds the context: it must
 hold nothing that belongs to one request (a CSRF token, a form's values, what
 was done today) unless it also belongs in the key; `_plain` refuses anything
 that is not a plain value.
+
+`cached_render` is the same for a template that reads more than plain values (an
+unbound form's fields): the key is still plain values, but it is the caller who
+answers for it naming everything the rendering shows (Today's session form,
+portal.views._todays_form_body, with a test comparing it with a fresh rendering).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -45,6 +51,32 @@ _PLAIN = (str, int, float, bool, type(None))
 def cached_fragment(template_name: str, context: dict[str, Any]) -> SafeString:
     """`template_name` rendered with `context` (plain values only), from the cache
     when the same template, language and context were rendered before."""
+    return cached_render(template_name, context, lambda: context)
+
+
+def cached_render(
+    template_name: str, key: dict[str, Any], context: Callable[[], dict[str, Any]]
+) -> SafeString:
+    """`template_name` rendered with the context `context()` builds, from the cache
+    when the same template and language were rendered before for the same `key`
+    (plain values, as a fragment's context).
+
+    For a template that reads more than plain values (an unbound form's fields):
+    `key` must name everything the rendering shows besides the template's sources
+    and the language, and nothing that belongs to one request (a CSRF token, a
+    form's values). That is the caller's promise, kept by a test that compares the
+    cached markup with a fresh rendering."""
+    cache_key = fragment_key(template_name, key)
+    html = cache.get(cache_key)
+    if html is None:
+        html = get_template(template_name).render(context())
+        cache.set(cache_key, html, FRAGMENT_SECONDS)
+    return SafeString(html)
+
+
+def fragment_key(template_name: str, key: dict[str, Any]) -> str:
+    """The cache key of `template_name` rendered for `key` (see `cached_render`):
+    another fragment's key can name this one as a part of it."""
     template: Any = get_template(template_name)
     language = translation.get_language() or settings.LANGUAGE_CODE
     fingerprint = repr(
@@ -52,15 +84,10 @@ def cached_fragment(template_name: str, context: dict[str, Any]) -> SafeString:
             _sources_digest(template.template),
             language,
             _catalogue(language),
-            _plain(context),
+            _plain(key),
         )
     )
-    key = "portal.fragment:" + hashlib.blake2b(fingerprint.encode(), digest_size=20).hexdigest()
-    html = cache.get(key)
-    if html is None:
-        html = template.render(context)
-        cache.set(key, html, FRAGMENT_SECONDS)
-    return SafeString(html)
+    return "portal.fragment:" + hashlib.blake2b(fingerprint.encode(), digest_size=20).hexdigest()
 
 
 def _plain(value: Any) -> Any:

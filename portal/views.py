@@ -41,7 +41,7 @@ from clinic.models import Patient, PortalInvitation, patient_for
 from clinic.prepared import PreparedQuery
 from clinic.scoping import scope, unscoped
 from portal import calendar, forms
-from portal.fragments import cached_fragment
+from portal.fragments import cached_fragment, cached_render, fragment_key
 from portal.invitations import (
     InvitationInvalid,
     accept_invitation,
@@ -395,18 +395,21 @@ def _item_words(item: PlanItem) -> dict[str, Any]:
 def exercise_head(item: PlanItem, card_id: str) -> str:
     """What an exercise's card on the session form shows above its set buttons (its
     name, drawings, one session's dose, the steps, the therapist's load and
-    instructions, the timer), as a cached fragment: the context below is all of it."""
-    exercise = item.exercise
-    return cached_fragment(
-        "portal/_exercise_head.html",
-        {
-            "card_id": card_id,
-            "exercise": _exercise_words(exercise),
-            "item": _item_words(item),
-            # One session's dose (the form says which session it is).
-            "session_dosage": str(describe(item, times_a_day=False)),
-        },
-    )
+    instructions, the timer), as a cached fragment: `_exercise_head` is all of it."""
+    return cached_fragment(EXERCISE_HEAD, _exercise_head(item, card_id))
+
+
+EXERCISE_HEAD = "portal/_exercise_head.html"
+
+
+def _exercise_head(item: PlanItem, card_id: str) -> dict[str, Any]:
+    return {
+        "card_id": card_id,
+        "exercise": _exercise_words(item.exercise),
+        "item": _item_words(item),
+        # One session's dose (the form says which session it is).
+        "session_dosage": str(describe(item, times_a_day=False)),
+    }
 
 
 def plan_card(item: PlanItem, dosage: str, urgent: dict[str, Any]) -> str:
@@ -468,9 +471,43 @@ class TodayPlan:
     sessions: int
     logs: list[SessionLog]
     next_session: int | None
-    items: list[ItemView]
-    form: forms.SessionForm | None
+    # The next session's form: its replay key, and the rest of it rendered.
+    form: forms.SessionKeyForm | None
+    body: str
     action: str
+
+
+def _todays_form_body(plan: Plan, items: list[PlanItem], *, fill_all: bool) -> str:
+    """Today's session form for `items` after its replay key: the exercise cards with
+    their set buttons, "How did it go?" and the button, as a cached fragment. The
+    form is unbound and holds no answers (nothing logged yet, nothing sent), so what
+    it shows is in the key: each card head's own fragment key, what the form shows of
+    the items (SessionForm.shown_of), its field ids and its labels."""
+    auto_id = _form_ids(plan)
+    # Several plans can share the Today page: the cards' ids carry the form's.
+    prefix = slugify(auto_id)
+    submit_label = _("Save this session")
+
+    def context() -> dict[str, Any]:
+        form = forms.SessionForm(items=items, auto_id=auto_id, fill_all=fill_all)
+        return {
+            "form": form,
+            "items": _item_views(items, form),
+            "submit_label": submit_label,
+            "fill_all_value": plan.pk,
+        }
+
+    key = {
+        "heads": [
+            fragment_key(EXERCISE_HEAD, _exercise_head(item, f"{prefix}-{item.pk}"))
+            for item in items
+        ],
+        "items": forms.SessionForm.shown_of(items, fill_all=fill_all),
+        "auto_id": auto_id,
+        "submit_label": submit_label,
+        "fill_all_value": plan.pk,
+    }
+    return cached_render("portal/_session_form_body.html", key, context)
 
 
 @patient_required
@@ -488,24 +525,22 @@ def today(request: HttpRequest, patient: Patient) -> HttpResponse:
         logs = logs_today.get(plan.pk, [])
         done = {log.session_number for log in logs}
         next_session = next((n for n in range(1, sessions + 1) if n not in done), None)
-        items = _items_for_session(plan, next_session or 1)
-        form = (
-            forms.SessionForm(
-                items=items,
-                auto_id=_form_ids(plan),
+        form, body = None, ""
+        if next_session is not None:
+            form = forms.SessionKeyForm(auto_id=_form_ids(plan))
+            body = _todays_form_body(
+                plan,
+                _items_for_session(plan, next_session),
                 fill_all=request.GET.get("all") == str(plan.pk),
             )
-            if next_session is not None
-            else None
-        )
         cards.append(
             TodayPlan(
                 plan=plan,
                 sessions=sessions,
                 logs=logs,
                 next_session=next_session,
-                items=_item_views(items, form),
                 form=form,
+                body=body,
                 action=reverse("portal:log", args=[plan.pk, day.isoformat(), next_session or 1]),
             )
         )

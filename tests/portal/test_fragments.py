@@ -4,6 +4,8 @@ when everything it shows is what it was, so every change shows on the next reque
 from __future__ import annotations
 
 import datetime
+import re
+import types
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from clinic.models import Patient
 from clinic.scoping import unscoped
 from portal import fragments
+from portal.forms import SessionForm
 from prescriptions.models import Exercise, ExerciseTranslation, Plan, PlanItem
 from tests import factories
 from tests.conftest import login
@@ -146,6 +149,103 @@ def test_the_form_around_the_cached_card_is_new_each_time(client, patient, runni
     first = client.get(reverse("portal:today")).context["cards"][0].form
     second = client.get(reverse("portal:today")).context["cards"][0].form
     assert first["idempotency_key"].value() != second["idempotency_key"].value()
+
+
+def _today_without_keys(client: Any, query: str = "") -> str:
+    """Today with the CSRF token and the replay keys (new on every request) taken out."""
+    html = _page(client, "portal:today") if not query else None
+    if html is None:
+        response = client.get(reverse("portal:today") + query)
+        assert response.status_code == 200
+        html = response.content.decode()
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+    return re.sub(r'name="idempotency_key" value="[^"]+"', "", html)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"sets": 4},
+        {"sets": 1},
+        {"side": PlanItem.Side.NONE},
+        {"times_per_day": 2},
+        {"exercise_name": "Seated nerve glide"},
+        {"language": "de"},
+        {"fill_all": True},
+        {"second_plan": True},
+    ],
+)
+def test_todays_cached_form_is_the_form_rendered_afresh(
+    client, patient, therapist, running_plan, change
+):
+    """The form after its replay key (the cards' set buttons, "How did it go?") is a
+    cached fragment on Today: whatever changed, it reads as the form renders it."""
+    login(client, patient)
+    query = f"?all={running_plan.pk}" if "fill_all" in change else ""
+    cache.clear()
+    before = _today_without_keys(client)
+    assert _today_without_keys(client) == before  # from the cache
+    item = _item(running_plan)
+    with unscoped():
+        if "exercise_name" in change:
+            Exercise.objects.filter(pk=item.exercise_id).update(name=change["exercise_name"])
+        elif "language" in change:
+            Patient.objects.filter(pk=patient.pk).update(preferred_language=change["language"])
+        elif "second_plan" in change:
+            factories.make_plan(
+                patient, therapist, [factories.make_exercise(None)], start_date=item.plan.start_date
+            )
+        elif "fill_all" not in change:
+            PlanItem.objects.filter(pk=item.pk).update(**change)
+    # With the cache as the page before the change left it; then from an empty cache.
+    after = _today_without_keys(client, query)
+    cache.clear()
+    fresh = _today_without_keys(client, query)
+    assert after == fresh
+    assert _today_without_keys(client, query) == fresh
+    assert fresh != before
+
+
+def test_today_builds_no_session_form_when_its_markup_is_cached(
+    client, patient, running_plan, monkeypatch
+):
+    login(client, patient)
+    first = _today(client)
+    built: list[object] = []
+    real_init = SessionForm.__init__
+
+    def counting(form: SessionForm, *args: Any, **kwargs: Any) -> None:
+        built.append(form)
+        real_init(form, *args, **kwargs)
+
+    monkeypatch.setattr(SessionForm, "__init__", counting)
+    second = _today(client)
+    assert built == []
+    assert second.count("Standing hamstring stretch: sets done, left side") == 1
+    assert len(second) == len(first)
+
+
+def test_a_rendering_is_made_once_for_the_same_key(monkeypatch):
+    cache.clear()
+    rendered = _fragment(monkeypatch, "<b>{{ value.name }}</b>")
+    built: list[str] = []
+
+    def context(name: str) -> Any:
+        def build() -> dict[str, Any]:
+            built.append(name)
+            return {"value": types.SimpleNamespace(name=name)}
+
+        return build
+
+    assert fragments.cached_render("t.html", {"name": "A"}, context("A")) == "<b>A</b>"
+    assert fragments.cached_render("t.html", {"name": "A"}, context("A")) == "<b>A</b>"
+    assert fragments.cached_render("t.html", {"name": "B"}, context("B")) == "<b>B</b>"
+    assert built == ["A", "B"] and len(rendered) == 2
+    assert fragments.fragment_key("t.html", {"name": "A"}) != fragments.fragment_key(
+        "t.html", {"name": "B"}
+    )
+    with pytest.raises(TypeError, match="plain values only"):
+        fragments.cached_render("t.html", {"name": object()}, context("C"))
 
 
 @pytest.mark.parametrize(
