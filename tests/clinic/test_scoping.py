@@ -14,12 +14,22 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.apps import apps
+from django.core.exceptions import EmptyResultSet
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, Model, OuterRef, Q
 from django.test import Client
 
+from clinic import scoping
 from clinic.models import Clinic, Patient, Therapist, User
-from clinic.scoping import Scope, ScopeError, current_scope, scope, unscoped
+from clinic.scoping import (
+    Scope,
+    ScopedManager,
+    ScopeError,
+    current_scope,
+    scope,
+    unscoped,
+)
 from prescriptions.models import Exercise, Plan, SessionLog
 from tests import factories
 from tests.conftest import login
@@ -219,3 +229,48 @@ class TestRequests:
             assert client.get("/scope/").json() == {"scope": None}
         with scope(clinic), pytest.raises(ScopeError):
             client.get("/patients/")
+
+
+def _scoped_models() -> list[type[Model]]:
+    return [m for m in apps.get_models() if isinstance(m._default_manager, ScopedManager)]
+
+
+class _Forgetful(dict[Any, Any]):
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
+
+
+def _sql_in_scopes(model: type[Model], clinic: Clinic) -> list[str]:
+    sqls = []
+    for asked in (scope(clinic), scope(None), unscoped()):
+        with asked:
+            try:
+                sqls.append(str(model._default_manager.all().query))
+            except EmptyResultSet:
+                sqls.append("nothing")
+    return sqls
+
+
+@pytest.mark.parametrize("model", _scoped_models(), ids=lambda model: model._meta.label)
+def test_each_queryset_has_the_sql_of_a_scoped_query_built_afresh(model, clinic, monkeypatch):
+    # The scoped query is built once per model and copied (clinic.scoping._SCOPED_QUERIES).
+    with monkeypatch.context() as patched:
+        patched.setattr(scoping, "_SCOPED_QUERIES", _Forgetful())
+        fresh = _sql_in_scopes(model, clinic)
+    assert _sql_in_scopes(model, clinic) == fresh
+    assert _sql_in_scopes(model, clinic) == fresh
+    with pytest.raises(ScopeError):
+        list(model._default_manager.all())
+
+
+def test_a_querysets_filters_and_joins_stay_its_own(clinic, patient, plan):
+    with scope(clinic):
+        plain = str(SessionLog.objects.all().query)
+        related = str(plan.session_logs.all().query)
+        # An OR across a join (promoted to LEFT OUTER), a filter, an exclusion, an update.
+        list(SessionLog.objects.filter(Q(pain=3) | Q(plan__patient__first_name="Nobody")))
+        list(SessionLog.objects.filter(pain=3).exclude(comment="").order_by("-date"))
+        plan.session_logs.filter(pain=9).update(comment="x")
+        assert str(SessionLog.objects.all().query) == plain
+        assert str(plan.session_logs.all().query) == related
+        assert "pain" not in plain.split("WHERE")[1]
