@@ -15,11 +15,12 @@ clinic's scope is never run in another's.
 `build` must depend on its arguments and nothing else: a date, a setting or any
 other value it reads is written into the SQL once and kept. The arguments must
 be whole numbers, strings, dates or (aware) datetimes that reach the SQL as they
-are or as the database backend adapts a date or datetime column's value
-(`adapt_datefield_value`, `adapt_datetimefield_value`: SQLite takes them as
-text), and the SQL must not depend on their values (no lists for `__in`); both
-are checked when the query is first compiled, by compiling it again with each
-argument changed, and a query that breaks either rule raises TypeError then.
+are or as the database backend adapts a column's value (`adapt_datefield_value`,
+`adapt_datetimefield_value`: SQLite takes dates as text;
+`adapt_integerfield_value`: PostgreSQL a small integer as an Int2), and the SQL
+must not depend on their values (no lists for `__in`); both are checked when the
+query is first compiled, by compiling it again with each argument changed, and a
+query that breaks either rule raises TypeError then.
 Each later call must pass arguments of the types it was compiled with.
 """
 
@@ -79,12 +80,16 @@ def _changed(arg: Argument) -> Argument:
 
 
 def _adapters(connection: BaseDatabaseWrapper, arg: Argument) -> tuple[Adapter, ...]:
-    """How `arg` may be written into the parameters: as it is, or (a date or datetime)
-    as the backend adapts a column's value."""
+    """How `arg` may be written into the parameters: as it is, or as the backend
+    adapts a date, datetime or integer column's value (PostgreSQL with psycopg 3
+    writes a small integer as an Int2: `adapt_integerfield_value`)."""
     if isinstance(arg, datetime.datetime):
         return (None, connection.ops.adapt_datetimefield_value)
     if isinstance(arg, datetime.date):
         return (None, connection.ops.adapt_datefield_value)
+    if isinstance(arg, int):
+        integer_types = getattr(connection.ops, "integerfield_type_map", {})
+        return (None, *dict.fromkeys(integer_types.values()))
     return (None,)
 
 

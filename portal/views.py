@@ -277,6 +277,15 @@ _active_plans_logs_on = PreparedQuery(
 )
 
 
+# The log page's and the session POST's: the session's row, if it is recorded (at most
+# one: SessionLog's constraint).
+_session_logged = PreparedQuery(
+    lambda plan_id, day, session_number: SessionLog.objects.filter(
+        plan_id=plan_id, date=day, session_number=session_number
+    )
+)
+
+
 # My plan's: the active plans with their therapist and protocol phase, and the
 # paused and completed ones (their handouts).
 _active_plans_with_authors = PreparedQuery(
@@ -597,13 +606,13 @@ def log_session(
         messages.error(request, " ".join(error.messages))
         return redirect("portal:history")
 
-    logs = plan.session_logs.filter(date=date, session_number=session_number)
+    logs = _session_logged(plan.pk, date, session_number)
     items = _items_for_session(plan, session_number)
     unavailable = False
     if request.method == "POST":
         # A correction or a new session (for the message); the form shows what was
         # sent, so it needs no earlier answers (record_session reads the row itself).
-        log = logs.first()
+        log = logs[0] if logs else None
         form = forms.SessionForm(request.POST, items=items, auto_id=_form_ids(plan))
         if form.is_valid():
             data = form.cleaned_data
@@ -656,7 +665,9 @@ def log_session(
         if queued:
             return _queued_answer("refused", " ".join(_error_messages(form)), 400)
     else:
-        log = logs.prefetch_related("exercises").first()
+        log = logs[0] if logs else None
+        if log is not None:
+            prefetch_related_objects([log], "exercises")
         form = forms.SessionForm(
             items=items, log=log, auto_id=_form_ids(plan), fill_all="all" in request.GET
         )

@@ -14,6 +14,7 @@ from django.utils import timezone
 from clinic.models import Patient, User
 from clinic.prepared import PreparedQuery
 from clinic.scoping import ScopeError, scope, unscoped
+from prescriptions.models import SessionLog
 from tests import factories
 
 users_with_patient = PreparedQuery(
@@ -154,3 +155,22 @@ def test_on_postgresql_the_server_plans_a_repeated_query_once(patient):
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [statement for (statement,) in cursor.fetchall()]
     assert [s for s in prepared if '"clinic_user"' in s and "$1" in s], prepared
+
+
+sessions_numbered = PreparedQuery(
+    lambda plan_id, number: SessionLog.objects.filter(plan_id=plan_id, session_number=number)
+)
+
+
+def test_it_takes_small_integers_as_the_backend_writes_them(clinic, plan):
+    # PostgreSQL (psycopg 3) is given a small integer column's value as an Int2.
+    with scope(clinic):
+        first, second = (
+            SessionLog.objects.create(
+                plan=plan, date=plan.start_date, session_number=n, pain=1, nerve_symptoms="none"
+            )
+            for n in (1, 2)
+        )
+        assert sessions_numbered(plan.pk, 2) == [second]
+        assert sessions_numbered(plan.pk, 1) == [first]
+        assert sessions_numbered(plan.pk, 3) == []

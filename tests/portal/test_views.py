@@ -588,6 +588,25 @@ def test_history_runs_only_sql_compiled_on_an_earlier_visit(
     assert cells[today - datetime.timedelta(days=2)] == "missed"
 
 
+def test_the_log_page_runs_only_sql_compiled_on_an_earlier_visit(
+    client, patient, running_plan, monkeypatch
+):
+    """The log page (and the session POST) read the session's row with SQL compiled
+    once (clinic.prepared); with a row, its exercise rows follow as a prefetch."""
+    login(client, patient)
+    today = _today(running_plan)
+    urls = [_log_url(running_plan, today), _log_url(running_plan, today - datetime.timedelta(1))]
+    _logged(running_plan, today - datetime.timedelta(1))
+    for url in urls:
+        client.get(url)
+    compiled = _compiled_sql(monkeypatch)
+    assert client.get(urls[0]).context["log"] is None
+    assert compiled == []
+    page = client.get(urls[1])
+    assert page.context["log"].pain == 2
+    assert compiled == [str(ExerciseLog)]
+
+
 def test_today_shows_each_running_plans_own_sessions_of_today(
     client, patient, therapist, running_plan, shared_exercise
 ):
