@@ -387,8 +387,15 @@ def test_the_preview_follows_the_edits(
     expect(state).to_have_text("Die Vorschau zeigt den Plan im aktuellen Stand.", timeout=60_000)
     first = page.locator("#pb-preview-img").get_attribute("src")
     assert len(previews) == 1
+
     # Clearing the box and typing a number are three edits; the preview is drawn again
-    # once, after the last, and shows that it is being updated meanwhile.
+    # once, after the last, and shows that it is being updated meanwhile. The server
+    # can answer before the page is looked at again: its answer is held back a moment.
+    def held_back(route: Any) -> None:
+        time.sleep(1.5)
+        route.continue_()
+
+    page.route(lambda url: "/builder/preview/" in url, held_back)
     reps = page.locator(".pb-row").first.get_by_label("Wdh.")
     reps.fill("")
     reps.press_sequentially("12", delay=150)
