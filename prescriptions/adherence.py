@@ -733,6 +733,12 @@ class _SessionsSQL:
         self.params.append(value)
         return "%s" if self.sqlite else "%s::date"
 
+    def inline(self, text: str, params: Sequence[Any]) -> str:
+        """A compiled piece of SQL (an outer column, for a correlated subquery) written
+        where it stands, its parameters appended in the order of the text."""
+        self.params.extend(params)
+        return text
+
     def days(self, a: str, b: str) -> str:
         if self.sqlite:
             return f"CAST(ROUND(julianday({b}) - julianday({a})) AS INTEGER)"
@@ -900,8 +906,7 @@ class PatientSessions(Func):
         p_owner = sql.col(Plan, self.owner)
 
         def plans(alias: str) -> str:
-            sql.params.extend(owner_params)
-            return f"{alias}.{p_owner} = {owner_sql}"
+            return f"{alias}.{p_owner} = {sql.inline(owner_sql, owner_params)}"
 
         spans = sql.spans(plans)
         log_t = sql.table(SessionLog)
@@ -1209,10 +1214,6 @@ class NewestLog(Func):
             high = f"l.{l_date} {'<' if self.before else '<='} {sql.date(self.hi)}"
             return low + high
 
-        def owner() -> str:
-            sql.params.extend(owner_params)
-            return str(owner_sql)
-
         if connection.vendor == "postgresql":
             newest = (
                 f"SELECT l.{l_date} AS d, l.{l_session} AS n, l.{value} AS v"  # noqa: S608
@@ -1221,14 +1222,14 @@ class NewestLog(Func):
             )
             text = (
                 f"(SELECT x.v FROM {plan_t} p CROSS JOIN LATERAL ({newest}) x"  # noqa: S608
-                f" WHERE p.{p_patient} = {owner()}"
+                f" WHERE p.{p_patient} = {sql.inline(owner_sql, owner_params)}"
                 f" ORDER BY x.d DESC, x.n DESC, p.{p_id} DESC LIMIT 1)"
             )
         else:
             text = (
                 f"(SELECT l.{value} FROM {log_t} l"  # noqa: S608
                 f" INNER JOIN {plan_t} p ON l.{l_plan} = p.{p_id}"
-                f" WHERE p.{p_patient} = {owner()} AND {bounds()}"
+                f" WHERE p.{p_patient} = {sql.inline(owner_sql, owner_params)} AND {bounds()}"
                 f" ORDER BY l.{l_date} DESC, l.{l_session} DESC, l.{l_plan} DESC LIMIT 1)"
             )
         return text, sql.params
@@ -1264,15 +1265,12 @@ class StreakDays(Func):
         p_id, p_patient = sql.col(Plan, "id"), sql.col(Plan, "patient")
         l_plan, l_date = sql.col(SessionLog, "plan"), sql.col(SessionLog, "date")
 
-        def owner() -> str:
-            sql.params.extend(owner_params)
-            return str(owner_sql)
-
         # In the order of the text: the parameters are appended as written.
         dates = (
             f"SELECT DISTINCT l.{l_date} AS d FROM {log_t} l"  # noqa: S608
             f" INNER JOIN {plan_t} p ON l.{l_plan} = p.{p_id}"
-            f" WHERE p.{p_patient} = {owner()} AND l.{l_date} <= {sql.date(self.today)}"
+            f" WHERE p.{p_patient} = {sql.inline(owner_sql, owner_params)}"
+            f" AND l.{l_date} <= {sql.date(self.today)}"
         )
         numbered = (
             "SELECT u.d AS d, DENSE_RANK() OVER (ORDER BY u.d DESC) AS r,"  # noqa: S608
