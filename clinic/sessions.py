@@ -44,7 +44,8 @@ _session_by_key = PreparedQuery(lambda key: Session.objects.filter(session_key=k
 
 class SessionStore(DatabaseSessionStore):
     def _get_session_from_db(self) -> Session | None:
-        # As Django's, with the expiry compared here: a prepared query takes no datetime.
+        # As Django's, with the expiry compared here rather than in the SQL: the prepared
+        # query then takes the key alone, and the comparison costs nothing.
         key = self.session_key
         found = _session_by_key(key) if key is not None else []
         if found and found[0].expire_date > timezone.now():
