@@ -96,6 +96,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from django.db import connections
 from django.db.models import (
+    Case,
     Count,
     DateField,
     Exists,
@@ -112,11 +113,12 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    When,
     Window,
 )
 from django.db.models.expressions import Combinable, Expression, ExpressionWrapper
 from django.db.models.functions import Coalesce, Greatest, Least
-from django.db.models.lookups import GreaterThanOrEqual, LessThan
+from django.db.models.lookups import Exact, GreaterThanOrEqual, LessThan
 from django.db.models.sql.query import Query
 from django.db.models.sql.where import AND, WhereNode
 from django.utils import formats
@@ -1235,6 +1237,94 @@ class NewestLog(Func):
         return text, sql.params
 
 
+def _newest_log_sql(
+    sql: _SessionsSQL,
+    owner: tuple[str, Sequence[Any]],
+    lo: datetime.date | None,
+    hi: datetime.date,
+    *,
+    before: bool = False,
+) -> str:
+    """The newest log (columns d: date, v: pain) of the patient `owner` (a compiled
+    outer column) dated from `lo` to `hi` as NewestLog finds it, as a one-row
+    SELECT. Parameters are appended in the order of the text."""
+    plan_t, log_t = sql.table(Plan), sql.table(SessionLog)
+    p_id, p_patient = sql.col(Plan, "id"), sql.col(Plan, "patient")
+    l_plan, l_date = sql.col(SessionLog, "plan"), sql.col(SessionLog, "date")
+    l_session, l_pain = sql.col(SessionLog, "session_number"), sql.col(SessionLog, "pain")
+
+    def bounds() -> str:
+        low = f"l.{l_date} >= {sql.date(lo)} AND " if lo is not None else ""
+        return low + f"l.{l_date} {'<' if before else '<='} {sql.date(hi)}"
+
+    if sql.sqlite:
+        return (
+            f"SELECT l.{l_date} AS d, l.{l_pain} AS v FROM {log_t} l"  # noqa: S608
+            f" INNER JOIN {plan_t} p ON l.{l_plan} = p.{p_id}"
+            f" WHERE p.{p_patient} = {sql.inline(*owner)} AND {bounds()}"
+            f" ORDER BY l.{l_date} DESC, l.{l_session} DESC, l.{l_plan} DESC LIMIT 1"
+        )
+    newest = (
+        f"SELECT l.{l_date} AS d, l.{l_session} AS n, l.{l_pain} AS v"  # noqa: S608
+        f" FROM {log_t} l WHERE l.{l_plan} = p.{p_id} AND {bounds()}"
+        f" ORDER BY l.{l_date} DESC, l.{l_session} DESC LIMIT 1"
+    )
+    return (
+        f"SELECT x.d AS d, x.v AS v FROM {plan_t} p CROSS JOIN LATERAL ({newest}) x"  # noqa: S608
+        f" WHERE p.{p_patient} = {sql.inline(*owner)}"
+        f" ORDER BY x.d DESC, x.n DESC, p.{p_id} DESC LIMIT 1"
+    )
+
+
+class LogAttention(Func):
+    """Whether the patient's newest log (up to today) calls for attention by the
+    clinic's thresholds: 1 if it is `days` or more days old, or its pain is at
+    least `pain`, or the pain rose by `rise` or more over 7 days (the pain change of
+    annotate_patients); 0 if not; NULL if nothing is logged up to today.
+
+    The same three conditions as attention_q read from last_log_date, latest_pain
+    and pain_change_7d, which are four newest-log lookups, each its own correlated
+    subquery. Here the newest log is looked up once: among the last RECENT_DAYS
+    days first (a short index range), and only for a patient with none there among
+    the older logs (COALESCE stops at the first non-NULL). The week before's pain is
+    read only for a patient whose newest log is from this week and who is not
+    flagged already. Like NewestLog, raw SQL without a scope of its own.
+    """
+
+    arity = 4
+    output_field = IntegerField()
+
+    def __init__(self, owner: Any, today: datetime.date, days: Any, pain: Any, rise: Any) -> None:
+        self.today = today
+        super().__init__(owner, days, pain, rise)
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> Any:
+        owner, days, pain, rise = (compiler.compile(e) for e in self.source_expressions)
+        today = self.today
+        week_start = today - datetime.timedelta(days=6)
+        recent = today - datetime.timedelta(days=RECENT_DAYS)
+        sql = _SessionsSQL(connection, today, today)
+
+        before_lo = today - datetime.timedelta(days=PAIN_LOOKBACK_DAYS)
+        before_hi = today - datetime.timedelta(days=7)
+
+        def flag(lo: datetime.date | None, hi: datetime.date, *, before: bool) -> str:
+            # In the order of the text: the parameters are appended as written.
+            return (
+                f"(SELECT CASE WHEN {sql.days('y.d', sql.date(today))} >= {sql.inline(*days)}"  # noqa: S608
+                f" OR y.v >= {sql.inline(*pain)}"
+                f" OR (y.d >= {sql.date(week_start)} AND y.v - (SELECT w.v FROM ("
+                f"{_newest_log_sql(sql, owner, before_lo, before_hi)}"
+                f") w) >= {sql.inline(*rise)}) THEN 1 ELSE 0 END"
+                f" FROM ({_newest_log_sql(sql, owner, lo, hi, before=before)}) y)"
+            )
+
+        text = f"COALESCE({flag(recent, today, before=False)}, {flag(None, recent, before=True)})"
+        return text, sql.params
+
+
 class StreakDays(Func):
     """Consecutive days with at least one session logged for any of the patient's
     plans, ending today, or yesterday if nothing is logged yet today (0 otherwise).
@@ -1375,11 +1465,32 @@ def _days_without_log(today: datetime.date) -> Expression:
 
 
 def attention_q(today: datetime.date) -> Q:
-    """Rows of annotate_patients() that need attention, by their own clinic's thresholds."""
-    no_log = GreaterThanOrEqual(_days_without_log(today), F("clinic__attention_days_without_log"))
-    low = LessThan(F("adherence_7"), F("clinic__attention_adherence_below"))
-    pain_high = GreaterThanOrEqual(F("latest_pain"), F("clinic__attention_pain_at_least"))
-    pain_rise = GreaterThanOrEqual(F("pain_change_7d"), F("clinic__attention_pain_rise"))
+    """Rows of annotate_patients() that need attention, by their own clinic's thresholds.
+
+    No session logged for N days (or none since the first active plan started N days
+    ago), 7-day adherence under X %, latest pain at or above P or up by R or more
+    over 7 days, nerve symptoms lasting after exercise this week, or an outcome
+    score worse by the MCID. The three conditions on the newest log are read by one
+    lookup (LogAttention) rather than from the annotations, which would look the
+    newest log up four times; the cheap conditions come first, so that the lookup
+    runs only for patients they do not flag (an OR stops at the first true term).
+    """
+    clinic = "clinic__attention_"
+    low = LessThan(F("adherence_7"), F(f"{clinic}adherence_below"))
+    # Never logged: days since the first active plan started, that day included.
+    never_logged = GreaterThanOrEqual(
+        DaysBetween(F("first_active_start"), _date(today)) + 1, F(f"{clinic}days_without_log")
+    )
+    from_logs = Coalesce(
+        LogAttention(
+            F("pk"),
+            today,
+            F(f"{clinic}days_without_log"),
+            F(f"{clinic}pain_at_least"),
+            F(f"{clinic}pain_rise"),
+        ),
+        Case(When(never_logged, then=1), default=0),
+    )
     # "An active plan has started": the same as first_active_start <= today, read by
     # one Exists instead of the annotation's subquery twice (the ORM repeats it).
     started = Exists(
@@ -1390,14 +1501,7 @@ def attention_q(today: datetime.date) -> Q:
     return (
         Q(is_active=True)
         & Q(started)
-        & (
-            Q(no_log)
-            | Q(low)
-            | Q(pain_high)
-            | Q(pain_rise)
-            | Q(lasting_nerve_symptoms=True)
-            | Q(outcome_worse=True)
-        )
+        & (Q(low) | Q(lasting_nerve_symptoms=True) | Q(outcome_worse=True) | Q(Exact(from_logs, 1)))
     )
 
 

@@ -523,3 +523,38 @@ def test_the_index_query_count_does_not_grow(
         reads = AuditEntry.objects.filter(detail="attention list on the admin index")
         assert reads.count() == 3
         assert {(e.actor_id, e.clinic_id) for e in reads} == {(therapist.user_id, clinic.pk)}
+
+
+def test_the_attention_filter_counts_days_by_the_clinics_clock(
+    client, clinic, therapist, shared_exercise
+):
+    """Days without a log count from the clinic's today, not the server's: in a time
+    zone whose date differs from the server's, a patient who logged on the clinic's
+    today is not flagged, and would be by the server's day (the session a day in
+    the future, or a day old)."""
+    from django.utils import timezone
+
+    from prescriptions import adherence
+
+    server_day = timezone.localdate()
+    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):
+        clinic.time_zone = zone
+        if clinic.today() != server_day:
+            break
+    clinic.attention_days_without_log = 1
+    clinic.attention_adherence_below = 0
+    clinic.attention_pain_at_least = 10
+    clinic.save()
+    today = clinic.today()
+    assert today != server_day
+    p = factories.make_patient(clinic, therapist, first_name="Kim", last_name="Clock")
+    plan = factories.make_plan(p, therapist, [shared_exercise], start_date=today - days(5))
+    log_days(plan, today, [0], pain=1)
+    login(client, therapist)
+    response = client.get(reverse(CHANGELIST), {"attention": "yes"})
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == []
+    with unscoped():
+        assert adherence.patients_needing_attention(clinic) == ([], 0)
+        flagged, total = adherence.patients_needing_attention(clinic, server_day)
+    assert ([entry.patient.pk for entry in flagged], total) == ([p.pk], 1)

@@ -323,3 +323,157 @@ def test_the_patient_overview_agrees_with_the_admin_lists_figures(
         assert overview.pain_series == adherence.pain_series(
             logs_of_patient, today - datetime.timedelta(days=27), today
         )
+
+
+# -- needs attention -----------------------------------------------------------
+
+
+def attention_q_before_2026_12_05(today: datetime.date) -> Any:
+    """attention_q as it was written until 5 Dec 2026, from annotate_patients' own
+    columns (four newest-log lookups): the reference the one-lookup form must match."""
+    from django.db.models import Exists, F, OuterRef, Q
+    from django.db.models.lookups import GreaterThanOrEqual, LessThan
+
+    no_log = GreaterThanOrEqual(
+        adherence._days_without_log(today), F("clinic__attention_days_without_log")
+    )
+    low = LessThan(F("adherence_7"), F("clinic__attention_adherence_below"))
+    pain_high = GreaterThanOrEqual(F("latest_pain"), F("clinic__attention_pain_at_least"))
+    pain_rise = GreaterThanOrEqual(F("pain_change_7d"), F("clinic__attention_pain_rise"))
+    started = Exists(
+        Plan._base_manager.filter(
+            patient=OuterRef("pk"), status=Plan.Status.ACTIVE, start_date__lte=today
+        )
+    )
+    return (
+        Q(is_active=True)
+        & Q(started)
+        & (
+            Q(no_log)
+            | Q(low)
+            | Q(pain_high)
+            | Q(pain_rise)
+            | Q(lasting_nerve_symptoms=True)
+            | Q(outcome_worse=True)
+        )
+    )
+
+
+# One patient's plans as (status, start offset from today, logs), a log being
+# (days before today, negative: after today; session; pain; symptoms lasted).
+# Offsets reach past RECENT_DAYS and PAIN_LOOKBACK_DAYS, so that the newest log is
+# found in either range, or in both the week and the week before.
+patient_plans = st.lists(
+    st.tuples(
+        st.sampled_from(list(Plan.Status)),
+        st.integers(-3, 40),
+        st.lists(
+            st.tuples(st.integers(-2, 40), st.integers(1, 2), st.integers(0, 10), st.booleans()),
+            max_size=12,
+            unique_by=lambda log: log[:2],
+        ),
+    ),
+    max_size=2,
+)
+thresholds = st.fixed_dictionaries(
+    {
+        "attention_days_without_log": st.integers(1, 20),
+        "attention_adherence_below": st.sampled_from([0, 50, 80, 100]),
+        "attention_pain_at_least": st.integers(0, 10),
+        "attention_pain_rise": st.integers(1, 4),
+    }
+)
+
+
+@DB_SETTINGS
+@given(
+    people=st.lists(st.tuples(st.booleans(), patient_plans), min_size=1, max_size=3),
+    limits=thresholds,
+)
+# Never logged, the plan started today: one day without a log.
+@example(
+    people=[(True, [(Plan.Status.ACTIVE, 0, [])])],
+    limits={
+        "attention_days_without_log": 1,
+        "attention_adherence_below": 0,
+        "attention_pain_at_least": 10,
+        "attention_pain_rise": 4,
+    },
+)
+# The newest log just past RECENT_DAYS, painful; a paused plan logged today; a log
+# tomorrow (not yet counted).
+@example(
+    people=[
+        (True, [(Plan.Status.ACTIVE, 30, [(15, 1, 9, False)])]),
+        (True, [(Plan.Status.PAUSED, 30, [(0, 1, 9, False)]), (Plan.Status.ACTIVE, 30, [])]),
+        (True, [(Plan.Status.ACTIVE, 30, [(-1, 1, 9, True), (2, 1, 1, False)])]),
+    ],
+    limits={
+        "attention_days_without_log": 16,
+        "attention_adherence_below": 0,
+        "attention_pain_at_least": 9,
+        "attention_pain_rise": 4,
+    },
+)
+# Pain up over the week: the newest on the week's first day, the one before 7 days back.
+@example(
+    people=[(True, [(Plan.Status.ACTIVE, 30, [(6, 1, 6, False), (7, 1, 2, False)])])],
+    limits={
+        "attention_days_without_log": 20,
+        "attention_adherence_below": 0,
+        "attention_pain_at_least": 10,
+        "attention_pain_rise": 4,
+    },
+)
+def test_needs_attention_means_what_it_meant(clinic, therapist, shared_exercise, people, limits):
+    """attention_q flags the same patients as its earlier form and as the reasons
+    written out in Python (attention_reasons), for active patients with a started
+    active plan."""
+    today = clinic.today()
+    with rolled_back():
+        for field, value in limits.items():
+            setattr(clinic, field, value)
+        clinic.save()
+        made = []
+        for active, specs in people:
+            patient = factories.make_patient(clinic, therapist, is_active=active)
+            for status, start, entries in specs:
+                plan = factories.make_plan(
+                    patient,
+                    therapist,
+                    [shared_exercise],
+                    start_date=today - datetime.timedelta(days=start),
+                    status=status,
+                )
+                SessionLog.objects.bulk_create(
+                    SessionLog(
+                        plan=plan,
+                        date=today - datetime.timedelta(days=back),
+                        session_number=n,
+                        pain=pain,
+                        nerve_symptoms="tingling" if lasted else "none",
+                        symptoms_lasted=lasted,
+                    )
+                    for back, n, pain, lasted in entries
+                )
+            made.append(patient)
+        rows = adherence.annotate_patients(Patient.objects.filter(clinic=clinic), today)
+        now = set(rows.filter(adherence.attention_q(today)).values_list("pk", flat=True))
+        before = set(rows.filter(attention_q_before_2026_12_05(today)).values_list("pk", flat=True))
+        started = set(
+            Plan.objects.filter(
+                status=Plan.Status.ACTIVE, start_date__lte=today, patient__in=made
+            ).values_list("patient", flat=True)
+        )
+        in_words = {
+            row.pk
+            for row in rows
+            if row.is_active
+            and row.pk in started
+            and adherence.attention_reasons(row, clinic, today)
+        }
+        assert now == before == in_words
+        # The admin's list and the index's attention list use the same rule.
+        entries, total = adherence.patients_needing_attention(clinic, today, limit=10)
+        assert {entry.patient.pk for entry in entries} == now
+        assert total == len(now)
