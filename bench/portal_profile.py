@@ -14,9 +14,12 @@ three weeks of logs; every request goes through Django's whole middleware stack
 generator and no server: the figures say where a request's time goes, not how
 many a machine serves (bench/portal.py measures that).
 
-Prints, per page, the median and 90th percentile wall time, the median CPU time
-and the statements per request; --profile adds cProfile's top functions by own
-time and by cumulative time.
+Prints, per page, the median, 90th percentile and longest wall time, the median
+CPU time, the statements per request and the longest garbage collection pause
+(GC ms); --profile adds cProfile's top functions by own time and by cumulative
+time.
+Before the pages are measured, what is alive is frozen out of the garbage
+collector's view, as clinic.wsgi does in a worker (--no-freeze leaves it in).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime
+import gc
 import io
 import os
 import pstats
@@ -89,6 +93,21 @@ class Counter:
         return execute(sql, *args)
 
 
+class GarbagePauses:
+    """The longest garbage collection since `longest` was last set to 0, in ms."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self.started = 0.0
+        gc.callbacks.append(self)
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+        else:
+            self.longest = max(self.longest, 1000 * (time.perf_counter() - self.started))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
@@ -96,6 +115,9 @@ def main() -> None:
     parser.add_argument("--page", action="append", help="only these pages (by key)")
     parser.add_argument("--profile", action="store_true", help="print the top functions")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument(
+        "--no-freeze", action="store_true", help="leave the garbage collector as Python sets it"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="rehabit-profile-") as tmp:
@@ -128,6 +150,8 @@ def run(args: argparse.Namespace) -> None:
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
+
+    from clinic.gcfreeze import freeze_long_lived
 
     call_command("migrate", "--noinput", verbosity=0)
     seeded = _seed()
@@ -164,12 +188,17 @@ def run(args: argparse.Namespace) -> None:
         "favicon": ("/favicon.ico with a session", lambda: client.get("/favicon.ico")),
     }
     chosen = args.page or list(pages)
+    # As a worker does once its application is loaded (clinic.wsgi): what is alive
+    # now stays out of the garbage collector's passes. --no-freeze shows the cost.
+    if not args.no_freeze:
+        freeze_long_lived()
+    pauses = GarbagePauses()
     print(
         f"{args.db}, {args.requests} requests a page, load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
-    print("| page | ms (median) | ms (p90) | CPU ms (median) | statements |")
-    print("|---|---:|---:|---:|---:|")
+    print("| page | ms (median) | ms (p90) | ms (max) | CPU ms (median) | statements | GC ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     profiles = {}
     for key in chosen:
         label, request = pages[key]
@@ -177,6 +206,7 @@ def run(args: argparse.Namespace) -> None:
             response = request()
             assert response.status_code in (200, 302), (key, response.status_code)
         walls, cpus, statements = [], [], []
+        pauses.longest = 0.0
         profiler = cProfile.Profile() if args.profile else None
         for _ in range(args.requests):
             counting = Counter()
@@ -196,7 +226,8 @@ def run(args: argparse.Namespace) -> None:
         shown = str(counts[0]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
         print(
             f"| {label} | {statistics.median(walls):.2f} | {walls[int(0.9 * len(walls))]:.2f} "
-            f"| {statistics.median(cpus):.2f} | {shown} |",
+            f"| {walls[-1]:.2f} | {statistics.median(cpus):.2f} | {shown} "
+            f"| {pauses.longest:.1f} |",
             flush=True,
         )
         if profiler is not None:
