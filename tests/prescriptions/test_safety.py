@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import translation
 
 from clinic.models import Clinic
 from clinic.scoping import unscoped
@@ -16,6 +17,7 @@ from prescriptions import dosage, safety
 from prescriptions.handouts.context import load_plan, render_html
 from prescriptions.library.loader import library_exercises, library_protocols
 from prescriptions.models import Exercise, Plan
+from prescriptions.templatetags import safety_tags
 from tests import factories
 from tests.conftest import login
 
@@ -295,3 +297,20 @@ def test_the_handout_explains_the_rest_days_only_when_there_are_some(patient, th
     assert "are rest days for that exercise" in handout_text(
         factories.make_plan(patient, therapist, [daily, weekly])
     )
+
+
+def test_the_tiers_are_in_the_active_language_with_the_clinics_number():
+    clinic = Clinic(name="Praxis", time_zone="Europe/Berlin", emergency_number="")
+    with translation.override("en"):
+        english = safety_tags.tier_texts(clinic)
+    with translation.override("de"):
+        german = safety_tags.tier_texts(clinic)
+        german[0]["signs"].clear()  # a caller's copy: the next one is whole
+        assert safety_tags.tier_texts(clinic)[0]["signs"]
+    assert english[0]["label"] == "Emergency"
+    assert german[0]["label"] != english[0]["label"]
+    assert "112" in german[0]["action"]
+    with translation.override("en"):
+        assert safety_tags.tier_texts(Clinic(name="Other", emergency_number="999"))[0][
+            "action"
+        ].startswith("Call 999")
