@@ -55,7 +55,10 @@ def test_the_warm_up_freezes_once_after_its_requests(unfrozen: None) -> None:
         frozen = gc.get_freeze_count()
         assert frozen > 0
         assert receiver not in request_finished._live_receivers(None)[0]
+        later = [[n] for n in range(1000)]  # tracked, made after the freeze
         receiver(signal=request_finished, sender=None)
-        assert gc.get_freeze_count() == frozen
+        # Not frozen again: the count only falls, as frozen objects are freed.
+        assert gc.get_freeze_count() <= frozen
+        assert len(later) == 1000
     finally:
         request_finished.disconnect(receiver)
