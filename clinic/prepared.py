@@ -14,10 +14,11 @@ clinic's scope is never run in another's.
 
 `build` must depend on its arguments and nothing else: a date, a setting or any
 other value it reads is written into the SQL once and kept. The arguments must
-be whole numbers, strings, dates or (aware) datetimes that reach the SQL as they
-are or as the database backend adapts a column's value (`adapt_datefield_value`,
+be whole numbers, strings, dates, (aware) datetimes or UUIDs that reach the SQL as
+they are or as the database backend adapts a column's value (`adapt_datefield_value`,
 `adapt_datetimefield_value`: SQLite takes dates as text;
-`adapt_integerfield_value`: PostgreSQL a small integer as an Int2), and the SQL
+`adapt_integerfield_value`: PostgreSQL a small integer as an Int2; a UUID is written
+as its hex digits where the database has no uuid type, as UUIDField writes it), and the SQL
 must not depend on their values (no lists for `__in`); both are checked when the
 query is first compiled, by compiling it again with each argument changed, and a
 query that breaks either rule raises TypeError then.
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +44,7 @@ from django.utils import timezone
 
 from clinic.scoping import Scope, current_scope
 
-Argument = int | str | datetime.date | datetime.datetime
+Argument = int | str | datetime.date | datetime.datetime | uuid.UUID
 # How an argument is written into the parameters: as it is, or adapted as the
 # backend adapts a column's value (the connection's operations, bound).
 Adapter = Callable[[Any], Any] | None
@@ -65,9 +67,10 @@ class _Compiled:
 
 def _changed(arg: Argument) -> Argument:
     # bool is an int, but a different value would not be one of its type.
-    if isinstance(arg, bool) or not isinstance(arg, (int, str, datetime.date)):
+    if isinstance(arg, bool) or not isinstance(arg, (int, str, datetime.date, uuid.UUID)):
         raise TypeError(
-            f"A prepared query takes whole numbers, strings, dates and datetimes, not {arg!r}."
+            "A prepared query takes whole numbers, strings, dates, datetimes and UUIDs, "
+            f"not {arg!r}."
         )
     if isinstance(arg, datetime.datetime) and not _aware_enough(arg):
         # The ORM would read it in the time zone active at each call.
@@ -76,6 +79,8 @@ def _changed(arg: Argument) -> Argument:
         # A day and a second: a different date, and a different time of day.
         step = datetime.timedelta(days=1, seconds=1)
         return arg + step if arg.year < datetime.MAXYEAR else arg - step
+    if isinstance(arg, uuid.UUID):
+        return uuid.UUID(int=arg.int ^ 1)
     return arg + 1 if isinstance(arg, int) else arg + "~"
 
 
@@ -87,10 +92,17 @@ def _adapters(connection: BaseDatabaseWrapper, arg: Argument) -> tuple[Adapter, 
         return (None, connection.ops.adapt_datetimefield_value)
     if isinstance(arg, datetime.date):
         return (None, connection.ops.adapt_datefield_value)
+    if isinstance(arg, uuid.UUID):
+        return (None, _hex)
     if isinstance(arg, int):
         integer_types = getattr(connection.ops, "integerfield_type_map", {})
         return (None, *dict.fromkeys(integer_types.values()))
     return (None,)
+
+
+def _hex(value: uuid.UUID) -> str:
+    # UUIDField.get_db_prep_value on a database without a uuid type (SQLite).
+    return value.hex
 
 
 def _written(adapter: Adapter, arg: Argument) -> Any:

@@ -606,18 +606,16 @@ def log_session(
         messages.error(request, " ".join(error.messages))
         return redirect("portal:history")
 
-    logs = _session_logged(plan.pk, date, session_number)
     items = _items_for_session(plan, session_number)
     unavailable = False
     if request.method == "POST":
-        # A correction or a new session (for the message); the form shows what was
-        # sent, so it needs no earlier answers (record_session reads the row itself).
-        log = logs[0] if logs else None
+        # The form shows what was sent, so it needs no earlier answers; record_session
+        # reads the session's row itself, and says whether it was recorded already.
         form = forms.SessionForm(request.POST, items=items, auto_id=_form_ids(plan))
         if form.is_valid():
             data = form.cleaned_data
             try:
-                record_session(
+                recorded = record_session(
                     plan=plan,
                     date=date,
                     session_number=session_number,
@@ -653,7 +651,7 @@ def log_session(
                     return _queued_answer("saved", "", 200)
                 # The tag tells the page's script that the kept copy of this form
                 # (static/portal/session.js) can go.
-                if log is None:
+                if not recorded.already_recorded:
                     messages.success(
                         request, _("Well done! Your session is saved."), extra_tags=SAVED_TAG
                     )
@@ -664,7 +662,10 @@ def log_session(
                 return redirect("portal:history")
         if queued:
             return _queued_answer("refused", " ".join(_error_messages(form)), 400)
+        # The form comes back, headed by whether the session is recorded.
+        log = _logged_or_none(plan, date, session_number, unavailable=unavailable)
     else:
+        logs = _session_logged(plan.pk, date, session_number)
         log = logs[0] if logs else None
         if log is not None:
             prefetch_related_objects([log], "exercises")
@@ -691,6 +692,20 @@ def log_session(
     if unavailable:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+def _logged_or_none(
+    plan: Plan, date: datetime.date, session_number: int, *, unavailable: bool
+) -> SessionLog | None:
+    try:
+        logs = _session_logged(plan.pk, date, session_number)
+    except DatabaseError as error:
+        # The database that could not take the entry may not answer this either: the
+        # form still comes back (headed as a new session) with its 503.
+        if not (unavailable and is_unavailable(error)):
+            raise
+        return None
+    return logs[0] if logs else None
 
 
 def _queued_answer(status: str, message: str, code: int) -> JsonResponse:

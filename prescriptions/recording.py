@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from clinic.prepared import PreparedQuery
 from prescriptions.adherence import sessions_per_day
 from prescriptions.models import ExerciseLog, Plan, PlanItem, SessionLog, Side
 
@@ -30,6 +32,26 @@ EDITABLE_DAYS = 7
 # (sets done, sets done on the left, sets done on the right); the sides are
 # only used for items done on each side.
 SetsDone = tuple[int | None, int | None, int | None]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    log: SessionLog
+    # The session had its row when this send was read: a correction, or the
+    # replay of a send that recorded it (the portal thanks the patient for a new session).
+    already_recorded: bool
+
+
+# The form's earlier send (a replay) and the session's row if it is recorded
+# already, in one statement compiled once per connection (clinic.prepared). It runs
+# inside the write transaction, which on SQLite holds the database's one write lock
+# from its start. of=self: the clinic scope joins the plan and patient, whose rows
+# stay unlocked.
+_replay_or_session = PreparedQuery(
+    lambda key, plan_id, day, session_number: SessionLog.objects.select_for_update(
+        of=("self",)
+    ).filter(Q(idempotency_key=key) | Q(plan_id=plan_id, date=day, session_number=session_number))
+)
 
 
 def check_day(plan: Plan, day: datetime.date) -> None:
@@ -66,6 +88,9 @@ def _exercise_rows(plan: Plan, log: SessionLog, sets: dict[int, SetsDone]) -> li
     if unknown:
         raise ValidationError({"sets": _("That exercise is not in your plan.")})
     rows = []
+    # Without the session and the item, a row's rules read its three numbers alone:
+    # each set of numbers is judged once (a session done in full sends one).
+    judged: set[SetsDone] = set()
     for item_id, (done, left, right) in sets.items():
         item: PlanItem = items[item_id]
         if item.side == Side.EACH:
@@ -77,10 +102,12 @@ def _exercise_rows(plan: Plan, log: SessionLog, sets: dict[int, SetsDone]) -> li
             left = right = None
             done = done or 0
         row = ExerciseLog(session=log, item=item, sets_done=done, sets_left=left, sets_right=right)
-        try:
-            row.full_clean(exclude=["session", "item"], validate_unique=False)
-        except ValidationError as error:
-            raise ValidationError({"sets": error.messages}) from None
+        if (done, left, right) not in judged:
+            try:
+                row.full_clean(exclude=["session", "item"], validate_unique=False)
+            except ValidationError as error:
+                raise ValidationError({"sets": error.messages}) from None
+            judged.add((done, left, right))
         rows.append(row)
     return rows
 
@@ -99,7 +126,7 @@ def record_session(
     effort: str,
     comment: str,
     sets: dict[int, SetsDone],
-) -> SessionLog:
+) -> Recorded:
     """Record (or correct) one session of `plan`; see the module docstring.
 
     Raises ValidationError, keyed by field where there is one, and saves nothing,
@@ -110,20 +137,20 @@ def record_session(
     except ValueError:
         raise ValidationError(_("This form has expired. Please try again.")) from None
 
-    # The form's earlier send (a replay) and the session's row if it is recorded
-    # already, in one statement: it runs inside the write transaction, which on
-    # SQLite holds the database's one write lock from its start.
-    # of=self: the clinic scope joins the plan and patient, whose rows stay unlocked.
-    found = list(
-        SessionLog.objects.select_for_update(of=("self",)).filter(
-            Q(idempotency_key=key) | Q(plan=plan, date=date, session_number=session_number)
-        )
+    found = _replay_or_session(key, plan.pk, date, session_number)
+    log = next(
+        (
+            row
+            for row in found
+            if (row.plan_id, row.date, row.session_number) == (plan.pk, date, session_number)
+        ),
+        None,
     )
     replay = next((row for row in found if row.idempotency_key == key), None)
     if replay is not None:
         if replay.plan_id != plan.pk:
             raise ValidationError(_("This form has expired. Please try again."))
-        return replay
+        return Recorded(replay, already_recorded=log is not None)
 
     check_day(plan, date)
     if not 1 <= session_number <= sessions_per_day(plan.items.all()):
@@ -144,14 +171,6 @@ def record_session(
     new.full_clean(exclude=["plan", "idempotency_key"], validate_unique=False)
     rows = _exercise_rows(plan, new, sets)
 
-    log = next(
-        (
-            row
-            for row in found
-            if (row.plan_id, row.date, row.session_number) == (plan.pk, date, session_number)
-        ),
-        None,
-    )
     if log is None:
         try:
             # The savepoint keeps the outer transaction usable when we lose a race.
@@ -165,15 +184,19 @@ def record_session(
                 existing = SessionLog.objects.filter(idempotency_key=key).first()
             if existing is None:
                 raise
-            return existing
-        log = new
+            return Recorded(existing, already_recorded=False)
+        already_recorded, log = False, new
     else:
         for name, value in values.items():
             setattr(log, name, value)
-        log.save()
-        log.exercises.all().delete()
+        log.save(update_fields=[*values, "updated_at"])
+        # The session's row was found in the clinic's scope above: its exercise rows
+        # go by its id, in one DELETE without the scope's joins. Still a queryset's
+        # delete(), so a model that ever refers to ExerciseLog has its cascade run.
+        ExerciseLog._base_manager.filter(session_id=log.pk).delete()
+        already_recorded = True
 
     for row in rows:
         row.session = log
     ExerciseLog.objects.bulk_create(rows)
-    return log
+    return Recorded(log, already_recorded=already_recorded)

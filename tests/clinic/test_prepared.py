@@ -4,6 +4,7 @@ the ORM's, one statement a call, and never another clinic's rows."""
 from __future__ import annotations
 
 import datetime
+import uuid
 import zoneinfo
 
 import pytest
@@ -78,7 +79,7 @@ def test_it_refuses_arguments_the_sql_changes(db):
     with pytest.raises(TypeError, match="does not reach the SQL"):
         containing("example")
     by_flag = PreparedQuery(lambda flag: User.objects.filter(is_active=flag))
-    with pytest.raises(TypeError, match="whole numbers, strings, dates and datetimes"):
+    with pytest.raises(TypeError, match="whole numbers, strings, dates, datetimes and UUIDs"):
         by_flag(True)
     # A moment turned into the day it falls on.
     born_on = PreparedQuery(lambda day: Patient.objects.filter(date_of_birth=day))
@@ -155,6 +156,26 @@ def test_on_postgresql_the_server_plans_a_repeated_query_once(patient):
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [statement for (statement,) in cursor.fetchall()]
     assert [s for s in prepared if '"clinic_user"' in s and "$1" in s], prepared
+
+
+sessions_by_key = PreparedQuery(lambda key: SessionLog.objects.filter(idempotency_key=key))
+
+
+def test_it_takes_uuids_as_the_orm_writes_them(clinic, plan):
+    # SQLite is given a UUID as its hex digits, PostgreSQL as a uuid.
+    with scope(clinic):
+        first, second = (
+            SessionLog.objects.create(
+                plan=plan, date=plan.start_date, session_number=n, pain=1, nerve_symptoms="none"
+            )
+            for n in (1, 2)
+        )
+        assert sessions_by_key(second.idempotency_key) == [second]
+        assert sessions_by_key(first.idempotency_key) == [first]
+        assert sessions_by_key(uuid.uuid4()) == []
+        # Prepared for a UUID: its text is refused, not compared as text.
+        with pytest.raises(TypeError, match="prepared for a UUID"):
+            sessions_by_key(str(first.idempotency_key))
 
 
 sessions_numbered = PreparedQuery(

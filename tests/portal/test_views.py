@@ -221,11 +221,13 @@ def test_it_offers_the_next_session_when_the_plan_asks_for_two_a_day(client, pat
     assert _log_url(running_plan, _today(running_plan), 2) in page
 
 
-# Session, user with patient; the plan, its items with their translations, today's log;
-# the replay check with the row lock (one statement), the insert (in its savepoint, for a
-# lost race) and the exercise rows, within the transaction's savepoint here (BEGIN/COMMIT
-# in production).
-SESSION_POST_QUERIES = 12
+# Session, user with patient; the plan, its items with their translations; the replay
+# check with the session's row and its lock (one statement, which also tells a new
+# session from a correction), the insert (in its savepoint, for a lost race) and the
+# exercise rows, within the transaction's savepoint here (BEGIN/COMMIT in production).
+SESSION_POST_QUERIES = 11
+# A correction: the row updated, its exercise rows deleted and written again.
+CORRECTION_POST_QUERIES = 10
 
 
 def test_a_session_post_keeps_its_query_count(client, patient, running_plan):
@@ -240,8 +242,14 @@ def test_a_session_post_keeps_its_query_count(client, patient, running_plan):
         assert response.status_code == 302
         assert len(queries.captured_queries) == SESSION_POST_QUERIES
         assert not [q for q in queries.captured_queries if '"_check"' in q["sql"]]
+    data = _form_data(client, url, pain="5")
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(url, data)
+    assert response.status_code == 302
+    assert len(queries.captured_queries) == CORRECTION_POST_QUERIES
     with unscoped():
         assert SessionLog.objects.filter(plan=running_plan).count() == 2
+        assert SessionLog.objects.get(plan=running_plan, date=day).pain == 5
 
 
 def test_it_lets_the_patient_correct_an_earlier_entry(client, patient, running_plan):
@@ -605,6 +613,88 @@ def test_the_log_page_runs_only_sql_compiled_on_an_earlier_visit(
     page = client.get(urls[1])
     assert page.context["log"].pain == 2
     assert compiled == [str(ExerciseLog)]
+
+
+def test_a_session_post_runs_only_select_sql_compiled_earlier(
+    client, patient, running_plan, monkeypatch
+):
+    """The session POST reads the replay key and the session's row with SQL compiled
+    once (clinic.prepared), and a correction deletes its exercise rows by the session's
+    id, with no scoped subquery to compile."""
+    login(client, patient)
+    url = _log_url(running_plan, _today(running_plan))
+    client.post(url, _form_data(client, url, pain="2"))
+    data = _form_data(client, url, pain="5")
+    compiled = _compiled_sql(monkeypatch)
+    assert client.post(url, data).status_code == 302
+    assert compiled == []
+    with unscoped():
+        log = SessionLog.objects.get(plan=running_plan)
+        assert log.pain == 5
+        assert ExerciseLog.objects.filter(session=log).count() == 2
+
+
+def _messages(response: Any) -> list[tuple[str, str]]:
+    return [(str(message), message.tags) for message in response.context["messages"]]
+
+
+def test_it_thanks_for_a_new_session_and_confirms_a_correction(client, patient, running_plan):
+    login(client, patient)
+    url = _log_url(running_plan, _today(running_plan))
+    data = _form_data(client, url)
+    new = client.post(url, data, follow=True)
+    assert _messages(new) == [("Well done! Your session is saved.", "session-saved success")]
+    # The same form again is not a second session: the answer of its first send stands.
+    replay = client.post(url, data, follow=True)
+    assert _messages(replay) == [("Your changes are saved.", "session-saved success")]
+    correction = client.post(url, _form_data(client, url, pain="7"), follow=True)
+    assert _messages(correction) == [("Your changes are saved.", "session-saved success")]
+    assert correction.redirect_chain == [(reverse("portal:today"), 302)]
+
+
+def test_a_refused_correction_comes_back_as_a_change(client, patient, running_plan):
+    login(client, patient)
+    day = _today(running_plan) - datetime.timedelta(days=1)
+    url = _log_url(running_plan, day)
+    refused = client.post(url, _form_data(client, url, pain="11"))
+    assert refused.status_code == 400
+    assert refused.context["log"] is None
+    client.post(url, _form_data(client, url))
+    refused = client.post(url, _form_data(client, url, pain="11"))
+    assert refused.status_code == 400
+    assert refused.context["log"].pain == 3
+    assert "Change a session" in refused.content.decode()
+
+
+def test_a_session_the_database_cannot_take_comes_back_filled_in(
+    client, patient, running_plan, monkeypatch
+):
+    """Whether the session is recorded is read only for the form that comes back; when
+    the database cannot answer that either, the form still comes back, with its 503."""
+    import sqlite3
+
+    from django.db import OperationalError
+
+    from portal import views
+
+    login(client, patient)
+    url = _log_url(running_plan, _today(running_plan))
+    data = _form_data(client, url, comment="Knee felt fine")
+
+    def busy(*args: Any, **kwargs: Any) -> Any:
+        # As Django raises SQLite's: its own class, caused by the driver's.
+        raise OperationalError("database is locked") from sqlite3.OperationalError(
+            "database is locked"
+        )
+
+    monkeypatch.setattr(views, "record_session", busy)
+    monkeypatch.setattr(views, "_session_logged", busy)
+    response = client.post(url, data)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    page = response.content.decode()
+    assert "could not be saved just now" in page
+    assert "Knee felt fine" in page
 
 
 def test_today_shows_each_running_plans_own_sessions_of_today(

@@ -56,7 +56,7 @@ def log_session(plan: Plan, days_ago: int, comment: str = "", pain: int = 3) -> 
             effort=SessionLog.Effort.ABOUT_RIGHT,
             comment=comment,
             sets={item.pk: (item.sets, None, None) for item in items},
-        )
+        ).log
 
 
 def unzip(content: bytes) -> tuple[dict, list[list[str]]]:

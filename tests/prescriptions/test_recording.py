@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from clinic.scoping import scope
 from prescriptions.models import ExerciseLog, Plan, SessionLog
-from prescriptions.recording import record_session
+from prescriptions.recording import Recorded, record_session
 from tests import factories
 
 # Reading back what was recorded happens in the clinic's scope; each recording
@@ -28,6 +28,10 @@ def _today(plan: Plan) -> datetime.date:
 
 
 def _record(plan: Plan, **overrides: Any) -> SessionLog:
+    return _recorded(plan, **overrides).log
+
+
+def _recorded(plan: Plan, **overrides: Any) -> Recorded:
     values: dict[str, Any] = {
         "plan": plan,
         "date": _today(plan),
@@ -93,6 +97,37 @@ def test_it_corrects_the_session_when_a_new_form_is_sent_for_it(running_plan):
     assert first.pk == second.pk
     assert SessionLog.objects.get().pain == 5
     assert list(ExerciseLog.objects.values_list("sets_done", flat=True)) == [3]
+
+
+def test_it_says_whether_the_session_was_recorded_already(running_plan):
+    key = uuid.uuid4()
+    assert _recorded(running_plan, idempotency_key=key).already_recorded is False
+    # The same form again (the portal says the changes are saved, as for a correction).
+    assert _recorded(running_plan, idempotency_key=key).already_recorded is True
+    assert _recorded(running_plan, pain=6).already_recorded is True
+    yesterday = _today(running_plan) - datetime.timedelta(days=1)
+    assert _recorded(running_plan, date=yesterday).already_recorded is False
+    assert SessionLog.objects.count() == 2
+
+
+def test_a_correction_replaces_every_exercise_row_of_its_session_only(running_plan):
+    stretch, bridge = running_plan.items.all()
+    yesterday = _today(running_plan) - datetime.timedelta(days=1)
+    kept = _record(running_plan, date=yesterday, sets={bridge.pk: (2, None, None)})
+    _record(running_plan, sets={stretch.pk: (None, 1, 1), bridge.pk: (1, None, None)})
+    log = _record(running_plan, sets={bridge.pk: (3, None, None)})
+    assert sorted(ExerciseLog.objects.values_list("session_id", "item_id", "sets_done")) == [
+        (kept.pk, bridge.pk, 2),
+        (log.pk, bridge.pk, 3),
+    ]
+
+
+def test_it_judges_every_exercise_row_even_when_their_numbers_repeat(running_plan):
+    stretch, bridge = running_plan.items.all()
+    # Three sets done both times; the second row's right side is out of range.
+    with pytest.raises(ValidationError, match="between 0 and 10"):
+        _record(running_plan, sets={bridge.pk: (3, None, None), stretch.pk: (None, 3, 11)})
+    assert not SessionLog.objects.exists()
 
 
 def test_it_keeps_separate_sessions_of_one_day_apart(running_plan):
