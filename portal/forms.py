@@ -293,7 +293,20 @@ SESSION_FIELDS = (
 )
 
 
+# The set buttons of each prescription, once a language: every session form built
+# them for each of its items (the session POST's included), formatting each label.
+_SETS_CHOICES: dict[tuple[int, str | None], list[tuple[int, str | _StrPromise]]] = {}
+
+
 def _sets_choices(prescribed: int) -> list[tuple[int, str | _StrPromise]]:
+    key = (prescribed, translation.get_language())
+    choices = _SETS_CHOICES.get(key)
+    if choices is None:
+        choices = _SETS_CHOICES[key] = _new_sets_choices(prescribed)
+    return choices
+
+
+def _new_sets_choices(prescribed: int) -> list[tuple[int, str | _StrPromise]]:
     # Short labels: they are buttons side by side on a phone, and the group's name
     # says which exercise (and side) they count sets of.
     choices: list[tuple[int, str | _StrPromise]] = [(0, _("Not done"))]

@@ -71,6 +71,26 @@ def test_the_set_buttons_say_done_for_one_set_and_all_for_more():
     ]
 
 
+def test_the_set_buttons_are_built_once_a_language_and_speak_it():
+    from django.utils import translation
+
+    from portal.forms import SessionForm, _sets_choices
+
+    with translation.override("en"):
+        english = _sets_choices(3)
+        assert _sets_choices(3) is english
+    with translation.override("de"):
+        assert [str(label) for _n, label in _sets_choices(3)] == [
+            "Nicht gemacht",
+            "1 von 3",
+            "2 von 3",
+            "Alle 3",
+        ]
+    # A form's field holds its own list: a change to it reaches no other form.
+    field = SessionForm._sets_field(english, "Bridge: sets done", "Sets done")
+    assert field.choices is not english  # type: ignore[attr-defined]
+
+
 def test_i_did_all_of_these_works_without_javascript(client, patient, running_plan):
     login(client, patient)
     today = client.get(reverse("portal:today")).content.decode()
