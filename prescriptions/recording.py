@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -112,7 +113,14 @@ def _exercise_rows(plan: Plan, log: SessionLog, sets: dict[int, SetsDone]) -> li
     return rows
 
 
-@transaction.atomic
+class _LostRace(Exception):
+    """Another request inserted the session's row (or this form's) first."""
+
+    def __init__(self, error: IntegrityError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def record_session(
     *,
     plan: Plan,
@@ -136,7 +144,41 @@ def record_session(
         key = uuid.UUID(str(idempotency_key))
     except ValueError:
         raise ValidationError(_("This form has expired. Please try again.")) from None
+    values = {
+        "pain": pain,
+        "nerve_symptoms": nerve_symptoms,
+        "symptoms_lasted": symptoms_lasted,
+        "symptoms_minutes": symptoms_minutes if symptoms_lasted else None,
+        "effort": effort,
+        "comment": comment.strip(),
+        "idempotency_key": key,
+    }
+    try:
+        with transaction.atomic():
+            return _record(plan, date, session_number, key, values, sets)
+    except _LostRace as lost:
+        # Two sends raced to create the session (a double tap, or two forms): the
+        # winner's row stands. Read once the loser's transaction is rolled back, which
+        # PostgreSQL requires after a failed statement: no savepoint around the insert,
+        # which every new session paid for (two statements) to serve this rare case.
+        existing = SessionLog.objects.filter(
+            plan=plan, date=date, session_number=session_number
+        ).first()
+        if existing is None:
+            existing = SessionLog.objects.filter(idempotency_key=key).first()
+        if existing is None:
+            raise lost.error from None
+        return Recorded(existing, already_recorded=False)
 
+
+def _record(
+    plan: Plan,
+    date: datetime.date,
+    session_number: int,
+    key: uuid.UUID,
+    values: dict[str, Any],
+    sets: dict[int, SetsDone],
+) -> Recorded:
     found = _replay_or_session(key, plan.pk, date, session_number)
     log = next(
         (
@@ -155,36 +197,18 @@ def record_session(
     check_day(plan, date)
     if not 1 <= session_number <= sessions_per_day(plan.items.all()):
         raise ValidationError({"session_number": _("This plan does not have that session today.")})
-    values = {
-        "pain": pain,
-        "nerve_symptoms": nerve_symptoms,
-        "symptoms_lasted": symptoms_lasted,
-        "symptoms_minutes": symptoms_minutes if symptoms_lasted else None,
-        "effort": effort,
-        "comment": comment.strip(),
-        "idempotency_key": key,
-    }
     # The model's own rules judge every value (its validators and constraints,
     # the ones the database enforces), with their messages; nothing is written
-    # unless all of them pass. Uniqueness is left to the database: see below.
+    # unless all of them pass. Uniqueness is left to the database: see above.
     new = SessionLog(plan=plan, date=date, session_number=session_number, **values)
     new.full_clean(exclude=["plan", "idempotency_key"], validate_unique=False)
     rows = _exercise_rows(plan, new, sets)
 
     if log is None:
         try:
-            # The savepoint keeps the outer transaction usable when we lose a race.
-            with transaction.atomic():
-                new.save(force_insert=True)
-        except IntegrityError:
-            existing = SessionLog.objects.filter(
-                plan=plan, date=date, session_number=session_number
-            ).first()
-            if existing is None:
-                existing = SessionLog.objects.filter(idempotency_key=key).first()
-            if existing is None:
-                raise
-            return Recorded(existing, already_recorded=False)
+            new.save(force_insert=True)
+        except IntegrityError as error:
+            raise _LostRace(error) from error
         already_recorded, log = False, new
     else:
         for name, value in values.items():

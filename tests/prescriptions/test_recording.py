@@ -269,6 +269,25 @@ def test_it_judges_today_in_the_clinics_time_zone(monkeypatch, therapist, shared
         _record(plans[1], date=tomorrow_in_london)
 
 
+def test_the_loser_of_a_race_to_create_the_session_gets_the_winners_record(
+    running_plan, monkeypatch
+):
+    """The race the threads below run on PostgreSQL, staged: the read under the lock
+    missed the winner's row, so the insert meets the unique constraint."""
+    from prescriptions import recording
+
+    winner = _record(running_plan, pain=2)
+    monkeypatch.setattr(recording, "_replay_or_session", lambda *args: [])
+    lost = _recorded(running_plan, pain=8)
+    assert (lost.log.pk, lost.already_recorded) == (winner.pk, False)
+    assert SessionLog.objects.get().pain == 2
+    # A replay of the winner's form to another day: the key's row is the answer.
+    yesterday = _today(running_plan) - datetime.timedelta(days=1)
+    replayed = _recorded(running_plan, date=yesterday, idempotency_key=winner.idempotency_key)
+    assert replayed.log.pk == winner.pk
+    assert SessionLog.objects.count() == 1
+
+
 def _is_postgres() -> bool:
     return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 
