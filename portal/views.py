@@ -288,15 +288,13 @@ _session_logged = PreparedQuery(
 
 # My plan's: the active plans with their therapist and protocol phase, and the
 # paused and completed ones (their handouts).
-_active_plans_with_authors = PreparedQuery(
+# My plan's plans: the active ones with their authors and phases, and the earlier
+# (paused or completed) ones, which the page lists by title; one query for both.
+_plans_for_my_plan = PreparedQuery(
     lambda patient_id: Plan.objects.filter(
-        patient_id=patient_id, status=Plan.Status.ACTIVE
+        patient_id=patient_id,
+        status__in=[Plan.Status.ACTIVE, Plan.Status.PAUSED, Plan.Status.COMPLETED],
     ).select_related("therapist__user", "phase")
-)
-_earlier_plans = PreparedQuery(
-    lambda patient_id: Plan.objects.filter(
-        patient_id=patient_id, status__in=[Plan.Status.PAUSED, Plan.Status.COMPLETED]
-    ).only("pk", "title", "start_date", "end_date", "status")
 )
 
 
@@ -741,11 +739,14 @@ def keep_alive(request: HttpRequest, patient: Patient) -> HttpResponse:
 @patient_required
 @require_http_methods(["GET"])
 def my_plan(request: HttpRequest, patient: Patient) -> HttpResponse:
-    plans = _with_items(patient, _active_plans_with_authors(patient.pk))
+    plans: list[Plan] = []
+    earlier: list[Plan] = []
+    for plan in _plans_for_my_plan(patient.pk):
+        (plans if plan.status == Plan.Status.ACTIVE else earlier).append(plan)
+    plans = _with_items(patient, plans)
     prefetch_related_objects(
         plans, Prefetch("education", queryset=EducationPage.objects.order_by("title"))
     )
-    earlier = _earlier_plans(patient.pk)
     language = patient.preferred_language
     # What the nerve exercises' cards repeat, once for the page.
     urgent = {

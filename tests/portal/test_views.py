@@ -750,6 +750,28 @@ def test_it_pins_the_query_count_of_history(
     assert one_log == 9
 
 
+def test_my_plan_lists_the_patients_paused_and_completed_plans_as_earlier_ones(
+    client, patient, other_patient, running_plan
+):
+    therapist = running_plan.therapist
+    for title, status in [
+        ("Paused plan", Plan.Status.PAUSED),
+        ("Completed plan", Plan.Status.COMPLETED),
+        ("Draft plan", Plan.Status.DRAFT),
+    ]:
+        factories.make_plan(patient, therapist, title=title, status=status)
+    factories.make_plan(other_patient, therapist, title="Oscar's plan", status="completed")
+    response = login(client, patient).get(reverse("portal:plan"))
+    assert [view.plan for view in response.context["sections"]] == [running_plan]
+    earlier = response.context["earlier"]
+    assert sorted(plan.title for plan in earlier) == ["Completed plan", "Paused plan"]
+    page = response.content.decode()
+    assert "Earlier plans" in page
+    assert "Draft plan" not in page and "Oscar" not in page
+    for plan in earlier:
+        assert reverse("portal:handout", args=[plan.pk]) in page
+
+
 def test_it_pins_the_query_count_of_my_plan(
     client, patient, running_plan, django_assert_num_queries
 ):
@@ -764,12 +786,12 @@ def test_it_pins_the_query_count_of_my_plan(
             [factories.make_exercise(None) for _ in range(3)],
             start_date=running_plan.start_date,
         )
-    # session, user with patient, plans with therapists, items with the exercises in the
-    # patient's language, the plans' education pages, earlier plans
+    # session, user with patient, plans (active and earlier) with therapists, items with
+    # the exercises in the patient's language, the plans' education pages
     with django_assert_num_queries(one_plan):
         response = client.get(url)
     assert len(response.context["sections"]) == 4
-    assert one_plan == 6
+    assert one_plan == 5
 
 
 def test_the_downloaded_handout_follows_the_plan(client, patient, running_plan):
