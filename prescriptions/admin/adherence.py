@@ -34,6 +34,19 @@ from prescriptions.charts import WIDE, adherence_chart_svg, nerve_chart_svg, pai
 from prescriptions.models import Plan, SessionLog
 
 RECENT_LOGS = 10
+# The annotations the patient list's columns read (PatientAdherenceAdminMixin's
+# list_display methods).
+LIST_FIGURES = (
+    "adherence_7",
+    "adherence_7_completed",
+    "adherence_7_prescribed",
+    "adherence_28",
+    "adherence_28_completed",
+    "adherence_28_prescribed",
+    "last_log_date",
+    "latest_pain",
+    "pain_change_7d",
+)
 CHART_DAYS = 28
 DASH = "–"
 
@@ -211,6 +224,10 @@ class FiguresLastPaginator(Paginator[Any]):
         """The full rows of these ids, in their order (one query)."""
         position = {pk: n for n, pk in enumerate(ids)}
         rows = self.rows.filter(pk__in=ids).order_by()
+        # Only the figures the list's columns show: the others (nerve symptoms,
+        # outcome, first plan start and the pain change's parts, which the change
+        # is computed from in the SQL anyway) are for filters and the patient page.
+        rows.query.set_annotation_mask(LIST_FIGURES)
         # Each period's sessions due and done in one grouped pass over the page's
         # patients, rather than three subqueries a row (due, done and the percent,
         # each of which counts them again). Unlike a pass over the whole clinic

@@ -127,3 +127,21 @@ def test_a_popup_list_is_left_to_django(client, therapist, varied):
         response = client.get(reverse(CHANGELIST), {"_popup": "1"})
     assert response.status_code == 200
     assert items.call_count == 0
+
+
+def test_the_rows_query_reads_only_the_figures_the_list_shows(client, therapist, varied):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    login(client, therapist)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse(CHANGELIST))
+    assert response.status_code == 200
+    by_id = [q["sql"] for q in queries.captured_queries if '"clinic_patient"."id" IN (' in q["sql"]]
+    assert len(by_id) == 1
+    assert '"symptoms_lasted"' not in by_id[0]
+    assert "questionnaireresponse" not in by_id[0]
+    # What the columns show is there.
+    row = response.context["cl"].result_list[0]
+    for name in ("adherence_7", "adherence_28_completed", "last_log_date", "pain_change_7d"):
+        assert hasattr(row, name)
