@@ -32,6 +32,7 @@ from prescriptions.handouts.files import (
     static_file,
 )
 from prescriptions.handouts.images import ImageCache
+from prescriptions.handouts.parse import parse_html
 from prescriptions.models import Plan, PlanItem
 
 if TYPE_CHECKING:
@@ -177,8 +178,6 @@ def _time_limit(seconds: int) -> Iterator[None]:
 def render_pdf_html(html: str, *, time_limit: int = 0) -> RenderedHandout:
     """Turn a handout's HTML into the PDF, within `time_limit` seconds if given (only
     the rendering itself: no database access happens under the alarm)."""
-    from weasyprint import HTML
-
     with _render_lock, _time_limit(time_limit):
         engine = _get_engine()
         options: dict[str, Any] = {
@@ -186,7 +185,7 @@ def render_pdf_html(html: str, *, time_limit: int = 0) -> RenderedHandout:
             "stylesheets": [engine.stylesheet],
             "cache": engine.image_cache,
         }
-        document = HTML(string=html, base_url=BASE_URL, url_fetcher=engine.fetcher).render(
+        document = parse_html(html, base_url=BASE_URL, url_fetcher=engine.fetcher).render(
             font_config=engine.font_config, **options
         )
         pdf = document.write_pdf(**options)
@@ -203,8 +202,6 @@ def render_pdf(plan: Plan, items: list[PlanItem] | None = None) -> RenderedHando
 def render_page_pdf(html: str, anchor: str) -> bytes | None:
     """The one page of a handout that holds the element with id `anchor`, as a PDF
     (the plan builder's preview of the first exercise page); None without it."""
-    from weasyprint import HTML
-
     with _render_lock:
         engine = _get_engine()
         options: dict[str, Any] = {
@@ -212,7 +209,7 @@ def render_page_pdf(html: str, anchor: str) -> bytes | None:
             "stylesheets": [engine.stylesheet],
             "cache": engine.image_cache,
         }
-        document = HTML(string=html, base_url=BASE_URL, url_fetcher=engine.fetcher).render(
+        document = parse_html(html, base_url=BASE_URL, url_fetcher=engine.fetcher).render(
             font_config=engine.font_config, **options
         )
         pages = [page for page in document.pages if anchor in page.anchors]
