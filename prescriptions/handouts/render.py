@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.staticfiles import finders
 
-from prescriptions.handouts import text
+from prescriptions.handouts import speedups, text
 from prescriptions.handouts.context import load_plan, qr_svg_uri, render_html
 from prescriptions.handouts.files import (
     BASE_URL,
@@ -117,6 +117,7 @@ def _get_engine() -> _Engine:
 
         pydyf.zlib = _StreamZlib()
         text.install()
+        speedups.install()
 
         fetcher = _engine.fetcher if _engine else make_fetcher_class()()
         font_config = _engine.font_config if _engine else FontConfiguration()
