@@ -9,6 +9,7 @@ otherwise pay at start-up.
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 import zlib
@@ -52,6 +53,10 @@ class _Engine:
     # The stylesheet's digest when it was parsed: a changed file is parsed again.
     stylesheet_digest: str
     fetcher: URLFetcher
+    stylesheet_text: str = ""
+    # The stylesheet with a clinic's brand colours written in for var(--brand) and the
+    # others, by colours (see _stylesheet_for).
+    branded: dict[tuple[str, ...], CSS] = field(default_factory=dict)
     # Parsed images by URL, shared between renders: illustrations repeat across plans.
     # SVG drawings are drawn once per size and replayed (prescriptions.handouts.images).
     image_cache: dict[str, Any] = field(default_factory=ImageCache)
@@ -121,8 +126,9 @@ def _get_engine() -> _Engine:
 
         fetcher = _engine.fetcher if _engine else make_fetcher_class()()
         font_config = _engine.font_config if _engine else FontConfiguration()
+        text_of_file = file_text(path)
         stylesheet = CSS(
-            string=file_text(path),
+            string=text_of_file,
             base_url=BASE_URL,
             url_fetcher=fetcher,
             font_config=font_config,
@@ -132,8 +138,48 @@ def _get_engine() -> _Engine:
             stylesheet=stylesheet,
             stylesheet_digest=digest,
             fetcher=fetcher,
+            stylesheet_text=text_of_file,
         )
     return _engine
+
+
+# The brand colours the handout template declares on :root, each #rrggbb
+# (context._brand_colours makes them so).
+_BRAND_COLOURS = re.compile(
+    r":root \{ --brand: (#[0-9a-fA-F]{6}); --ink: (#[0-9a-fA-F]{6}); "
+    r"--tint: (#[0-9a-fA-F]{6}); --line: (#[0-9a-fA-F]{6}); \}"
+)
+_BRAND_NAMES = ("brand", "ink", "tint", "line")
+
+
+def _stylesheet_for(engine: _Engine, html: str) -> CSS:
+    """The stylesheet with the handout's brand colours written in for var(--brand),
+    var(--ink), var(--tint) and var(--line), parsed once per set of colours.
+
+    WeasyPrint resolves a var() for every element a rule with one applies to,
+    parsing the declaration again each time (1 % of a render); a literal colour
+    is parsed once. A document without the template's :root line (or with other
+    colours than #rrggbb) gets the stylesheet as it is, var() and all."""
+    match = _BRAND_COLOURS.search(html)
+    if match is None:
+        return engine.stylesheet
+    colours = match.groups()
+    stylesheet = engine.branded.get(colours)
+    if stylesheet is None:
+        from weasyprint import CSS
+
+        text = engine.stylesheet_text
+        for name, colour in zip(_BRAND_NAMES, colours, strict=True):
+            text = text.replace(f"var(--{name})", colour)
+        if len(engine.branded) >= 64:  # a few colours per clinic: keep it bounded
+            engine.branded.clear()
+        stylesheet = engine.branded[colours] = CSS(
+            string=text,
+            base_url=BASE_URL,
+            url_fetcher=engine.fetcher,
+            font_config=engine.font_config,
+        )
+    return stylesheet
 
 
 def reset_engine() -> None:
@@ -185,7 +231,7 @@ def render_pdf_html(html: str, *, time_limit: int = 0) -> RenderedHandout:
         engine = _get_engine()
         options: dict[str, Any] = {
             **PDF_OPTIONS,
-            "stylesheets": [engine.stylesheet],
+            "stylesheets": [_stylesheet_for(engine, html)],
             "cache": engine.image_cache,
         }
         document = parse_html(html, base_url=BASE_URL, url_fetcher=engine.fetcher).render(
@@ -209,7 +255,7 @@ def render_page_pdf(html: str, anchor: str) -> bytes | None:
         engine = _get_engine()
         options: dict[str, Any] = {
             **PDF_OPTIONS,
-            "stylesheets": [engine.stylesheet],
+            "stylesheets": [_stylesheet_for(engine, html)],
             "cache": engine.image_cache,
         }
         document = parse_html(html, base_url=BASE_URL, url_fetcher=engine.fetcher).render(
