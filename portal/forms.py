@@ -319,6 +319,22 @@ def _new_sets_choices(prescribed: int) -> list[tuple[int, str | _StrPromise]]:
     return choices
 
 
+class SharedChoiceField(forms.ChoiceField):
+    """A choice field whose copy in each form shares its choices: Django's deep-copies
+    them, lazy labels and all, for every form built (a fifth of building the session
+    form). The list is copied, so a form that replaces or extends it changes only its
+    own; the (value, label) pairs themselves cannot change."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        result = forms.Field.__deepcopy__(self, memo)
+        result._choices = list(self._choices)  # type: ignore[attr-defined]
+        return result
+
+
+class SharedTypedChoiceField(SharedChoiceField, forms.TypedChoiceField):
+    pass
+
+
 class SessionKeyForm(forms.Form):
     """A session form's replay key alone: what the Today page renders afresh around
     the rest of its form, a cached fragment (portal.views.today)."""
@@ -340,7 +356,7 @@ class SessionKeyForm(forms.Form):
 class SessionForm(SessionKeyForm):
     """One session: what was done of each exercise and how it felt."""
 
-    pain = forms.TypedChoiceField(
+    pain = SharedTypedChoiceField(
         label=lazy_format(_("Pain right now (%(low)s to %(high)s)"), SCALE),
         help_text=lazy_format(
             _("%(low)s means no pain, %(high)s the worst pain imaginable."), SCALE
@@ -354,7 +370,7 @@ class SessionForm(SessionKeyForm):
             )
         },
     )
-    nerve_symptoms = forms.ChoiceField(
+    nerve_symptoms = SharedChoiceField(
         label=_("Nerve symptoms during the exercises"),
         choices=SessionLog.NerveSymptoms.choices,
         initial=SessionLog.NerveSymptoms.NONE,
@@ -374,7 +390,7 @@ class SessionForm(SessionKeyForm):
         widget=PlainNumberInput(attrs={"inputmode": "numeric", "max": SYMPTOM_MINUTES.high}),
         bound_field_class=BootstrapBoundField,  # type: ignore[call-arg]  # not in the stubs yet
     )
-    effort = forms.ChoiceField(
+    effort = SharedChoiceField(
         label=_("How hard did it feel?"),
         choices=SessionLog.Effort.choices,
         required=False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from typing import Any
 
 import pytest
 from django.contrib.sessions.models import Session
@@ -89,6 +90,36 @@ def test_the_set_buttons_are_built_once_a_language_and_speak_it():
     # A form's field holds its own list: a change to it reaches no other form.
     field = SessionForm._sets_field(english, "Bridge: sets done", "Sets done")
     assert field.choices is not english  # type: ignore[attr-defined]
+
+
+def test_each_form_shares_the_declared_choices_but_holds_its_own_list(monkeypatch):
+    import copy as copying
+
+    from django.forms import fields
+
+    from portal.forms import SessionForm
+
+    deep_copied: list[Any] = []
+
+    class Recording:
+        copy = staticmethod(copying.copy)
+
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            deep_copied.append(value)
+            return copying.deepcopy(value, memo)
+
+    monkeypatch.setattr(fields, "copy", Recording)
+    first, second = SessionForm(items=[]), SessionForm(items=[])
+    # Building a form deep-copies its fields' widgets, not their lists of choices.
+    assert deep_copied and not [value for value in deep_copied if isinstance(value, list)]
+    for name in ("pain", "nerve_symptoms", "effort"):
+        mine, theirs = first.fields[name], second.fields[name]
+        assert mine.choices == theirs.choices  # type: ignore[attr-defined]
+        # A list of its own, so replacing or extending it stays in one form.
+        mine.choices.append(("extra", "Extra"))  # type: ignore[attr-defined]
+        assert ("extra", "Extra") not in theirs.choices  # type: ignore[attr-defined]
+        assert ("extra", "Extra") not in SessionForm.base_fields[name].choices  # type: ignore[attr-defined]
 
 
 def test_i_did_all_of_these_works_without_javascript(client, patient, running_plan):
