@@ -153,9 +153,18 @@ def record_session(
         "comment": comment.strip(),
         "idempotency_key": key,
     }
+    # Judged before the transaction, which on SQLite holds the database's one write
+    # lock from its start: the rules read nothing from the database. A refusal is
+    # raised inside it, after the replay check, so a form sent again still gets its
+    # first send's record.
+    judged: tuple[SessionLog, list[ExerciseLog]] | ValidationError
+    try:
+        judged = _judged(plan, date, session_number, values, sets)
+    except ValidationError as error:
+        judged = error
     try:
         with transaction.atomic():
-            return _record(plan, date, session_number, key, values, sets)
+            return _record(plan, date, session_number, key, values, judged)
     except _LostRace as lost:
         # Two sends raced to create the session (a double tap, or two forms): the
         # winner's row stands. Read once the loser's transaction is rolled back, which
@@ -171,13 +180,32 @@ def record_session(
         return Recorded(existing, already_recorded=False)
 
 
+def _judged(
+    plan: Plan,
+    date: datetime.date,
+    session_number: int,
+    values: dict[str, Any],
+    sets: dict[int, SetsDone],
+) -> tuple[SessionLog, list[ExerciseLog]]:
+    """The session's row and exercise rows (unsaved), or ValidationError."""
+    check_day(plan, date)
+    if not 1 <= session_number <= sessions_per_day(plan.items.all()):
+        raise ValidationError({"session_number": _("This plan does not have that session today.")})
+    # The model's own rules judge every value (its validators and constraints,
+    # the ones the database enforces), with their messages; nothing is written
+    # unless all of them pass. Uniqueness is left to the database: see record_session.
+    new = SessionLog(plan=plan, date=date, session_number=session_number, **values)
+    new.full_clean(exclude=["plan", "idempotency_key"], validate_unique=False)
+    return new, _exercise_rows(plan, new, sets)
+
+
 def _record(
     plan: Plan,
     date: datetime.date,
     session_number: int,
     key: uuid.UUID,
     values: dict[str, Any],
-    sets: dict[int, SetsDone],
+    judged: tuple[SessionLog, list[ExerciseLog]] | ValidationError,
 ) -> Recorded:
     found = _replay_or_session(key, plan.pk, date, session_number)
     log = next(
@@ -193,16 +221,9 @@ def _record(
         if replay.plan_id != plan.pk:
             raise ValidationError(_("This form has expired. Please try again."))
         return Recorded(replay, already_recorded=log is not None)
-
-    check_day(plan, date)
-    if not 1 <= session_number <= sessions_per_day(plan.items.all()):
-        raise ValidationError({"session_number": _("This plan does not have that session today.")})
-    # The model's own rules judge every value (its validators and constraints,
-    # the ones the database enforces), with their messages; nothing is written
-    # unless all of them pass. Uniqueness is left to the database: see above.
-    new = SessionLog(plan=plan, date=date, session_number=session_number, **values)
-    new.full_clean(exclude=["plan", "idempotency_key"], validate_unique=False)
-    rows = _exercise_rows(plan, new, sets)
+    if isinstance(judged, ValidationError):
+        raise judged
+    new, rows = judged
 
     if log is None:
         try:

@@ -130,6 +130,35 @@ def test_it_judges_every_exercise_row_even_when_their_numbers_repeat(running_pla
     assert not SessionLog.objects.exists()
 
 
+def test_it_judges_the_values_before_taking_the_write_lock(running_plan, monkeypatch):
+    """On SQLite the transaction holds the database's one write lock from its start:
+    the model's rules, which read nothing from the database, are judged before it."""
+    depths: list[int] = []
+    for model in (SessionLog, ExerciseLog):
+        full_clean = model.full_clean
+
+        def judging(self: Any, *args: Any, full_clean: Any = full_clean, **kwargs: Any) -> None:
+            depths.append(len(connection.atomic_blocks))
+            full_clean(self, *args, **kwargs)
+
+        monkeypatch.setattr(model, "full_clean", judging)
+    bridge = running_plan.items.get(exercise__slug="bridge")
+    outside = len(connection.atomic_blocks)
+    _record(running_plan, sets={bridge.pk: (3, None, None)})
+    assert depths == [outside, outside]
+
+
+def test_a_form_sent_again_gets_its_first_record_whatever_it_holds_now(running_plan):
+    key = uuid.uuid4()
+    first = _record(running_plan, idempotency_key=key, pain=2)
+    # Refused on its own (the pain is off the scale), but it is the same form again.
+    assert _record(running_plan, idempotency_key=key, pain=11).pk == first.pk
+    running_plan.status = Plan.Status.PAUSED
+    assert _record(running_plan, idempotency_key=key).pk == first.pk
+    with pytest.raises(ValidationError, match="not active"):
+        _record(running_plan)
+
+
 def test_it_keeps_separate_sessions_of_one_day_apart(running_plan):
     running_plan.items.update(times_per_day=2)
     _record(running_plan, session_number=1)
