@@ -23,7 +23,7 @@ from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.views import LoginView, LogoutView, PasswordResetView
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Q, prefetch_related_objects
 from django.forms import BoundField
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
@@ -295,6 +295,20 @@ _plans_for_my_plan = PreparedQuery(
         patient_id=patient_id,
         status__in=[Plan.Status.ACTIVE, Plan.Status.PAUSED, Plan.Status.COMPLETED],
     ).select_related("therapist__user", "phase")
+)
+# My plan's: the reading on the patient's active plans, as plan-page rows, each
+# with its page; by title. The pages are the clinic's or the shipped ones (the
+# clinic scope's rule for pages, written out: the link rows have no scope).
+_active_plans_education = PreparedQuery(
+    lambda patient_id, clinic_id: (
+        Plan.education.through.objects.filter(
+            Q(educationpage__clinic_id=clinic_id) | Q(educationpage__clinic=None),
+            plan__patient_id=patient_id,
+            plan__status=Plan.Status.ACTIVE,
+        )
+        .select_related("educationpage")
+        .order_by("educationpage__title", "educationpage_id")
+    )
 )
 
 
@@ -744,9 +758,12 @@ def my_plan(request: HttpRequest, patient: Patient) -> HttpResponse:
     for plan in _plans_for_my_plan(patient.pk):
         (plans if plan.status == Plan.Status.ACTIVE else earlier).append(plan)
     plans = _with_items(patient, plans)
-    prefetch_related_objects(
-        plans, Prefetch("education", queryset=EducationPage.objects.order_by("title"))
-    )
+    reading: dict[int, list[EducationPage]] = {plan.pk: [] for plan in plans}
+    if plans:
+        for row in _active_plans_education(patient.pk, patient.clinic_id):
+            # A plan made active since the plans were read waits for the next visit.
+            if row.plan_id in reading:
+                reading[row.plan_id].append(row.educationpage)
     language = patient.preferred_language
     # What the nerve exercises' cards repeat, once for the page.
     urgent = {
@@ -762,7 +779,7 @@ def my_plan(request: HttpRequest, patient: Patient) -> HttpResponse:
                 for dosage in [describe(item)]
             ],
             phase=phase_in(plan.phase, language),
-            education=education_in(plan.education.all(), language),
+            education=education_in(reading[plan.pk], language),
         )
         for plan in plans
     ]

@@ -14,6 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import dateformat
+from django.utils.text import slugify
 
 from clinic.scoping import unscoped
 from prescriptions.models import ExerciseLog, Plan, SessionLog
@@ -770,6 +771,35 @@ def test_my_plan_lists_the_patients_paused_and_completed_plans_as_earlier_ones(
     assert "Draft plan" not in page and "Oscar" not in page
     for plan in earlier:
         assert reverse("portal:handout", args=[plan.pk]) in page
+
+
+def test_my_plan_shows_each_plans_reading_by_title_from_its_clinic_or_the_library(
+    client, patient, running_plan, other_clinic
+):
+    from prescriptions.models import EducationPage
+
+    second = factories.make_plan(patient, running_plan.therapist, title="Second plan")
+    with unscoped():
+        pages = {
+            title: EducationPage.objects.create(
+                clinic=clinic, slug=slugify(title), title=title, summary="s", body="b"
+            )
+            for title, clinic in [
+                ("Walking", patient.clinic),
+                ("Back care", None),
+                ("Hilltop's own page", other_clinic),
+            ]
+        }
+        # Linked in the database directly: the admin offers no other clinic's pages.
+        running_plan.education.add(*pages.values())
+        second.education.add(pages["Walking"])
+    response = login(client, patient).get(reverse("portal:plan"))
+    reading = {
+        view.plan.title: [page.title for page in view.education]
+        for view in response.context["sections"]
+    }
+    assert reading == {running_plan.title: ["Back care", "Walking"], "Second plan": ["Walking"]}
+    assert "Hilltop" not in response.content.decode()
 
 
 def test_it_pins_the_query_count_of_my_plan(
