@@ -63,6 +63,37 @@ labels away -3.3 %; the large-print rules away from a standard print: nothing;
 breaking before the cards that start a page (no layout thrown away): -0.7 %. The
 0.30 s target needs about -13 %: no single change that keeps the pages as they are
 comes near it.
+
+2026-12-05, helper H3's second pass (machine shared with three other agents, so only
+instruction counts: callgrind with --instr-atstart=no, instrumentation switched on
+around the third render_pdf_html of a process by a small C helper calling
+CALLGRIND_START_INSTRUMENTATION; PYTHONHASHSEED=0, which alone moves a count by up to
+0.5 %). Before is main at ac7843f, after is this commit's parent plus the pydyf
+writers (6 exercises only) where marked:
+
+    exercises          before (pages)   after (pages)
+            1          0.876 G (3)      0.795 G (3)    -9.2 %
+            6          1.551 G (6)      1.308 G (6)    -15.6 %  (1.301 G, -16.1 %, with pydyf's)
+           12          2.617 G (10)     2.243 G (10)   -14.3 %
+    6, large print     1.828 G (10)     1.575 G (10)   -13.8 %
+
+The pages are the same (pdftoppm -gray -r 60: pixel-identical but for the how-to's right
+column, 0.17 mm to the left). What moved the 6-exercise figure, in order: the HTML
+parsed by html.parser instead of tinyhtml5 (handouts.parse, -6.1 %); no float left in
+the page's formatting context, which made every later line of the page check itself
+against the facts list's and how-to's floats (-1.1 %); WeasyPrint's text code with its
+glyphs read in bulk, each line drawn from the Pango layout it was laid out with, one
+font description per font (handouts.text, -4.7 %); is_in_normal_flow and
+resolve_percentages without their inner calls (handouts.speedups, -3.7 %); the
+stylesheet parsed with the brand colours written in for var() (-0.8 %); pydyf's
+writers passing bytes through (-0.6 %). Measured and left: inter-tag whitespace
+removed (-0.5 %), the outline pass skipped for boxes without one (-0.4 %), garbage
+collection off during the render (nothing, once the collection after it is counted),
+the running header in one margin box (-1.2 %, a different look). A profile by Python
+function (python -X perf under callgrind, the perf map's names put on the trampolines)
+puts what is left in WeasyPrint's per-box work: computing style values on first use
+(about a fifth), line layout and Pango shaping, drawing, the 22 margin boxes (7 %),
+anchors (6 %) and the PDF's tag tree. The 20 % asked for (1.24 G) is not reached.
 """
 
 from __future__ import annotations

@@ -7,6 +7,11 @@ For a 6-exercise handout with about 740 boxes these calls alone were about
 4 % of the render. `is_in_normal_flow` and `resolve_percentages` here read
 the same style values and compute the same results in one function each.
 
+pydyf, writing the PDF, turns every operator of every page and every entry of
+the tagged structure tree into bytes through a function with four isinstance
+checks; `_dictionary_data`, `_array_data` and `_stream_data` pass bytes, names
+and integers straight through (0.8 % of the render) and write the same bytes.
+
 They replace WeasyPrint's functions in the modules that use them (`install`);
 `tests/prescriptions/test_handout_speedups.py` lays out documents with and
 without them (floats, absolute and fixed positions, running elements,
@@ -36,6 +41,7 @@ _LAYOUT_MODULES = (
 _originals: dict[str, Any] = {}
 # WeasyPrint's check_math, boxes module, adjust_box_sizing and percentage, set by install.
 _weasyprint: tuple[Any, ...] = ()
+_to_bytes: Any = None  # pydyf's, set by install
 
 
 def install() -> None:
@@ -43,26 +49,38 @@ def install() -> None:
     from weasyprint.formatting_structure import boxes
     from weasyprint.layout import percent
 
-    global _weasyprint
+    global _weasyprint, _to_bytes
+    import pydyf
     from weasyprint.css.functions import check_math
 
     if _originals:
         return
     _weasyprint = (check_math, boxes, percent.adjust_box_sizing, percent.percentage)
+    _to_bytes = pydyf._to_bytes
     _originals["resolve_percentages"] = percent.resolve_percentages
     _originals["is_in_normal_flow"] = boxes.Box.is_in_normal_flow
     _replace(percent.resolve_percentages, resolve_percentages)
     boxes.Box.is_in_normal_flow = is_in_normal_flow
+    for cls, data in (
+        (pydyf.Dictionary, _dictionary_data),
+        (pydyf.Array, _array_data),
+        (pydyf.Stream, _stream_data),
+    ):
+        _originals[f"{cls.__name__}.data"] = cls.data
+        cls.data = property(data)
 
 
 def uninstall() -> None:
     """WeasyPrint's own helpers again (the tests compare both)."""
+    import pydyf
     from weasyprint.formatting_structure import boxes
 
     if not _originals:
         return
     _replace(resolve_percentages, _originals["resolve_percentages"])
     boxes.Box.is_in_normal_flow = _originals["is_in_normal_flow"]
+    for cls in (pydyf.Dictionary, pydyf.Array, pydyf.Stream):
+        cls.data = _originals[f"{cls.__name__}.data"]
     _originals.clear()
 
 
@@ -147,3 +165,42 @@ def resolve_percentages(box: Any, containing_block: Any) -> None:
 
     adjust_box_sizing(box, "width")
     adjust_box_sizing(box, "height")
+
+
+def _bytes(item: Any) -> bytes:
+    """pydyf._to_bytes, with bytes, names and integers passed straight through."""
+    cls = item.__class__
+    if cls is bytes:
+        return item  # type: ignore[no-any-return]
+    if cls is str or cls is int:
+        return str(item).encode("ascii")
+    return _to_bytes(item)  # type: ignore[no-any-return]
+
+
+def _dictionary_data(dictionary: Any) -> bytes:
+    """pydyf.Dictionary.data."""
+    return (
+        b"<<"
+        + b"".join([b"/" + _bytes(key) + b" " + _bytes(value) for key, value in dictionary.items()])
+        + b">>"
+    )
+
+
+def _array_data(array: Any) -> bytes:
+    """pydyf.Array.data."""
+    return b"[" + b" ".join([_bytes(child) for child in array]) + b"]"
+
+
+def _stream_data(stream: Any) -> bytes:
+    """pydyf.Stream.data (compressed by pydyf's zlib: see render._StreamZlib)."""
+    import pydyf
+
+    data = b"\n".join([item if item.__class__ is bytes else _bytes(item) for item in stream.stream])
+    extra = pydyf.Dictionary(stream.extra.copy())
+    if stream.compress:
+        extra["Filter"] = "/FlateDecode"
+        compressobj = pydyf.zlib.compressobj(level=9)
+        data = compressobj.compress(data)
+        data += compressobj.flush()
+    extra["Length"] = len(data)
+    return b"\n".join((extra.data, b"stream", data, b"endstream"))

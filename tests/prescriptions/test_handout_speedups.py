@@ -1,9 +1,10 @@
-"""WeasyPrint with the handout's per-box helpers (handouts.speedups) lays out the same pages."""
+"""WeasyPrint and pydyf with the handout's speedups (handouts.speedups) write the same PDF."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pydyf
 import pytest
 from weasyprint.formatting_structure import boxes
 from weasyprint.layout import block, page, percent
@@ -74,6 +75,8 @@ def test_it_is_installed_with_the_engine():
     assert percent.resolve_percentages is speedups.resolve_percentages
     assert block.resolve_percentages is page.resolve_percentages is speedups.resolve_percentages
     assert boxes.Box.is_in_normal_flow is speedups.is_in_normal_flow
+    assert pydyf.Stream.data.fget is speedups._stream_data
+    assert pydyf.Dictionary.data.fget is speedups._dictionary_data
 
 
 def test_uninstalling_gives_weasyprint_its_own_back():
@@ -82,6 +85,7 @@ def test_uninstalling_gives_weasyprint_its_own_back():
     assert block.resolve_percentages is percent.resolve_percentages
     assert percent.resolve_percentages is not speedups.resolve_percentages
     assert boxes.Box.is_in_normal_flow is not speedups.is_in_normal_flow
+    assert pydyf.Stream.data.fget is not speedups._stream_data
 
 
 @pytest.mark.parametrize("large_print", [False, True], ids=["standard", "large-print"])
