@@ -709,6 +709,43 @@ def _exercise_adherence_by_day(
 # Patients
 
 
+# The texts of the raw-SQL expressions below (PatientSessions, PatientFigures,
+# NewestLog, LogAttention, StreakDays), as compiled, with their parameters.
+# Writing one from _meta and quote_name took a sixth of compiling the
+# patient list's queries, and the same text is written on every request (and
+# again wherever a filter or the order repeats an annotation). The key holds
+# everything the text and parameters are made from: the expression's class and
+# settings, the dates, the database vendor (quoting, date arithmetic) and the
+# compiled SQL and parameters of the outer references it embeds (their table
+# aliases); so a remembered text is the one a fresh compile writes (checked by
+# tests/prescriptions/test_adherence_compiled.py). Kept per process, emptied when
+# full: keys change only with the day (the dates) and the queries' shapes.
+_TEXTS: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
+TEXTS_KEPT = 512
+
+
+def _typed(values: Iterable[Any]) -> tuple[Any, ...]:
+    """Values for a key, each with its type: 1, 1.0 and True are equal keys."""
+    return tuple((type(value), value) for value in values)
+
+
+def _remembered(
+    key: tuple[Any, ...], build: Callable[[], tuple[str, Sequence[Any]]]
+) -> tuple[str, list[Any]]:
+    """The (text, parameters) `build` returns for `key`, built once per process."""
+    try:
+        found = _TEXTS.get(key)
+    except TypeError:  # an unhashable parameter: built every time
+        text, params = build()
+        return text, list(params)
+    if found is None:
+        text, params = build()
+        if len(_TEXTS) >= TEXTS_KEPT:
+            _TEXTS.clear()
+        found = _TEXTS[key] = (text, tuple(params))
+    return found[0], list(found[1])
+
+
 class _SessionsSQL:
     """The SQL of PatientSessions, for one period: the spans of days each plan was in
     force as it was (the plan itself with its current items, grouped per plan, from
@@ -904,6 +941,20 @@ class PatientSessions(Func):
         if grouped is not None:
             return grouped.figure(self.kind), []
         owner_sql, owner_params = compiler.compile(self.source_expressions[0])
+        key = (
+            type(self),
+            connection.vendor,
+            self.owner,
+            self.kind,
+            _typed((self.start, self.end)),
+            owner_sql,
+            _typed(owner_params),
+        )
+        return _remembered(key, lambda: self._text(connection, owner_sql, owner_params))
+
+    def _text(
+        self, connection: BaseDatabaseWrapper, owner_sql: str, owner_params: Sequence[Any]
+    ) -> tuple[str, list[Any]]:
         sql = _SessionsSQL(connection, self.start, self.end)
         p_owner = sql.col(Plan, self.owner)
 
@@ -980,16 +1031,35 @@ class PatientFigures:
     def as_sql(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
     ) -> tuple[str, list[Any]]:
+        among: tuple[str, Sequence[Any]] | None = None
+        if self.among is not None:
+            among = self.among.get_compiler(connection=connection).as_sql()
+        # How the compiler quotes an alias depends on its query.
+        parent = compiler.quote_name(self.parent_alias)
+        key = (
+            type(self),
+            connection.vendor,
+            _typed((self.start, self.end)),
+            None if among is None else (among[0], _typed(among[1])),
+            parent,
+            self.table_alias,
+            self.join_type,
+        )
+        return _remembered(key, lambda: self._text(connection, among, parent))
+
+    def _text(
+        self,
+        connection: BaseDatabaseWrapper,
+        among: tuple[str, Sequence[Any]] | None,
+        parent: str,
+    ) -> tuple[str, list[Any]]:
         sql = _SessionsSQL(connection, self.start, self.end)
         p_patient = sql.col(Plan, "patient")
-        among = self.among
 
         def plans(alias: str) -> str:
             if among is None:
                 return "1 = 1"
-            among_sql, among_params = among.get_compiler(connection=connection).as_sql()
-            sql.params.extend(among_params)
-            return f"{alias}.{p_patient} IN ({among_sql})"
+            return f"{alias}.{p_patient} IN ({sql.inline(*among)})"
 
         spans = sql.spans(plans)
         log_t = sql.table(SessionLog)
@@ -1000,7 +1070,6 @@ class PatientFigures:
             f"SELECT g.pid AS pid, g.id AS id, {sql.due()} AS due, {logged} AS logged"
             f" FROM ({spans}) g) y GROUP BY y.pid, y.id) x GROUP BY x.pid"
         )
-        parent = compiler.quote_name(self.parent_alias)
         pk = sql.col(Patient, "id")
         return (
             f"{self.join_type} ({text}) {self.table_alias}"
@@ -1204,6 +1273,19 @@ class NewestLog(Func):
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
     ) -> Any:
         owner_sql, owner_params = compiler.compile(self.source_expressions[0])
+        key = (
+            type(self),
+            connection.vendor,
+            self.column,
+            _typed((self.lo, self.hi, self.before)),
+            owner_sql,
+            _typed(owner_params),
+        )
+        return _remembered(key, lambda: self._text(connection, owner_sql, owner_params))
+
+    def _text(
+        self, connection: BaseDatabaseWrapper, owner_sql: str, owner_params: Sequence[Any]
+    ) -> tuple[str, list[Any]]:
         sql = _SessionsSQL(connection, self.hi, self.hi)
         plan_t, log_t = sql.table(Plan), sql.table(SessionLog)
         p_id, p_patient = sql.col(Plan, "id"), sql.col(Plan, "patient")
@@ -1301,7 +1383,23 @@ class LogAttention(Func):
     def as_sql(  # type: ignore[override]
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
     ) -> Any:
-        owner, days, pain, rise = (compiler.compile(e) for e in self.source_expressions)
+        compiled = [compiler.compile(e) for e in self.source_expressions]
+        key = (
+            type(self),
+            connection.vendor,
+            _typed((self.today,)),
+            *((text, _typed(params)) for text, params in compiled),
+        )
+        return _remembered(key, lambda: self._text(connection, *compiled))
+
+    def _text(
+        self,
+        connection: BaseDatabaseWrapper,
+        owner: tuple[str, Sequence[Any]],
+        days: tuple[str, Sequence[Any]],
+        pain: tuple[str, Sequence[Any]],
+        rise: tuple[str, Sequence[Any]],
+    ) -> tuple[str, list[Any]]:
         today = self.today
         week_start = today - datetime.timedelta(days=6)
         recent = today - datetime.timedelta(days=RECENT_DAYS)
@@ -1350,6 +1448,18 @@ class StreakDays(Func):
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
     ) -> Any:
         owner_sql, owner_params = compiler.compile(self.source_expressions[0])
+        key = (
+            type(self),
+            connection.vendor,
+            _typed((self.today,)),
+            owner_sql,
+            _typed(owner_params),
+        )
+        return _remembered(key, lambda: self._text(connection, owner_sql, owner_params))
+
+    def _text(
+        self, connection: BaseDatabaseWrapper, owner_sql: str, owner_params: Sequence[Any]
+    ) -> tuple[str, list[Any]]:
         sql = _SessionsSQL(connection, self.today, self.today)
         plan_t, log_t = sql.table(Plan), sql.table(SessionLog)
         p_id, p_patient = sql.col(Plan, "id"), sql.col(Plan, "patient")
