@@ -9,6 +9,7 @@ otherwise pay at start-up.
 
 from __future__ import annotations
 
+import logging
 import re
 import signal
 import threading
@@ -66,6 +67,8 @@ _engine: _Engine | None = None
 # WeasyPrint's objects are not meant for concurrent use, and rendering is CPU-bound
 # under the GIL anyway: renders in one process take turns.
 _render_lock = threading.RLock()
+logger = logging.getLogger(__name__)
+
 # The options every render uses; they are part of the cache key (renderer_signature).
 PDF_OPTIONS: dict[str, Any] = {
     "pdf_variant": PDF_VARIANT,
@@ -81,6 +84,23 @@ def stylesheet_path() -> Path:
     if not path:
         raise RuntimeError(f"The handout stylesheet {STYLESHEET} is missing.")
     return Path(path)
+
+
+# The releases whose internals handouts.text and handouts.speedups replace, and
+# against which their tests compare the PDFs byte for byte (pyproject.toml pins
+# both). With any other release installed, handouts render without them: slower,
+# never different.
+PATCHED_RELEASES = {"weasyprint": "70.0", "pydyf": "0.13.0"}
+
+
+def patches_fit() -> bool:
+    """Whether the installed WeasyPrint and pydyf are the releases the speed-ups
+    were written for."""
+    return all(version(name) == release for name, release in PATCHED_RELEASES.items())
+
+
+def _releases(releases: dict[str, str]) -> str:
+    return ", ".join(f"{name} {release}" for name, release in releases.items())
 
 
 @cache
@@ -121,8 +141,16 @@ def _get_engine() -> _Engine:
         from weasyprint.text.fonts import FontConfiguration
 
         pydyf.zlib = _StreamZlib()
-        text.install()
-        speedups.install()
+        if patches_fit():
+            text.install()
+            speedups.install()
+        else:
+            logger.warning(
+                "Handouts render without their speed-ups: they were written for %s, "
+                "and %s is installed.",
+                _releases(PATCHED_RELEASES),
+                _releases({name: version(name) for name in PATCHED_RELEASES}),
+            )
 
         fetcher = _engine.fetcher if _engine else make_fetcher_class()()
         font_config = _engine.font_config if _engine else FontConfiguration()

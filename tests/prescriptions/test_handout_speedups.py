@@ -9,7 +9,7 @@ import pytest
 from weasyprint.formatting_structure import boxes
 from weasyprint.layout import block, page, percent
 
-from prescriptions.handouts import render, speedups
+from prescriptions.handouts import render, speedups, text
 
 from .test_handout_parse import awkward_plan, handout_html  # noqa: F401  (a fixture)
 
@@ -98,3 +98,24 @@ def test_floats_positions_tables_and_percentages_are_laid_out_the_same():
     fast, plain = both_ways(LAYOUTS)
     assert fast == plain
     assert render.render_pdf_html(LAYOUTS).pages == 2
+
+
+def test_the_pinned_releases_are_the_ones_the_speedups_were_written_for():
+    # pyproject.toml pins WeasyPrint and pydyf: a new pin needs the comparisons above
+    # run again, and render.PATCHED_RELEASES moved with it.
+    assert render.patches_fit()
+
+
+def test_another_release_renders_without_the_speedups(monkeypatch, caplog):
+    monkeypatch.setattr(render, "PATCHED_RELEASES", {"weasyprint": "71.0", "pydyf": "0.13.0"})
+    monkeypatch.setattr(render, "_engine", None)
+    speedups.uninstall()
+    text.uninstall()
+    try:
+        render._get_engine()
+        assert not speedups._originals
+        assert text._original is None
+        assert "without their speed-ups: they were written for weasyprint 71.0" in caplog.text
+    finally:
+        speedups.install()
+        text.install()
