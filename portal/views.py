@@ -269,6 +269,13 @@ _active_plans_items = PreparedQuery(
         PlanItem.objects.select_related("exercise"), language
     ).filter(plan__patient_id=patient_id, plan__status=Plan.Status.ACTIVE)
 )
+# The log page's and the session POST's: one active plan's items, as
+# `_active_plans_items` reads them, each with the plan.
+_active_plan_items = PreparedQuery(
+    lambda patient_id, plan_id, language: with_words_in(
+        PlanItem.objects.select_related("exercise", "plan"), language
+    ).filter(plan__patient_id=patient_id, plan__status=Plan.Status.ACTIVE, plan_id=plan_id)
+)
 # The sessions logged on a day for the patient's active plans, in their order.
 _active_plans_logs_on = PreparedQuery(
     lambda patient_id, day: SessionLog.objects.filter(
@@ -320,22 +327,34 @@ def _running_plans(patient: Patient, day: datetime.date) -> list[Plan]:
 
 def _active_plan(patient: Patient, plan_id: int) -> Plan:
     """One of the patient's active plans, with its items as `_running_plans` gives
-    them; 404 if the patient has no such active plan. Two queries."""
-    plans = [plan for plan in _active_plans(patient.pk) if plan.pk == plan_id]
-    if not plans:
-        raise Http404
-    return _with_items(patient, plans)[0]
+    them; 404 if the patient has no such active plan. One query: the items with
+    their plan (two for a plan without items)."""
+    items = list(_active_plan_items(patient.pk, plan_id, patient.preferred_language))
+    if items:
+        plan = items[0].plan
+    else:
+        plans = [plan for plan in _active_plans(patient.pk) if plan.pk == plan_id]
+        if not plans:
+            raise Http404
+        plan = plans[0]
+    return _attach_items(patient, [plan], {plan.pk: items})[0]
 
 
 def _with_items(patient: Patient, plans: list[Plan]) -> list[Plan]:
-    # Where prefetch_related("items") would put them (prefetch_one_level in
-    # django.db.models.query): the related manager's queryset, already evaluated,
-    # with each item's plan set; and each plan's patient, as patient.plans sets it.
     items: dict[int, list[PlanItem]] = {plan.pk: [] for plan in plans}
     if plans:
         for item in _active_plans_items(patient.pk, patient.preferred_language):
             if item.plan_id in items:
                 items[item.plan_id].append(item)
+    return _attach_items(patient, plans, items)
+
+
+def _attach_items(
+    patient: Patient, plans: list[Plan], items: dict[int, list[PlanItem]]
+) -> list[Plan]:
+    # Where prefetch_related("items") would put them (prefetch_one_level in
+    # django.db.models.query): the related manager's queryset, already evaluated,
+    # with each item's plan set; and each plan's patient, as patient.plans sets it.
     for plan in plans:
         Plan.patient.field.set_cached_value(plan, patient)
         for item in items[plan.pk]:

@@ -222,13 +222,14 @@ def test_it_offers_the_next_session_when_the_plan_asks_for_two_a_day(client, pat
     assert _log_url(running_plan, _today(running_plan), 2) in page
 
 
-# Session, user with patient; the plan, its items with their translations; the replay
-# check with the session's row and its lock (one statement, which also tells a new
-# session from a correction), the insert and the exercise rows, within the transaction's
-# savepoint here (BEGIN/COMMIT in production; no savepoint of its own for a lost race).
-SESSION_POST_QUERIES = 9
+# Session, user with patient; the plan's items with the plan and their translations
+# (one statement); the replay check with the session's row and its lock (one
+# statement, which also tells a new session from a correction), the insert and the
+# exercise rows, within the transaction's savepoint here (BEGIN/COMMIT in production;
+# no savepoint of its own for a lost race).
+SESSION_POST_QUERIES = 8
 # A correction: the row updated, its exercise rows deleted and written again.
-CORRECTION_POST_QUERIES = 10
+CORRECTION_POST_QUERIES = 9
 
 
 def test_a_session_post_keeps_its_query_count(client, patient, running_plan):
@@ -373,6 +374,23 @@ def test_it_hides_another_patients_plan_from_the_log(
         assert response.status_code == 404
     with unscoped():
         assert not SessionLog.objects.exists()
+
+
+def test_the_log_of_an_active_plan_without_exercises_still_opens_and_saves(
+    client, patient, running_plan
+):
+    # The plan is read with its items in one query; a plan with none is read on its own.
+    empty = factories.make_plan(patient, running_plan.therapist, [], title="Nothing yet")
+    login(client, patient)
+    url = _log_url(empty, _today(running_plan))
+    assert client.get(url).status_code == 200
+    response = client.post(
+        url, {"idempotency_key": str(uuid.uuid4()), "pain": "1", "nerve_symptoms": "none"}
+    )
+    assert response.status_code == 302
+    with unscoped():
+        assert SessionLog.objects.get().plan == empty
+        assert not ExerciseLog.objects.exists()
 
 
 def test_it_refuses_logging_a_paused_plan(client, patient, running_plan):
