@@ -1173,8 +1173,14 @@ class ExerciseLogQuerySet(ScopedQuerySet["ExerciseLog"]):
 class ExerciseLog(models.Model):
     """What was done of one exercise in a logged session."""
 
+    # No index of its own: the unique constraint's index starts with the session, and
+    # serves every lookup by session (each saved session writes and deletes its rows).
     session = models.ForeignKey(
-        SessionLog, on_delete=models.CASCADE, related_name="exercises", verbose_name=_("session")
+        SessionLog,
+        on_delete=models.CASCADE,
+        related_name="exercises",
+        verbose_name=_("session"),
+        db_index=False,
     )
     item = models.ForeignKey(
         PlanItem, on_delete=models.CASCADE, related_name="logs", verbose_name=_("exercise")
