@@ -881,7 +881,29 @@ class _SessionsSQL:
         return f"{due} AS due, {self.least}({logged}, {due}) AS done"
 
 
-class PatientSessions(Func):
+class _OwnerText(Func):
+    """A raw-SQL expression correlated with one owner row (its first source
+    expression): its text and parameters are built by `_text` once per process for
+    each database vendor, `settings()` and compiled owner reference (_remembered)."""
+
+    def settings(self) -> tuple[Any, ...]:
+        """Everything besides the vendor and the owner that the text is made from."""
+        raise NotImplementedError
+
+    def _text(
+        self, connection: BaseDatabaseWrapper, owner_sql: str, owner_params: Sequence[Any]
+    ) -> tuple[str, list[Any]]:
+        raise NotImplementedError
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
+    ) -> Any:
+        owner_sql, owner_params = compiler.compile(self.source_expressions[0])
+        key = (type(self), connection.vendor, *self.settings(), owner_sql, _typed(owner_params))
+        return _remembered(key, lambda: self._text(connection, owner_sql, owner_params))
+
+
+class PatientSessions(_OwnerText):
     """Sessions due or done, or the adherence percent, over all of a patient's plans.
 
     Summing per-plan figures over plans needs an aggregate of aggregates (each
@@ -940,17 +962,10 @@ class PatientSessions(Func):
         grouped = self._grouped(compiler)
         if grouped is not None:
             return grouped.figure(self.kind), []
-        owner_sql, owner_params = compiler.compile(self.source_expressions[0])
-        key = (
-            type(self),
-            connection.vendor,
-            self.owner,
-            self.kind,
-            _typed((self.start, self.end)),
-            owner_sql,
-            _typed(owner_params),
-        )
-        return _remembered(key, lambda: self._text(connection, owner_sql, owner_params))
+        return super().as_sql(compiler, connection, **extra)
+
+    def settings(self) -> tuple[Any, ...]:
+        return (self.owner, self.kind, _typed((self.start, self.end)))
 
     def _text(
         self, connection: BaseDatabaseWrapper, owner_sql: str, owner_params: Sequence[Any]
@@ -1238,7 +1253,7 @@ def _of_the_row[M: Model](model: type[M]) -> Manager[M]:
     return model._base_manager
 
 
-class NewestLog(Func):
+class NewestLog(_OwnerText):
     """A column (date or pain) of the patient's newest session log dated from `lo`
     (None: no lower bound) to `hi`, `hi` included unless `before`: the latest day,
     then the latest session of the day, then the newer plan (NEWEST_FIRST).
@@ -1269,19 +1284,8 @@ class NewestLog(Func):
         output = DateField() if column == "date" else IntegerField()
         super().__init__(owner, output_field=output)
 
-    def as_sql(  # type: ignore[override]
-        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
-    ) -> Any:
-        owner_sql, owner_params = compiler.compile(self.source_expressions[0])
-        key = (
-            type(self),
-            connection.vendor,
-            self.column,
-            _typed((self.lo, self.hi, self.before)),
-            owner_sql,
-            _typed(owner_params),
-        )
-        return _remembered(key, lambda: self._text(connection, owner_sql, owner_params))
+    def settings(self) -> tuple[Any, ...]:
+        return (self.column, _typed((self.lo, self.hi, self.before)))
 
     def _text(
         self, connection: BaseDatabaseWrapper, owner_sql: str, owner_params: Sequence[Any]
@@ -1423,7 +1427,7 @@ class LogAttention(Func):
         return text, sql.params
 
 
-class StreakDays(Func):
+class StreakDays(_OwnerText):
     """Consecutive days with at least one session logged for any of the patient's
     plans, ending today, or yesterday if nothing is logged yet today (0 otherwise).
 
@@ -1444,18 +1448,8 @@ class StreakDays(Func):
         self.today = today
         super().__init__(owner)
 
-    def as_sql(  # type: ignore[override]
-        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra: Any
-    ) -> Any:
-        owner_sql, owner_params = compiler.compile(self.source_expressions[0])
-        key = (
-            type(self),
-            connection.vendor,
-            _typed((self.today,)),
-            owner_sql,
-            _typed(owner_params),
-        )
-        return _remembered(key, lambda: self._text(connection, owner_sql, owner_params))
+    def settings(self) -> tuple[Any, ...]:
+        return (_typed((self.today,)),)
 
     def _text(
         self, connection: BaseDatabaseWrapper, owner_sql: str, owner_params: Sequence[Any]
