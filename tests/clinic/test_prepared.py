@@ -161,8 +161,9 @@ def test_on_postgresql_the_server_plans_a_repeated_query_once(patient):
 sessions_by_key = PreparedQuery(lambda key: SessionLog.objects.filter(idempotency_key=key))
 
 
-def test_it_takes_uuids_as_the_orm_writes_them(clinic, plan):
-    # SQLite is given a UUID as its hex digits, PostgreSQL as a uuid.
+@pytest.fixture
+def two_sessions(clinic, plan) -> tuple[SessionLog, SessionLog]:
+    """Sessions 1 and 2 of the plan's first day."""
     with scope(clinic):
         first, second = (
             SessionLog.objects.create(
@@ -170,6 +171,13 @@ def test_it_takes_uuids_as_the_orm_writes_them(clinic, plan):
             )
             for n in (1, 2)
         )
+    return first, second
+
+
+def test_it_takes_uuids_as_the_orm_writes_them(clinic, two_sessions):
+    # SQLite is given a UUID as its hex digits, PostgreSQL as a uuid.
+    first, second = two_sessions
+    with scope(clinic):
         assert sessions_by_key(second.idempotency_key) == [second]
         assert sessions_by_key(first.idempotency_key) == [first]
         assert sessions_by_key(uuid.uuid4()) == []
@@ -183,15 +191,10 @@ sessions_numbered = PreparedQuery(
 )
 
 
-def test_it_takes_small_integers_as_the_backend_writes_them(clinic, plan):
+def test_it_takes_small_integers_as_the_backend_writes_them(clinic, plan, two_sessions):
     # PostgreSQL (psycopg 3) is given a small integer column's value as an Int2.
+    first, second = two_sessions
     with scope(clinic):
-        first, second = (
-            SessionLog.objects.create(
-                plan=plan, date=plan.start_date, session_number=n, pain=1, nerve_symptoms="none"
-            )
-            for n in (1, 2)
-        )
         assert sessions_numbered(plan.pk, 2) == [second]
         assert sessions_numbered(plan.pk, 1) == [first]
         assert sessions_numbered(plan.pk, 3) == []

@@ -11,6 +11,7 @@ from weasyprint.layout import block, page, percent
 
 from prescriptions.handouts import render, speedups, text
 
+from .handout_patches import with_and_without
 from .test_handout_parse import awkward_plan, handout_html  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.django_db
@@ -58,18 +59,6 @@ def fresh_engine() -> Iterator[None]:
     render.reset_engine()
 
 
-def both_ways(html: str) -> tuple[bytes, bytes]:
-    render.render_pdf_html(html)
-    fast = render.render_pdf_html(html).pdf
-    speedups.uninstall()
-    try:
-        render.render_pdf_html(html)
-        plain = render.render_pdf_html(html).pdf
-    finally:
-        speedups.install()
-    return fast, plain
-
-
 def test_it_is_installed_with_the_engine():
     render._get_engine()
     assert percent.resolve_percentages is speedups.resolve_percentages
@@ -90,12 +79,12 @@ def test_uninstalling_gives_weasyprint_its_own_back():
 
 @pytest.mark.parametrize("large_print", [False, True], ids=["standard", "large-print"])
 def test_a_handout_is_laid_out_the_same(awkward_plan, large_print):  # noqa: F811
-    fast, plain = both_ways(handout_html(awkward_plan, large_print=large_print))
+    fast, plain = with_and_without(speedups, handout_html(awkward_plan, large_print=large_print))
     assert fast == plain
 
 
 def test_floats_positions_tables_and_percentages_are_laid_out_the_same():
-    fast, plain = both_ways(LAYOUTS)
+    fast, plain = with_and_without(speedups, LAYOUTS)
     assert fast == plain
     assert render.render_pdf_html(LAYOUTS).pages == 2
 

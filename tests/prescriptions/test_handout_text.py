@@ -11,6 +11,7 @@ from weasyprint.text import line_break
 
 from prescriptions.handouts import render, text
 
+from .handout_patches import with_and_without
 from .test_handout_images import operators
 from .test_handout_parse import awkward_plan, handout_html  # noqa: F401  (a fixture)
 
@@ -48,20 +49,6 @@ def fresh_engine() -> Iterator[None]:
     render.reset_engine()
 
 
-def both_ways(html: str) -> tuple[bytes, bytes]:
-    """The PDF with the shortcuts and with WeasyPrint's own text code (each after a
-    first render, so that the drawings are replayed in both)."""
-    render.render_pdf_html(html)
-    fast = render.render_pdf_html(html).pdf
-    text.uninstall()
-    try:
-        render.render_pdf_html(html)
-        plain = render.render_pdf_html(html).pdf
-    finally:
-        text.install()
-    return fast, plain
-
-
 def test_it_is_installed_with_the_engine():
     render._get_engine()
     assert weasyprint_text.draw_first_line is text.draw_first_line
@@ -70,12 +57,12 @@ def test_it_is_installed_with_the_engine():
 
 @pytest.mark.parametrize("large_print", [False, True], ids=["standard", "large-print"])
 def test_a_handout_is_drawn_the_same(awkward_plan, large_print):  # noqa: F811
-    fast, plain = both_ways(handout_html(awkward_plan, large_print=large_print))
+    fast, plain = with_and_without(text, handout_html(awkward_plan, large_print=large_print))
     assert fast == plain
 
 
 def test_odd_text_is_drawn_the_same():
-    fast, plain = both_ways(ODD_TEXT)
+    fast, plain = with_and_without(text, ODD_TEXT)
     assert operators(fast) == operators(plain)
     assert len(operators(fast)) == 2
 
